@@ -1,0 +1,336 @@
+//! Commands: glue between the CLI and the library. Prints results to stdout, diagnostics to
+//! stderr, and returns the exit code.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{CommandFactory, Parser};
+use jiff::Timestamp;
+
+use crate::cli::{Cli, Command, MatrixArgs, OutputFormat, PlanArgs, ProviderArg, ValidateArgs};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::error::Error;
+use crate::exit;
+use crate::inputs::InputSet;
+use crate::ledger;
+use crate::matrix::Matrix;
+use crate::plan::{self, Plan, PlanContext};
+use crate::playbook::{self, Playbook, ProviderKind};
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::INVALID_INPUT
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32, Error> {
+    match cli.command {
+        Command::Validate(a) => validate(a),
+        Command::Plan(a) => plan_cmd(a),
+        Command::Matrix(a) => matrix_cmd(a),
+        Command::Schema => {
+            print!("{}", playbook::schema::playbook_schema_json());
+            Ok(exit::OK)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "pushfix",
+                &mut std::io::stdout(),
+            );
+            Ok(exit::OK)
+        }
+    }
+}
+
+/// "Now" for planning. `PUSHFIX_NOW` (RFC 3339) pins it, for tests and for rehearsing a playbook
+/// as of a past incident; otherwise the system clock.
+pub fn now() -> Result<Timestamp, Error> {
+    match std::env::var("PUSHFIX_NOW") {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| Error::Usage(format!("PUSHFIX_NOW=`{v}` is not an RFC 3339 timestamp"))),
+        Err(_) => Ok(Timestamp::now()),
+    }
+}
+
+/// A playbook read, its ledger scanned and its plan built.
+pub struct Prepared {
+    pub playbook: Playbook,
+    pub plan: Plan,
+    pub inputs: InputSet,
+    /// Warnings from reading the inputs (printed to stderr by commands).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Everything before the first request: decode, scan the ledger, plan. Errors are located.
+pub fn prepare(
+    path: &Path,
+    vars: &[(String, String)],
+    now: Timestamp,
+    run_id: &str,
+) -> Result<Prepared, Error> {
+    let matrix = Matrix::builtin().map_err(Error::Other)?;
+    let mut inputs = InputSet::new();
+    for (k, v) in vars {
+        inputs.record_extra("var", &format!("{k}={v}"));
+    }
+    let (pb, mut diags) = playbook::load(path, vars, &mut inputs);
+    let Some(pb) = pb else {
+        return Err(Error::Input(diags));
+    };
+    let scan = match &pb.ledger {
+        Some(l) => {
+            let queries = plan::ledger_queries(&pb, now);
+            match ledger::scan(
+                &l.value,
+                pb.provider.kind,
+                matrix.provider(pb.provider.kind),
+                &queries,
+            ) {
+                Ok(s) => {
+                    inputs.record(&l.value, &s.sha256);
+                    Some(s)
+                }
+                Err(d) => {
+                    diags.extend(d);
+                    return Err(Error::Input(diags));
+                }
+            }
+        }
+        None => None,
+    };
+    let path_text = path.display().to_string();
+    let ctx = PlanContext {
+        playbook: &pb,
+        playbook_path: &path_text,
+        matrix: &matrix,
+        scan: scan.as_ref(),
+        inputs: &inputs,
+        now,
+        run_id,
+    };
+    let plan = match plan::build(&ctx) {
+        Ok(p) => p,
+        Err(d) => {
+            diags.extend(d);
+            return Err(Error::Input(diags));
+        }
+    };
+    let mut warnings = diags.into_warnings();
+    if let Some(s) = scan {
+        warnings.extend(s.warnings.into_warnings());
+    }
+    Ok(Prepared {
+        playbook: pb,
+        plan,
+        inputs,
+        warnings,
+    })
+}
+
+fn print_warnings(ws: &[Diagnostic]) {
+    let mut err = std::io::stderr().lock();
+    for w in ws {
+        let _ = writeln!(err, "{w}");
+    }
+}
+
+/// Credentials are only read by `run`; the plan says early if they are missing here.
+fn credential_warnings(pb: &Playbook) -> Vec<String> {
+    let c = &pb.provider.credentials;
+    [&c.id_env.value, &c.secret_env.value]
+        .into_iter()
+        .filter(|name| std::env::var_os(name.as_str()).is_none_or(|v| v.is_empty()))
+        .map(|name| format!("{name} is not set in this environment; `pushfix run` will need it"))
+        .collect()
+}
+
+/// The max_targets guard (exit 5), checked by plan and run after printing the plan.
+pub fn check_max_targets(plan: &Plan) -> Result<(), Error> {
+    if let Some(max) = plan.limits.max_targets
+        && plan.totals.targets > max
+    {
+        return Err(Error::Refused(format!(
+            "the plan selects {} targets, more than limits.max_targets ({max}); narrow the selection or raise the limit",
+            plan.totals.targets
+        )));
+    }
+    Ok(())
+}
+
+pub fn run_id(now: Timestamp, name: &str) -> String {
+    format!("{}-{name}", now.strftime("%Y%m%dT%H%M%SZ"))
+}
+
+fn plan_cmd(a: PlanArgs) -> Result<i32, Error> {
+    let now = now()?;
+    let p = prepare(&a.playbook, &a.vars.vars, now, &run_id(now, "plan"))?;
+    print_warnings(&p.warnings);
+    let mut plan = p.plan;
+    plan.warnings.extend(credential_warnings(&p.playbook));
+    if let Some(out) = &a.out {
+        write_json(out, &plan::to_json(&plan))?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    match a.format {
+        OutputFormat::Text => {
+            let _ = write!(stdout, "{}", plan::render_text(&plan));
+        }
+        OutputFormat::Json => {
+            let _ = serde_json::to_writer_pretty(&mut stdout, &plan::to_json(&plan));
+            let _ = writeln!(stdout);
+        }
+    }
+    drop(stdout);
+    check_max_targets(&plan)?;
+    Ok(exit::OK)
+}
+
+/// Write JSON atomically (temp file + rename), so a reader never sees half a file.
+pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), Error> {
+    let mut text = serde_json::to_vec_pretty(value).map_err(|e| Error::Other(e.to_string()))?;
+    text.push(b'\n');
+    write_atomic(path, &text)
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let fail = |e: std::io::Error| {
+        Error::Other(format!(
+            "cannot write `{}`: {}",
+            path.display(),
+            crate::io_reason(&e)
+        ))
+    };
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(fail)?;
+        f.write_all(bytes).map_err(fail)?;
+        f.sync_all().map_err(fail)?;
+    }
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+fn validate(a: ValidateArgs) -> Result<i32, Error> {
+    let now = now()?;
+    let paths: Vec<PathBuf> = if a.paths.is_empty() {
+        if Path::new("playbooks").is_dir() {
+            vec![PathBuf::from("playbooks")]
+        } else {
+            return Err(Error::Usage(
+                "no playbook given, and there is no ./playbooks folder".into(),
+            ));
+        }
+    } else {
+        a.paths
+    };
+    let mut files = Vec::new();
+    let mut all = Diagnostics::new();
+    for p in &paths {
+        if !p.exists() {
+            all.push(Diagnostic::error(format!("`{}` does not exist", p.display())).in_file(p));
+            continue;
+        }
+        match playbook::discover(p) {
+            Ok(found) if found.is_empty() => {
+                all.push(
+                    Diagnostic::error(format!("no .yaml or .yml files in `{}`", p.display()))
+                        .in_file(p),
+                );
+            }
+            Ok(found) => files.extend(found),
+            Err(e) => all.push(
+                Diagnostic::error(format!(
+                    "cannot list `{}`: {}",
+                    p.display(),
+                    crate::io_reason(&e)
+                ))
+                .in_file(p),
+            ),
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let mut failed = 0;
+    for f in &files {
+        match prepare(f, &a.vars.vars, now, &run_id(now, "validate")) {
+            Ok(p) => {
+                let t = &p.plan.totals;
+                let _ = writeln!(
+                    stdout,
+                    "ok     {}: {} step{}, {} targets ({} to send)",
+                    f.display(),
+                    p.plan.steps.len(),
+                    if p.plan.steps.len() == 1 { "" } else { "s" },
+                    t.targets,
+                    t.send
+                );
+                all.items.extend(p.warnings);
+                if let Err(Error::Refused(m)) = check_max_targets(&p.plan) {
+                    all.push(
+                        Diagnostic::warning(format!("plan and run would refuse: {m}")).in_file(f),
+                    );
+                }
+            }
+            Err(Error::Input(d)) => {
+                failed += 1;
+                let _ = writeln!(
+                    stdout,
+                    "error  {}: {} problem{}",
+                    f.display(),
+                    d.error_count(),
+                    if d.error_count() == 1 { "" } else { "s" }
+                );
+                all.extend(d);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    drop(stdout);
+    let errors = all.error_count();
+    if !all.items.is_empty() {
+        eprintln!("{all}");
+    }
+    if errors > 0 || failed > 0 {
+        eprintln!(
+            "{} of {} playbooks invalid; {errors} problem{} found",
+            failed,
+            files.len(),
+            if errors == 1 { "" } else { "s" }
+        );
+        return Ok(exit::INVALID_INPUT);
+    }
+    Ok(exit::OK)
+}
+
+fn matrix_cmd(a: MatrixArgs) -> Result<i32, Error> {
+    let m = Matrix::builtin().map_err(Error::Other)?;
+    let only = a.provider.map(|p| match p {
+        ProviderArg::Jpush => ProviderKind::Jpush,
+        ProviderArg::Tpns => ProviderKind::Tpns,
+    });
+    match a.format {
+        OutputFormat::Text => println!("{}", crate::matrix::render_text(&m, only)),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::matrix::render_json(&m, only)).unwrap_or_default()
+        ),
+    }
+    Ok(exit::OK)
+}

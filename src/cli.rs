@@ -1,0 +1,100 @@
+//! Command-line definitions (clap). No behaviour here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pushfix",
+    version,
+    about = "Corrective push-notification campaigns: recall, stop or override sent messages from a reviewed YAML playbook",
+    after_help = "Exit codes: 0 ok, 1 some targets failed, 2 invalid input, 3 aborted, 4 locked, 5 refused by a guard."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check playbooks (files or folders): every problem, located; no network.
+    Validate(ValidateArgs),
+    /// Dry run: what each step would do to each target, and why; no network.
+    Plan(PlanArgs),
+    /// Print the channel matrix: what each action reaches per platform and vendor channel.
+    Matrix(MatrixArgs),
+    /// Print the JSON Schema of the playbook format.
+    Schema,
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `--var KEY=VALUE`, overriding the playbook's `vars`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct VarArgs {
+    /// Override a template variable (repeatable): --var help_url=https://example.com/help
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))?;
+    let valid = !k.is_empty()
+        && k.as_bytes()[0].is_ascii_alphabetic()
+        && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid {
+        return Err(format!(
+            "`{k}` is not a variable name (letters, digits, underscores)"
+        ));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Playbook files or folders (default: ./playbooks)
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The playbook
+    pub playbook: PathBuf,
+    /// Output format on stdout (json is versioned: pushfix.plan/v1)
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Also write the plan as JSON to this file
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ProviderArg {
+    Jpush,
+    Tpns,
+}
+
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// Only this provider
+    #[arg(long, value_enum)]
+    pub provider: Option<ProviderArg>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}

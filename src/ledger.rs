@@ -1,0 +1,1043 @@
+//! The ledger: the user's record of sent messages (JSON Lines or CSV), read streaming.
+//!
+//! Ledgers can hold millions of records. Each line is first read into a small borrowed probe
+//! (id, send time, tags, platforms) to decide whether any step selects it; only selected records
+//! are parsed and checked in full and kept in memory. The file is hashed while it is read.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde::de::{self, Visitor};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::diag::{Diagnostic, Diagnostics, Span, did_you_mean};
+use crate::matrix::{ProviderMatrix, Scheduled};
+use crate::playbook::{Filter, MsgId, Platform, ProviderKind};
+
+/// One sent message, as the ledger describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerRecord {
+    pub id: MsgId,
+    pub line: u64,
+    pub sent_at: Option<Timestamp>,
+    pub platforms: Option<Vec<Platform>>,
+    pub tags: Vec<String>,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    /// JPush: the original's APNs collapse id.
+    pub apns_collapse_id: Option<String>,
+    /// The original targeting (JPush audience object or "all"; TPNS targeting fields).
+    pub audience: Option<Value>,
+    /// TPNS only.
+    pub audience_type: Option<String>,
+    /// TPNS only: the original task's collapse id.
+    pub collapse_id: Option<u32>,
+    /// TPNS only.
+    pub scheduled: Option<Scheduled>,
+    pub receivers_by_channel: Option<BTreeMap<String, u64>>,
+    /// The whole record, for templates (`message.*`), unknown fields included.
+    pub raw: Map<String, Value>,
+}
+
+impl LedgerRecord {
+    /// Whether the original targeting is known well enough to send an override to it.
+    pub fn has_audience(&self) -> bool {
+        match self.audience_type.as_deref() {
+            None => self.audience.is_some(),
+            Some("all") => true,
+            Some(t) => {
+                let a = self.audience.as_ref().and_then(Value::as_object);
+                let has = |k: &str| a.is_some_and(|m| m.contains_key(k));
+                match t {
+                    "tag" => has("tag_rules") || has("tag_list"),
+                    "account_list" | "account" => has("account_list"),
+                    "token_list" | "token" => has("token_list"),
+                    "package_account_push" | "package_token_push" => has("upload_id"),
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+pub const TPNS_AUDIENCE_TYPES: &[&str] = &[
+    "all",
+    "tag",
+    "token",
+    "token_list",
+    "account",
+    "account_list",
+    "package_account_push",
+    "package_token_push",
+];
+
+/// What one step wants from the ledger.
+#[derive(Debug, Default)]
+pub struct StepQuery<'a> {
+    /// `ids` and `ids_file`: their records are kept when present.
+    pub ids: HashSet<MsgId>,
+    pub filter: Option<&'a Filter>,
+    /// The filter's absolute time range (`sent_within` resolved against the run's start).
+    pub range: (Option<Timestamp>, Option<Timestamp>),
+}
+
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Records selected by any step, by id.
+    pub records: HashMap<MsgId, LedgerRecord>,
+    /// Per step, the ids its `where` matched, in ledger order.
+    pub matches: Vec<Vec<MsgId>>,
+    pub records_read: u64,
+    pub duplicates: u64,
+    pub sha256: String,
+    pub warnings: Diagnostics,
+}
+
+/// Stop after this many bad records: the file is probably not a ledger at all.
+const MAX_ERRORS: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    JsonLines,
+    Csv,
+}
+
+impl Format {
+    pub fn of(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "jsonl" | "ndjson" | "json" => Some(Format::JsonLines),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// Read the whole ledger once, for every step at the same time.
+pub fn scan(
+    path: &Path,
+    kind: ProviderKind,
+    matrix: &ProviderMatrix,
+    steps: &[StepQuery<'_>],
+) -> Result<Scan, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let Some(format) = Format::of(path) else {
+        diags.push(
+            Diagnostic::error(format!("`{}` is not a ledger file name", path.display()))
+                .in_file(path)
+                .help("ledgers are JSON Lines (.jsonl, .ndjson) or CSV (.csv)"),
+        );
+        return Err(diags);
+    };
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(format!(
+                    "cannot read ledger `{}`: {}",
+                    path.display(),
+                    crate::io_reason(&e)
+                ))
+                .in_file(path),
+            );
+            return Err(diags);
+        }
+    };
+    let mut reader = HashingReader {
+        inner: file,
+        hasher: Sha256::new(),
+    };
+    let mut ctx = ScanCtx {
+        path,
+        kind,
+        matrix,
+        steps,
+        needs_time: steps
+            .iter()
+            .any(|s| s.filter.is_some_and(Filter::uses_time)),
+        scan: Scan {
+            matches: vec![Vec::new(); steps.len()],
+            ..Scan::default()
+        },
+        diags,
+        seen: HashSet::new(),
+    };
+    match format {
+        Format::JsonLines => ctx.read_jsonl(&mut reader),
+        Format::Csv => ctx.read_csv(&mut reader),
+    }
+    if ctx.diags.has_errors() {
+        return Err(ctx.diags);
+    }
+    // Hash whatever the parser did not consume (nothing, normally).
+    let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    ctx.scan.sha256 = hex::encode(reader.hasher.finalize());
+    if ctx.scan.duplicates > 0 {
+        ctx.diags.push(
+            Diagnostic::warning(format!(
+                "{} records repeat an id seen earlier in the ledger; the first record of each id is used",
+                ctx.scan.duplicates
+            ))
+            .in_file(path),
+        );
+    }
+    ctx.scan.warnings = ctx.diags;
+    Ok(ctx.scan)
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+struct ScanCtx<'a> {
+    path: &'a Path,
+    kind: ProviderKind,
+    matrix: &'a ProviderMatrix,
+    steps: &'a [StepQuery<'a>],
+    needs_time: bool,
+    scan: Scan,
+    diags: Diagnostics,
+    /// Ids seen so far (to count duplicates without keeping unselected records).
+    seen: HashSet<MsgId>,
+}
+
+/// The few fields needed to decide whether a record is selected, borrowed from the line.
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(default, borrow)]
+    msg_id: Option<IdValue<'a>>,
+    #[serde(default, borrow)]
+    push_id: Option<IdValue<'a>>,
+    #[serde(default, borrow)]
+    sent_at: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tags: Option<Vec<Cow<'a, str>>>,
+    #[serde(default, borrow)]
+    platforms: Option<Vec<Cow<'a, str>>>,
+}
+
+/// An id written as a JSON string or an integer (never through a float).
+enum IdValue<'a> {
+    Text(Cow<'a, str>),
+    Int(u64),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for IdValue<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = IdValue<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an id as a string or an unsigned integer")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(IdValue::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(IdValue::Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(IdValue::Text(Cow::Owned(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(IdValue::Int(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                u64::try_from(v)
+                    .map(IdValue::Int)
+                    .map_err(|_| E::custom(format!("id {v} is negative")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Err(E::custom(format!(
+                    "id {v} is not an exact integer (too large or fractional); write ids as strings to keep every digit"
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'a> ScanCtx<'a> {
+    fn id_field(&self) -> (&'static str, &'static str) {
+        match self.kind {
+            ProviderKind::Jpush => ("msg_id", "push_id"),
+            ProviderKind::Tpns => ("push_id", "msg_id"),
+        }
+    }
+
+    fn error(&mut self, line: u64, col: u32, width: u32, text: &str, message: String) {
+        self.error_with_help(line, col, width, text, message, None);
+    }
+
+    fn error_with_help(
+        &mut self,
+        line: u64,
+        col: u32,
+        width: u32,
+        text: &str,
+        message: String,
+        help: Option<String>,
+    ) {
+        let mut d = Diagnostic::error(message).at_line(
+            self.path,
+            Span {
+                line: line as u32,
+                col,
+                width,
+            },
+            Some(text),
+        );
+        if let Some(h) = help {
+            d = d.help(h);
+        }
+        self.diags.push(d);
+    }
+
+    fn too_many_errors(&mut self) -> bool {
+        if self.diags.error_count() >= MAX_ERRORS {
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "stopped reading the ledger after {MAX_ERRORS} bad records"
+                ))
+                .in_file(self.path),
+            );
+            return true;
+        }
+        false
+    }
+
+    fn read_jsonl<R: Read>(&mut self, reader: &mut R) {
+        let mut buf = BufReader::with_capacity(1 << 20, reader);
+        let mut bytes = Vec::with_capacity(4096);
+        let mut line_no: u64 = 0;
+        loop {
+            bytes.clear();
+            match buf.read_until(b'\n', &mut bytes) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    self.diags.push(
+                        Diagnostic::error(format!("cannot read ledger: {}", crate::io_reason(&e)))
+                            .in_file(self.path),
+                    );
+                    return;
+                }
+            }
+            line_no += 1;
+            let text = match std::str::from_utf8(&bytes) {
+                Ok(t) => t.trim_end_matches(['\n', '\r']),
+                Err(e) => {
+                    let col = String::from_utf8_lossy(&bytes[..e.valid_up_to()])
+                        .chars()
+                        .count() as u32
+                        + 1;
+                    let lossy = String::from_utf8_lossy(&bytes).into_owned();
+                    self.error(
+                        line_no,
+                        col,
+                        1,
+                        lossy.trim_end(),
+                        "the ledger line is not valid UTF-8".into(),
+                    );
+                    if self.too_many_errors() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            self.json_line(line_no, text);
+            if self.diags.has_errors() && self.too_many_errors() {
+                return;
+            }
+        }
+    }
+
+    fn json_line(&mut self, line_no: u64, text: &str) {
+        let probe: Probe = match serde_json::from_str(text) {
+            Ok(p) => p,
+            Err(e) => {
+                let col = e.column().max(1) as u32;
+                let mut msg = e.to_string();
+                if let Some(i) = msg.rfind(" at line ") {
+                    msg.truncate(i);
+                }
+                let msg = if e.is_data()
+                    && msg.contains("invalid type")
+                    && msg.contains("expected a map")
+                {
+                    "a ledger record must be a JSON object".to_string()
+                } else if e.is_data() {
+                    format!("bad ledger record: {msg}")
+                } else {
+                    format!("invalid JSON in ledger record: {msg}")
+                };
+                self.error(line_no, col, 1, text, msg);
+                return;
+            }
+        };
+        let (own, other) = self.id_field();
+        let (raw_id, wrong) = match self.kind {
+            ProviderKind::Jpush => (probe.msg_id, probe.push_id.is_some()),
+            ProviderKind::Tpns => (probe.push_id, probe.msg_id.is_some()),
+        };
+        let Some(raw_id) = raw_id else {
+            let help = wrong.then(|| {
+                format!(
+                    "`{other}` is the {} id field; a {} ledger names each message by `{own}`",
+                    other_provider(self.kind),
+                    self.kind.display_name()
+                )
+            });
+            self.error_with_help(
+                line_no,
+                1,
+                1,
+                text,
+                format!("ledger record has no `{own}`"),
+                help,
+            );
+            return;
+        };
+        let id_text = match &raw_id {
+            IdValue::Text(s) => s.clone(),
+            IdValue::Int(n) => Cow::Owned(n.to_string()),
+        };
+        let id = match MsgId::parse(self.kind, &id_text) {
+            Ok(id) => id,
+            Err(e) => {
+                let (col, width) = find_field(text, own);
+                self.error(line_no, col, width, text, e);
+                return;
+            }
+        };
+        self.scan.records_read += 1;
+        if !self.seen.insert(id.clone()) {
+            self.scan.duplicates += 1;
+            return;
+        }
+        let sent_at = match (&probe.sent_at, self.needs_time) {
+            (Some(s), true) => match s.parse::<Timestamp>() {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    let (col, width) = find_field(text, "sent_at");
+                    self.error(
+                        line_no,
+                        col,
+                        width,
+                        text,
+                        format!("`sent_at` is not a timestamp with an offset: `{s}`"),
+                    );
+                    return;
+                }
+            },
+            _ => None,
+        };
+        let tags: Vec<&str> = probe
+            .tags
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|c| c.as_ref())
+            .collect();
+        let platforms: Vec<&str> = probe
+            .platforms
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|c| c.as_ref())
+            .collect();
+        let mut wanted = false;
+        for (i, q) in self.steps.iter().enumerate() {
+            let by_id = q.ids.contains(&id);
+            let by_filter = q
+                .filter
+                .is_some_and(|f| matches(f, q.range, sent_at, &tags, &platforms));
+            if by_filter {
+                self.scan.matches[i].push(id.clone());
+            }
+            wanted |= by_id || by_filter;
+        }
+        if !wanted {
+            return;
+        }
+        let map: Map<String, Value> = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(e) => {
+                self.error(
+                    line_no,
+                    e.column().max(1) as u32,
+                    1,
+                    text,
+                    format!("bad ledger record: {e}"),
+                );
+                return;
+            }
+        };
+        match self.record(line_no, id.clone(), map, text) {
+            Ok(r) => {
+                self.scan.records.insert(id, r);
+            }
+            Err((field, msg)) => {
+                let (col, width) = find_field(text, field);
+                self.error(line_no, col, width, text, msg);
+            }
+        }
+    }
+
+    fn read_csv<R: Read>(&mut self, reader: &mut R) {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(reader);
+        let headers = match rdr.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => {
+                self.error(1, 1, 1, "", format!("cannot read the CSV header: {e}"));
+                return;
+            }
+        };
+        let (own, _) = self.id_field();
+        if !headers.iter().any(|h| h == own) {
+            let text = headers.iter().collect::<Vec<_>>().join(",");
+            self.error(
+                1,
+                1,
+                text.chars().count() as u32,
+                &text,
+                format!("the CSV ledger has no `{own}` column"),
+            );
+            return;
+        }
+        let mut record = csv::StringRecord::new();
+        loop {
+            match rdr.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    let msg = match e.kind() {
+                        csv::ErrorKind::UnequalLengths {
+                            expected_len, len, ..
+                        } => {
+                            format!("this CSV row has {len} fields, the header has {expected_len}")
+                        }
+                        csv::ErrorKind::Utf8 { .. } => "the CSV row is not valid UTF-8".to_string(),
+                        _ => format!("bad CSV row: {e}"),
+                    };
+                    self.error(line, 1, 1, "", msg);
+                    if self.too_many_errors() {
+                        return;
+                    }
+                    continue;
+                }
+            }
+            let line_no = record.position().map_or(0, |p| p.line());
+            let text = record.iter().collect::<Vec<_>>().join(",");
+            match csv_to_json(&headers, &record) {
+                Ok(obj) => {
+                    // Re-serialize so both formats share one code path and one set of checks.
+                    let json = Value::Object(obj).to_string();
+                    let before = self.diags.error_count();
+                    self.json_line(line_no, &json);
+                    // Columns in JSON text do not match the CSV row; point at the row start.
+                    for d in self.diags.items.iter_mut().skip(before) {
+                        if let Some(s) = d.span.as_mut() {
+                            s.col = 1;
+                            s.width = 1;
+                        }
+                        d.snippet = Some(text.clone());
+                    }
+                }
+                Err(msg) => self.error(line_no, 1, 1, &text, msg),
+            }
+            if self.diags.has_errors() && self.too_many_errors() {
+                return;
+            }
+        }
+    }
+
+    /// Check a selected record in full.
+    fn record(
+        &self,
+        line: u64,
+        id: MsgId,
+        raw: Map<String, Value>,
+        _text: &str,
+    ) -> Result<LedgerRecord, (&'static str, String)> {
+        let kind = self.kind;
+        let str_field = |k: &'static str| -> Result<Option<String>, (&'static str, String)> {
+            match raw.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(v) => Err((k, format!("`{k}` must be a string, found {}", json_kind(v)))),
+            }
+        };
+        let sent_at = match str_field("sent_at")? {
+            None => None,
+            Some(s) => Some(s.parse::<Timestamp>().map_err(|_| {
+                (
+                    "sent_at",
+                    format!("`sent_at` is not a timestamp with an offset: `{s}`"),
+                )
+            })?),
+        };
+        let platforms = match raw.get("platforms") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s == "all" => Some(self.all_platforms()),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for item in items {
+                    let s = item.as_str().ok_or((
+                        "platforms",
+                        "`platforms` entries must be strings".to_string(),
+                    ))?;
+                    if s == "all" {
+                        out.extend(self.all_platforms());
+                        continue;
+                    }
+                    let p = Platform::parse(s)
+                        .filter(|p| self.all_platforms().contains(p))
+                        .ok_or_else(|| {
+                            (
+                                "platforms",
+                                format!("`{s}` is not a {} platform", kind.display_name()),
+                            )
+                        })?;
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+                Some(out)
+            }
+            Some(v) => {
+                return Err((
+                    "platforms",
+                    format!("`platforms` must be a list, found {}", json_kind(v)),
+                ));
+            }
+        };
+        let tags = match raw.get("tags") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|t| {
+                    t.as_str()
+                        .map(String::from)
+                        .ok_or(("tags", "`tags` entries must be strings".to_string()))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(v) => {
+                return Err((
+                    "tags",
+                    format!("`tags` must be a list, found {}", json_kind(v)),
+                ));
+            }
+        };
+        let title = str_field("title")?;
+        let body = str_field("body")?;
+        if let Some(v) = raw.get("extras")
+            && !v.is_object()
+            && !v.is_null()
+        {
+            return Err((
+                "extras",
+                format!("`extras` must be an object, found {}", json_kind(v)),
+            ));
+        }
+        let audience = match raw.get("audience") {
+            None | Some(Value::Null) => None,
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(Value::String(s)) if s == "all" && kind == ProviderKind::Jpush => {
+                Some(Value::String(s.clone()))
+            }
+            Some(v) => {
+                let expected = if kind == ProviderKind::Jpush {
+                    "\"all\" or an object"
+                } else {
+                    "an object"
+                };
+                return Err((
+                    "audience",
+                    format!("`audience` must be {expected}, found {}", json_kind(v)),
+                ));
+            }
+        };
+        let mut rec = LedgerRecord {
+            id,
+            line,
+            sent_at,
+            platforms,
+            tags,
+            title,
+            body,
+            apns_collapse_id: None,
+            audience,
+            audience_type: None,
+            collapse_id: None,
+            scheduled: None,
+            receivers_by_channel: None,
+            raw: Map::new(),
+        };
+        match kind {
+            ProviderKind::Jpush => {
+                rec.apns_collapse_id = str_field("apns_collapse_id")?.filter(|s| !s.is_empty());
+            }
+            ProviderKind::Tpns => {
+                if let Some(t) = str_field("audience_type")? {
+                    if !TPNS_AUDIENCE_TYPES.contains(&t.as_str()) {
+                        let mut msg = format!("`{t}` is not a TPNS audience_type");
+                        if let Some(s) = did_you_mean(&t, TPNS_AUDIENCE_TYPES.iter().copied()) {
+                            msg.push_str(&format!(" (did you mean `{s}`?)"));
+                        }
+                        return Err(("audience_type", msg));
+                    }
+                    rec.audience_type = Some(t);
+                }
+                rec.collapse_id = match raw.get("collapse_id") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => {
+                        let n = v
+                            .as_u64()
+                            .or_else(|| v.as_str().and_then(|s| s.parse().ok()));
+                        Some(n.and_then(|n| u32::try_from(n).ok()).ok_or((
+                            "collapse_id",
+                            "`collapse_id` must be an unsigned 32-bit integer".to_string(),
+                        ))?)
+                    }
+                };
+                rec.scheduled = match raw.get("scheduled") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Bool(false)) => Some(Scheduled::No),
+                    Some(Value::Bool(true)) => Some(Scheduled::Yes),
+                    Some(Value::String(s)) => Some(Scheduled::At(s.parse::<Timestamp>().map_err(|_| {
+                        ("scheduled", format!("`scheduled` must be true, false or the send time with an offset, found `{s}`"))
+                    })?)),
+                    Some(v) => return Err(("scheduled", format!("`scheduled` must be a boolean or a timestamp, found {}", json_kind(v)))),
+                };
+            }
+        }
+        rec.receivers_by_channel = match raw.get("receivers_by_channel") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => {
+                let mut out = BTreeMap::new();
+                for (ch, n) in m {
+                    if self.matrix.channel(ch).is_none() {
+                        let mut msg = format!("`{ch}` is not a {} channel", kind.display_name());
+                        match did_you_mean(ch, self.matrix.channel_names()) {
+                            Some(s) => msg.push_str(&format!(" (did you mean `{s}`?)")),
+                            None => msg.push_str(&format!(
+                                "; known channels: {}",
+                                self.matrix.channel_names().collect::<Vec<_>>().join(", ")
+                            )),
+                        }
+                        return Err(("receivers_by_channel", msg));
+                    }
+                    let n = n.as_u64().ok_or((
+                        "receivers_by_channel",
+                        format!("`receivers_by_channel.{ch}` must be a non-negative integer"),
+                    ))?;
+                    out.insert(ch.clone(), n);
+                }
+                Some(out)
+            }
+            Some(v) => {
+                return Err((
+                    "receivers_by_channel",
+                    format!(
+                        "`receivers_by_channel` must be an object, found {}",
+                        json_kind(v)
+                    ),
+                ));
+            }
+        };
+        let mut raw = raw;
+        raw.insert("id".into(), Value::String(rec.id.to_string()));
+        rec.raw = raw;
+        Ok(rec)
+    }
+
+    fn all_platforms(&self) -> Vec<Platform> {
+        let mut out: Vec<Platform> = Vec::new();
+        for c in &self.matrix.channels {
+            if !out.contains(&c.platform) {
+                out.push(c.platform);
+            }
+        }
+        out
+    }
+}
+
+fn other_provider(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::Jpush => "TPNS",
+        ProviderKind::Tpns => "JPush",
+    }
+}
+
+/// Does a record match a `where` filter? Lower time bounds are inclusive, upper exclusive.
+pub fn matches(
+    f: &Filter,
+    range: (Option<Timestamp>, Option<Timestamp>),
+    sent_at: Option<Timestamp>,
+    tags: &[&str],
+    platforms: &[&str],
+) -> bool {
+    if !f.tags_any.is_empty() && !f.tags_any.iter().any(|t| tags.contains(&t.as_str())) {
+        return false;
+    }
+    if !f.tags_all.is_empty() && !f.tags_all.iter().all(|t| tags.contains(&t.as_str())) {
+        return false;
+    }
+    if !f.platforms.is_empty()
+        && !f
+            .platforms
+            .iter()
+            .any(|p| platforms.iter().any(|q| *q == p.as_str() || *q == "all"))
+    {
+        return false;
+    }
+    if range.0.is_some() || range.1.is_some() {
+        let Some(t) = sent_at else { return false };
+        if range.0.is_some_and(|lo| t < lo) || range.1.is_some_and(|hi| t >= hi) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Column and width of `"field"` in a JSON line, to point at the offending field.
+fn find_field(text: &str, field: &str) -> (u32, u32) {
+    let needle = format!("\"{field}\"");
+    match text.find(&needle) {
+        Some(i) => (
+            text[..i].chars().count() as u32 + 1,
+            needle.chars().count() as u32,
+        ),
+        None => (1, 1),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Columns holding lists (`a|b`) and JSON values in CSV ledgers.
+const CSV_LIST_COLUMNS: &[&str] = &["platforms", "tags"];
+const CSV_JSON_COLUMNS: &[&str] = &["extras", "audience", "receivers_by_channel"];
+
+fn csv_to_json(
+    headers: &csv::StringRecord,
+    row: &csv::StringRecord,
+) -> Result<Map<String, Value>, String> {
+    let mut obj = Map::new();
+    for (h, cell) in headers.iter().zip(row.iter()) {
+        if cell.is_empty() {
+            continue;
+        }
+        let value = if CSV_LIST_COLUMNS.contains(&h) {
+            Value::Array(
+                cell.split('|')
+                    .map(|s| Value::String(s.trim().to_string()))
+                    .collect(),
+            )
+        } else if CSV_JSON_COLUMNS.contains(&h) || (h == "audience" && cell.starts_with('{')) {
+            if h == "audience" && cell == "all" {
+                Value::String(cell.into())
+            } else {
+                serde_json::from_str(cell)
+                    .map_err(|e| format!("column `{h}` must hold JSON: {e}"))?
+            }
+        } else if h == "scheduled" && (cell == "true" || cell == "false") {
+            Value::Bool(cell == "true")
+        } else if h == "collapse_id" {
+            cell.parse::<u64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(cell.into()))
+        } else {
+            Value::String(cell.to_string())
+        };
+        obj.insert(h.to_string(), value);
+    }
+    Ok(obj)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::Matrix;
+
+    fn write(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("pushfix-ledger-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn filter_tag(tag: &str) -> Filter {
+        Filter {
+            tags_any: vec![tag.into()],
+            ..Filter::default()
+        }
+    }
+
+    const LINE_A: &str = r#"{"msg_id":"67554224848096790","sent_at":"2026-11-20T10:02:11+08:00","platforms":["android","ios"],"tags":["bf-promo"],"title":"48h sale","audience":{"tag":["bf-promo"]},"apns_collapse_id":"bf-1","receivers_by_channel":{"jpush":5200,"apns":8000}}"#;
+    const LINE_B: &str = r#"{"msg_id":67554224848096791,"sent_at":"2026-11-20T11:00:00+08:00","platforms":["android"],"tags":["other"],"audience":"all"}"#;
+
+    #[test]
+    fn selects_by_filter_and_id_and_keeps_exact_ids() {
+        let m = Matrix::builtin().unwrap();
+        let p = write("a.jsonl", &format!("{LINE_A}\n\n{LINE_B}\n"));
+        let f = filter_tag("bf-promo");
+        let q1 = StepQuery {
+            filter: Some(&f),
+            ..Default::default()
+        };
+        let q2 = StepQuery {
+            ids: [MsgId::Jpush(67554224848096791), MsgId::Jpush(1)].into(),
+            ..Default::default()
+        };
+        let s = scan(&p, ProviderKind::Jpush, &m.jpush, &[q1, q2]).unwrap();
+        assert_eq!(s.records_read, 2);
+        assert_eq!(s.matches[0], vec![MsgId::Jpush(67554224848096790)]);
+        assert!(s.matches[1].is_empty());
+        let b = &s.records[&MsgId::Jpush(67554224848096791)];
+        assert_eq!(b.audience, Some(Value::String("all".into())));
+        assert_eq!(b.line, 3);
+        let a = &s.records[&MsgId::Jpush(67554224848096790)];
+        assert_eq!(a.apns_collapse_id.as_deref(), Some("bf-1"));
+        assert_eq!(a.raw["id"], "67554224848096790");
+        assert_eq!(s.sha256.len(), 64);
+    }
+
+    #[test]
+    fn time_range_is_half_open() {
+        let f = Filter::default();
+        let lo: Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
+        let hi: Timestamp = "2026-11-21T00:00:00Z".parse().unwrap();
+        assert!(matches(&f, (Some(lo), Some(hi)), Some(lo), &[], &[]));
+        assert!(!matches(&f, (Some(lo), Some(hi)), Some(hi), &[], &[]));
+        assert!(!matches(&f, (Some(lo), None), None, &[], &[]));
+    }
+
+    #[test]
+    fn bad_records_are_located() {
+        let m = Matrix::builtin().unwrap();
+        let text = format!(
+            "{LINE_A}\n{{\"msg_id\": 1.5e17}}\n{{\"msg_id\": \"1\", oops}}\n{{\"push_id\": \"9\"}}\n"
+        );
+        let p = write("b.jsonl", &text);
+        let f = filter_tag("bf-promo");
+        let err = scan(
+            &p,
+            ProviderKind::Jpush,
+            &m.jpush,
+            &[StepQuery {
+                filter: Some(&f),
+                ..Default::default()
+            }],
+        )
+        .unwrap_err();
+        let locs: Vec<String> = err.items.iter().map(|d| d.location().unwrap()).collect();
+        assert!(locs[0].ends_with("b.jsonl:2:17"), "{locs:?}");
+        assert!(
+            err.items[0].message.contains("not an exact integer"),
+            "{}",
+            err.items[0].message
+        );
+        assert!(locs[1].ends_with("b.jsonl:3:17"), "{locs:?}");
+        assert!(err.items[2].message.contains("no `msg_id`"));
+        assert!(err.items[2].help[0].contains("TPNS id field"));
+    }
+
+    #[test]
+    fn unknown_channel_in_a_selected_record() {
+        let m = Matrix::builtin().unwrap();
+        let p = write(
+            "c.jsonl",
+            "{\"msg_id\":\"5\",\"tags\":[\"x\"],\"receivers_by_channel\":{\"xaomi\":3}}\n",
+        );
+        let f = filter_tag("x");
+        let err = scan(
+            &p,
+            ProviderKind::Jpush,
+            &m.jpush,
+            &[StepQuery {
+                filter: Some(&f),
+                ..Default::default()
+            }],
+        )
+        .unwrap_err();
+        assert!(
+            err.items[0].message.contains("did you mean `xiaomi`"),
+            "{}",
+            err.items[0].message
+        );
+        assert!(err.items[0].location().unwrap().ends_with(":1:28"));
+    }
+
+    #[test]
+    fn csv_ledger() {
+        let m = Matrix::builtin().unwrap();
+        let p = write(
+            "d.csv",
+            "push_id,sent_at,platforms,tags,audience_type,audience,collapse_id,title\n\
+             43214535,2026-11-20T10:00:00+08:00,android|ios,bf-promo|sale,tag,\"{\"\"tag_rules\"\":[]}\",17,Sale\n\
+             43214536,2026-11-20T10:00:00+08:00,android,other,all,,,\n",
+        );
+        let f = filter_tag("bf-promo");
+        let s = scan(
+            &p,
+            ProviderKind::Tpns,
+            &m.tpns,
+            &[StepQuery {
+                filter: Some(&f),
+                ..Default::default()
+            }],
+        )
+        .unwrap();
+        let r = &s.records[&MsgId::Tpns("43214535".into())];
+        assert_eq!(r.platforms, Some(vec![Platform::Android, Platform::Ios]));
+        assert_eq!(r.collapse_id, Some(17));
+        assert_eq!(r.line, 2);
+        assert!(r.has_audience());
+        assert_eq!(s.records.len(), 1);
+    }
+
+    #[test]
+    fn csv_errors_name_the_row() {
+        let m = Matrix::builtin().unwrap();
+        let p = write("e.csv", "push_id,tags\n1,a\n2\n");
+        let err = scan(&p, ProviderKind::Tpns, &m.tpns, &[]).unwrap_err();
+        assert!(
+            err.items[0].location().unwrap().ends_with("e.csv:3:1"),
+            "{:?}",
+            err.items[0]
+        );
+    }
+}

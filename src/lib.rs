@@ -1,0 +1,39 @@
+//! pushfix: corrective push-notification campaigns as reviewed YAML playbooks.
+//!
+//! The offline half (parse, validate, plan) is plain synchronous code; only `exec` and
+//! `sandbox` are async.
+
+// Located diagnostics are large, but they only travel on the error path of input checking,
+// once per problem; boxing them would add noise without saving anything measurable.
+#![allow(clippy::result_large_err)]
+
+pub mod app;
+pub mod cli;
+pub mod diag;
+pub mod error;
+pub mod exit;
+pub mod ids_file;
+pub mod inputs;
+pub mod ledger;
+pub mod matrix;
+pub mod plan;
+pub mod playbook;
+pub mod provider;
+pub mod template;
+pub mod units;
+pub mod yaml;
+
+/// An I/O error as a short reason ("no such file or directory").
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s,
+            }
+        }
+    }
+}

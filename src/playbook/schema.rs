@@ -1,0 +1,413 @@
+//! The playbook's JSON Schema, for editors (`# yaml-language-server: $schema=...`) and CI.
+//!
+//! These types describe the YAML syntax only; `decode` is what reads playbooks. A test keeps
+//! each object's properties equal to the keys the decoder accepts.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+
+/// A pushfix playbook: a corrective campaign against a push provider (format version 1).
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "pushfix playbook", rename = "Playbook")]
+#[allow(dead_code)]
+pub struct PlaybookDoc {
+    /// Format version. Always 1.
+    #[schemars(range(min = 1, max = 1))]
+    version: u32,
+    /// Lowercase letters, digits and dashes; used in run directory names and reports.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"), length(min = 1, max = 64))]
+    name: String,
+    /// What went wrong and what this playbook corrects.
+    description: Option<String>,
+    provider: ProviderDoc,
+    /// The record of sent messages (JSON Lines or CSV), relative to this file.
+    ledger: Option<String>,
+    /// Values for templates (`{{ vars.name }}`); `--var KEY=VALUE` overrides them.
+    vars: Option<BTreeMap<String, serde_json::Value>>,
+    limits: Option<LimitsDoc>,
+    retry: Option<RetryDoc>,
+    /// Run in order; the targets of one step run concurrently.
+    #[schemars(length(min = 1))]
+    steps: Vec<StepDoc>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "ProviderKind")]
+#[allow(dead_code)]
+enum ProviderKindDoc {
+    Jpush,
+    Tpns,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "TpnsRegion")]
+#[allow(dead_code)]
+enum RegionDoc {
+    Guangzhou,
+    Shanghai,
+    Hongkong,
+    Singapore,
+}
+
+/// Which provider app to act on, and how to reach it.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Provider")]
+#[allow(dead_code)]
+struct ProviderDoc {
+    kind: ProviderKindDoc,
+    /// Base URL (default per provider). Plain http:// only to a loopback host.
+    #[schemars(url)]
+    endpoint: Option<String>,
+    /// TPNS only: the access point the app was created in (default guangzhou).
+    region: Option<RegionDoc>,
+    credentials: CredentialsDoc,
+    /// JPush only: `options.apns_production` on override pushes; always sent (default true).
+    apns_production: Option<bool>,
+    /// TPNS only: `sign` (HMAC signature, default) or `basic`.
+    auth: Option<TpnsAuthDoc>,
+    /// TPNS only: iOS environment of override pushes, `product` (default) or `dev`.
+    environment: Option<TpnsEnvDoc>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "TpnsAuth")]
+#[allow(dead_code)]
+enum TpnsAuthDoc {
+    Sign,
+    Basic,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "TpnsEnvironment")]
+#[allow(dead_code)]
+enum TpnsEnvDoc {
+    Product,
+    Dev,
+}
+
+/// References to environment variables; a literal secret is refused.
+/// JPush uses app_key and master_secret; TPNS uses access_id and secret_key.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Credentials")]
+#[allow(dead_code)]
+struct CredentialsDoc {
+    app_key: Option<EnvRefDoc>,
+    master_secret: Option<EnvRefDoc>,
+    access_id: Option<EnvRefDoc>,
+    secret_key: Option<EnvRefDoc>,
+}
+
+/// `{ env: NAME }`: the value is read from this environment variable when the run starts.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "EnvRef")]
+#[allow(dead_code)]
+struct EnvRefDoc {
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    env: String,
+}
+
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Limits")]
+#[allow(dead_code)]
+struct LimitsDoc {
+    /// Requests per second or minute, e.g. `10/s` or `600/min`. Default: the provider's quota.
+    #[schemars(regex(pattern = r"^\s*[0-9]+(\.[0-9]+)?\s*/\s*(s|sec|m|min|h|hour)\s*$"))]
+    rate: Option<String>,
+    /// Requests in flight at once (default 8).
+    #[schemars(range(min = 1, max = 256))]
+    concurrency: Option<u32>,
+    /// Blast-radius guard: plan and run refuse more targets than this (exit 5).
+    #[schemars(range(min = 1))]
+    max_targets: Option<u64>,
+    /// Failure budget per step: a count (`5`) or a percentage (`2%`). Never overshot.
+    max_failures: Option<CountOrPercentDoc>,
+}
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "CountOrPercent")]
+#[allow(dead_code)]
+enum CountOrPercentDoc {
+    Count(u64),
+    Percent(#[schemars(regex(pattern = r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$"))] String),
+}
+
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Retry")]
+#[allow(dead_code)]
+struct RetryDoc {
+    /// Attempts per request, the first included (default 5). Only transient failures retry.
+    #[schemars(range(min = 1, max = 20))]
+    attempts: Option<u32>,
+    backoff: Option<BackoffDoc>,
+}
+
+/// Exponential backoff with full jitter between `initial` and `max`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Backoff")]
+#[allow(dead_code)]
+struct BackoffDoc {
+    /// First delay, e.g. `250ms` (default).
+    #[schemars(regex(pattern = DURATION))]
+    initial: Option<String>,
+    /// Longest delay, e.g. `30s` (default).
+    #[schemars(regex(pattern = DURATION))]
+    max: Option<String>,
+}
+
+const DURATION: &str = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|sec|m|min|h|d)\s*$";
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "Action")]
+#[allow(dead_code)]
+enum ActionDoc {
+    /// JPush and TPNS: withdraw the message (TPNS has taken this API offline).
+    Recall,
+    /// TPNS: end offline delivery of the task.
+    Stop,
+    /// Send a corrected message that replaces the original where channels allow.
+    Override,
+    /// TPNS: cancel a scheduled task not yet dispatched.
+    CancelScheduled,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "UnsupportedPolicy")]
+#[allow(dead_code)]
+enum UnsupportedDoc {
+    /// Skip unsupported and expired targets; partial ones reach what they can (default).
+    Skip,
+    /// Fail every target the matrix cannot fully reach, without sending.
+    Fail,
+    /// Send anyway (TPNS overrides set force_collapse: true).
+    Force,
+}
+
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Step")]
+#[allow(dead_code)]
+struct StepDoc {
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"), length(min = 1, max = 64))]
+    name: String,
+    action: ActionDoc,
+    select: SelectDoc,
+    /// What to do where the channel matrix says no (default skip).
+    unsupported: Option<UnsupportedDoc>,
+    /// Override only: the corrected notification. Every string is a tera template.
+    message: Option<MessageDoc>,
+}
+
+/// Which messages: `ids`, `ids_file` and `where` combine as a union, without duplicates.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Select")]
+#[allow(dead_code)]
+struct SelectDoc {
+    /// Message ids: JPush msg_ids (unsigned 64-bit; strings or integers) or TPNS push ids.
+    ids: Option<Vec<IdDoc>>,
+    /// A file with one id per line; `#` comments and blank lines are ignored.
+    ids_file: Option<String>,
+    /// Filters over the ledger.
+    #[serde(rename = "where")]
+    where_: Option<WhereDoc>,
+}
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "MessageId")]
+#[allow(dead_code)]
+enum IdDoc {
+    Text(String),
+    Number(u64),
+}
+
+/// All conditions must hold; within a list any value matches.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Where")]
+#[allow(dead_code)]
+struct WhereDoc {
+    /// Records carrying any of these tags.
+    tags_any: Option<Vec<String>>,
+    /// Records carrying all of these tags.
+    tags_all: Option<Vec<String>>,
+    /// Sent at or after this instant (with offset).
+    #[schemars(extend("format" = "date-time"))]
+    sent_after: Option<String>,
+    /// Sent before this instant (with offset).
+    #[schemars(extend("format" = "date-time"))]
+    sent_before: Option<String>,
+    /// Sent within this long before the run's start, e.g. `24h`.
+    #[schemars(regex(pattern = DURATION))]
+    sent_within: Option<String>,
+    /// Sent longer ago than this before the run's start, e.g. `6h`.
+    #[schemars(regex(pattern = DURATION))]
+    older_than: Option<String>,
+    /// Records sent to any of these platforms.
+    platforms: Option<Vec<PlatformDoc>>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "Platform")]
+#[allow(dead_code)]
+enum PlatformDoc {
+    Android,
+    Ios,
+    Hmos,
+    Quickapp,
+}
+
+/// The corrected notification. Templates see `message` (the ledger record), `vars`, `step`, `run`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Message")]
+#[allow(dead_code)]
+struct MessageDoc {
+    /// Notification title (default: the original's title).
+    title: Option<String>,
+    /// Notification text; or use body_template.
+    body: Option<String>,
+    /// A template file for the body, relative to the playbook.
+    body_template: Option<String>,
+    /// Custom data sent with the notification; string values are templates.
+    extras: Option<BTreeMap<String, serde_json::Value>>,
+    /// JPush only: iOS collapse id when the ledger lacks the original's (at most 64 bytes).
+    apns_collapse_id: Option<String>,
+    /// TPNS only: Android action intent (TPNS advises intent, not custom_content, for overrides).
+    intent: Option<String>,
+}
+
+/// The schema as pretty JSON (what `pushfix schema` prints and `playbook.schema.json` holds).
+pub fn playbook_schema_json() -> String {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let mut schema = generator.into_root_schema_for::<PlaybookDoc>();
+    schema.insert(
+        "$id".into(),
+        "https://pushfix.dev/playbook.schema.json".into(),
+    );
+    let mut value = schema.to_value();
+    strip_null(&mut value);
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Optional keys may be omitted but not written as `null` (the decoder refuses `key: ~`), so
+/// remove the `null` alternatives schemars adds for `Option` fields.
+fn strip_null(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types[0].clone();
+                    map.insert("type".into(), only);
+                }
+            }
+            if let Some(Value::Array(alts)) = map.get("anyOf") {
+                let kept: Vec<Value> = alts
+                    .iter()
+                    .filter(|a| a.get("type") != Some(&Value::from("null")))
+                    .cloned()
+                    .collect();
+                if kept.len() == 1 {
+                    map.remove("anyOf");
+                    if let Value::Object(inner) = &kept[0] {
+                        for (k, val) in inner {
+                            map.entry(k.clone()).or_insert_with(|| val.clone());
+                        }
+                    }
+                } else {
+                    map.insert("anyOf".into(), Value::Array(kept));
+                }
+            }
+            for val in map.values_mut() {
+                strip_null(val);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_null),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playbook::keys::*;
+
+    fn props(schema: &serde_json::Value, def: Option<&str>) -> Vec<String> {
+        let obj = match def {
+            None => schema,
+            Some(d) => &schema["$defs"][d],
+        };
+        let mut keys: Vec<String> = obj["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        assert_eq!(
+            obj["additionalProperties"], false,
+            "{def:?} must reject unknown keys"
+        );
+        keys
+    }
+
+    fn sorted(keys: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = keys.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v
+    }
+
+    /// The decoder and the schema must accept exactly the same keys.
+    #[test]
+    fn schema_matches_the_decoder() {
+        let schema: serde_json::Value = serde_json::from_str(&playbook_schema_json()).unwrap();
+        assert_eq!(props(&schema, None), sorted(TOP_KEYS));
+        assert_eq!(props(&schema, Some("Provider")), sorted(PROVIDER_KEYS));
+        assert_eq!(props(&schema, Some("Credentials")), sorted(CREDENTIAL_KEYS));
+        assert_eq!(props(&schema, Some("EnvRef")), sorted(ENV_REF_KEYS));
+        assert_eq!(props(&schema, Some("Limits")), sorted(LIMITS_KEYS));
+        assert_eq!(props(&schema, Some("Retry")), sorted(RETRY_KEYS));
+        assert_eq!(props(&schema, Some("Backoff")), sorted(BACKOFF_KEYS));
+        assert_eq!(props(&schema, Some("Step")), sorted(STEP_KEYS));
+        assert_eq!(props(&schema, Some("Select")), sorted(SELECT_KEYS));
+        assert_eq!(props(&schema, Some("Where")), sorted(WHERE_KEYS));
+        assert_eq!(props(&schema, Some("Message")), sorted(MESSAGE_KEYS));
+    }
+
+    /// The committed `playbook.schema.json` is what `pushfix schema` prints.
+    #[test]
+    fn committed_schema_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("playbook.schema.json");
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        let current = playbook_schema_json();
+        if committed != current {
+            if std::env::var_os("PUSHFIX_BLESS").is_some() {
+                std::fs::write(&path, current).unwrap();
+                return;
+            }
+            panic!(
+                "playbook.schema.json is stale: run `PUSHFIX_BLESS=1 cargo test committed_schema_is_current`"
+            );
+        }
+    }
+}

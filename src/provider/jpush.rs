@@ -1,0 +1,159 @@
+//! JPush REST API v3 (reference/jpush.md): recall and override requests.
+
+use serde_json::{Map, Value, json};
+
+use super::{Family, RenderedMessage, RequestSpec};
+use crate::playbook::Platform;
+
+/// `DELETE /v3/push/{msg_id}`: no body.
+pub fn recall(msg_id: u64) -> RequestSpec {
+    RequestSpec {
+        family: Family::JpushPush,
+        method: "DELETE",
+        path: format!("/v3/push/{msg_id}"),
+        body: None,
+    }
+}
+
+/// `GET /v3/push/cid?count=n&type=push`: idempotency keys for pushes (at most 1000 per call).
+pub fn cid_pool(count: usize) -> RequestSpec {
+    let count = count.clamp(1, 1000);
+    RequestSpec {
+        family: Family::JpushPush,
+        method: "GET",
+        path: format!("/v3/push/cid?count={count}&type=push"),
+        body: None,
+    }
+}
+
+/// What an override push needs from the original.
+pub struct OverrideInput<'a> {
+    pub msg_id: u64,
+    pub platforms: &'a [Platform],
+    pub audience: &'a Value,
+    pub message: &'a RenderedMessage,
+    pub apns_production: bool,
+}
+
+/// `POST /v3/push` with `options.override_msg_id` (an exact JSON integer), the APNs collapse id
+/// for iOS, `apns_production` always explicit, and the `cid` taken before the first attempt.
+pub fn override_push(input: &OverrideInput<'_>, cid: Value) -> RequestSpec {
+    let m = input.message;
+    let mut notification = Map::new();
+    for p in input.platforms {
+        let mut n = Map::new();
+        n.insert("alert".into(), Value::String(m.body.clone()));
+        match p {
+            Platform::Android | Platform::Hmos | Platform::Quickapp => {
+                if let Some(t) = &m.title {
+                    n.insert("title".into(), Value::String(t.clone()));
+                }
+            }
+            Platform::Ios => {
+                if let Some(t) = &m.title {
+                    n.insert("alert".into(), json!({ "title": t, "body": m.body }));
+                }
+            }
+        }
+        match p {
+            // HarmonyOS requires a category; corrective notices are service messages.
+            Platform::Hmos => {
+                n.insert("category".into(), Value::String("MARKETING".into()));
+            }
+            // Quick apps require the page to open; the original's page is not in the ledger.
+            Platform::Quickapp => {
+                n.insert("page".into(), Value::String("/".into()));
+            }
+            _ => {}
+        }
+        if let Some(e) = &m.extras {
+            n.insert("extras".into(), e.clone());
+        }
+        notification.insert(p.as_str().into(), Value::Object(n));
+    }
+    let mut options = Map::new();
+    options.insert("override_msg_id".into(), Value::from(input.msg_id));
+    if input.platforms.contains(&Platform::Ios)
+        && let Some(c) = &m.apns_collapse_id
+    {
+        options.insert("apns_collapse_id".into(), Value::String(c.clone()));
+    }
+    options.insert("apns_production".into(), Value::Bool(input.apns_production));
+    let body = json!({
+        "platform": input.platforms.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "audience": input.audience,
+        "notification": notification,
+        "options": options,
+        "cid": cid,
+    });
+    RequestSpec {
+        family: Family::JpushPush,
+        method: "POST",
+        path: "/v3/push".into(),
+        body: Some(body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn override_msg_id_is_an_exact_integer() {
+        let m = RenderedMessage {
+            title: Some("Fixed".into()),
+            body: "New link".into(),
+            apns_collapse_id: Some("bf-1".into()),
+            ..Default::default()
+        };
+        let audience = json!({"tag": ["bf-promo"]});
+        let spec = override_push(
+            &OverrideInput {
+                msg_id: 67554224848096790,
+                platforms: &[Platform::Android, Platform::Ios],
+                audience: &audience,
+                message: &m,
+                apns_production: false,
+            },
+            Value::String("7d431e42dfa6a6d693ac2d04-abc".into()),
+        );
+        let text = serde_json::to_string(&spec.body).unwrap();
+        assert!(
+            text.contains("\"override_msg_id\":67554224848096790"),
+            "{text}"
+        );
+        assert!(text.contains("\"apns_production\":false"));
+        assert_eq!(
+            spec.body.as_ref().unwrap()["notification"]["ios"]["alert"]["title"],
+            "Fixed"
+        );
+        assert_eq!(
+            spec.body.as_ref().unwrap()["platform"],
+            json!(["android", "ios"])
+        );
+    }
+
+    #[test]
+    fn collapse_id_only_with_ios() {
+        let m = RenderedMessage {
+            body: "x".into(),
+            apns_collapse_id: Some("c".into()),
+            ..Default::default()
+        };
+        let spec = override_push(
+            &OverrideInput {
+                msg_id: 1,
+                platforms: &[Platform::Android],
+                audience: &json!("all"),
+                message: &m,
+                apns_production: true,
+            },
+            Value::Null,
+        );
+        assert!(
+            spec.body.unwrap()["options"]
+                .get("apns_collapse_id")
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,376 @@
+//! Message templates (tera). Compiled when the playbook is read, rendered for every target at
+//! plan time; any error points into the playbook or template file.
+
+use std::collections::HashMap;
+use std::error::Error as _;
+
+use crate::diag::{Diagnostic, SourceFile, Span};
+use crate::playbook::{TemplateOrigin, TemplateSrc, TemplateTree};
+
+/// Compile one template alone (syntax check while decoding the playbook).
+pub fn compile(t: &TemplateSrc) -> Result<(), Diagnostic> {
+    let mut tera = new_engine();
+    tera.add_raw_template("t", &t.text)
+        .map_err(|e| syntax_error(t, &e))
+}
+
+/// A tera engine without the functions that would make rendering impure or leak secrets.
+fn new_engine() -> tera::Tera {
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![]);
+    for name in ["get_env", "now", "get_random"] {
+        tera.register_function(name, move |_: &HashMap<String, tera::Value>| -> tera::Result<tera::Value> {
+            Err(tera::Error::msg(match name {
+                "get_env" => "`get_env` is disabled: environment values (secrets) must not reach messages; use `vars`",
+                "now" => "`now()` is disabled: plans must not depend on the clock; use `run.started_at`",
+                _ => "`get_random` is disabled: every target must render the same way at plan and run time",
+            }))
+        });
+    }
+    tera
+}
+
+/// All templates of one step, compiled once and rendered per target.
+pub struct StepTemplates {
+    tera: tera::Tera,
+    sources: Vec<TemplateSrc>,
+}
+
+impl StepTemplates {
+    /// Register templates; returns their handles in order. Syntax was checked when the
+    /// playbook was decoded, so errors here are reported the same way.
+    pub fn new() -> Self {
+        StepTemplates {
+            tera: new_engine(),
+            sources: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, t: &TemplateSrc) -> Result<TemplateId, Diagnostic> {
+        let id = TemplateId(self.sources.len());
+        self.tera
+            .add_raw_template(&id.name(), &t.text)
+            .map_err(|e| syntax_error(t, &e))?;
+        self.sources.push(t.clone());
+        Ok(id)
+    }
+
+    pub fn render(&self, id: TemplateId, ctx: &tera::Context) -> Result<String, RenderError> {
+        self.tera.render(&id.name(), ctx).map_err(|e| RenderError {
+            template: id,
+            message: error_chain(&e),
+        })
+    }
+
+    pub fn source(&self, id: TemplateId) -> &TemplateSrc {
+        &self.sources[id.0]
+    }
+
+    /// A located diagnostic for a render failure.
+    pub fn diagnostic(&self, err: &RenderError, target: &str, more: usize) -> Diagnostic {
+        let src = self.source(err.template);
+        let needle = render_error_needle(&err.message);
+        let (file, span) = locate(src, needle.as_deref(), None);
+        let mut msg = format!(
+            "`{}` cannot be rendered for target {target}: {}",
+            src.field, err.message
+        );
+        if more > 0 {
+            msg.push_str(&format!(
+                " (and {more} more target{} with the same error)",
+                if more == 1 { "" } else { "s" }
+            ));
+        }
+        let mut d = Diagnostic::error(msg).at(&file, span);
+        if err.message.contains("not found in context") {
+            d = d.help(
+                "templates see `message` (the target's ledger record), `vars`, `step` (name, action) and `run` (id, started_at); \
+                 use `{{ x | default(value=\"...\") }}` for fields some records lack",
+            );
+        }
+        d
+    }
+}
+
+impl Default for StepTemplates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TemplateId(usize);
+
+impl TemplateId {
+    fn name(self) -> String {
+        format!("t{}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RenderError {
+    pub template: TemplateId,
+    pub message: String,
+}
+
+/// `extras` compiled: the same tree with template handles at the string leaves.
+#[derive(Debug, Clone)]
+pub enum CompiledTree {
+    Template(TemplateId),
+    Literal(serde_json::Value),
+    Map(Vec<(String, CompiledTree)>),
+    List(Vec<CompiledTree>),
+}
+
+impl CompiledTree {
+    pub fn compile(
+        tree: &TemplateTree,
+        templates: &mut StepTemplates,
+    ) -> Result<CompiledTree, Diagnostic> {
+        Ok(match tree {
+            TemplateTree::Template(t) => CompiledTree::Template(templates.add(t)?),
+            TemplateTree::Literal(v) => CompiledTree::Literal(v.clone()),
+            TemplateTree::Map(entries) => CompiledTree::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), CompiledTree::compile(v, templates)?)))
+                    .collect::<Result<_, Diagnostic>>()?,
+            ),
+            TemplateTree::List(items) => CompiledTree::List(
+                items
+                    .iter()
+                    .map(|v| CompiledTree::compile(v, templates))
+                    .collect::<Result<_, Diagnostic>>()?,
+            ),
+        })
+    }
+
+    pub fn render(
+        &self,
+        templates: &StepTemplates,
+        ctx: &tera::Context,
+    ) -> Result<serde_json::Value, RenderError> {
+        Ok(match self {
+            CompiledTree::Template(id) => serde_json::Value::String(templates.render(*id, ctx)?),
+            CompiledTree::Literal(v) => v.clone(),
+            CompiledTree::Map(entries) => serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), v.render(templates, ctx)?)))
+                    .collect::<Result<_, RenderError>>()?,
+            ),
+            CompiledTree::List(items) => serde_json::Value::Array(
+                items
+                    .iter()
+                    .map(|v| v.render(templates, ctx))
+                    .collect::<Result<_, RenderError>>()?,
+            ),
+        })
+    }
+}
+
+/// tera keeps the useful part of its messages in the `source()` chain.
+fn error_chain(e: &tera::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        parts.push(s.to_string());
+        cur = s.source();
+    }
+    // The outermost ("Failed to render 't3'") names our internal template; drop it when there
+    // is something more specific, and strip "while rendering 'tN'" suffixes.
+    if parts.len() > 1 {
+        parts.remove(0);
+    }
+    let joined = parts.join(": ");
+    match joined.find(" while rendering '") {
+        Some(i) => joined[..i].to_string(),
+        None => joined,
+    }
+}
+
+fn syntax_error(t: &TemplateSrc, e: &tera::Error) -> Diagnostic {
+    // The parse error's source renders as " --> L:C\n  |\n ... = expected ...".
+    let detail = e
+        .source()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| e.to_string());
+    let pos = detail.split("-->").nth(1).and_then(|rest| {
+        let loc = rest.split_whitespace().next()?;
+        let (l, c) = loc.split_once(':')?;
+        Some((l.parse::<usize>().ok()?, c.parse::<usize>().ok()?))
+    });
+    let expected = detail
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("= "))
+        .unwrap_or("the template could not be parsed")
+        .to_string();
+    let offset = pos.map(|(l, c)| offset_of_line_col(&t.text, l, c));
+    let (file, span) = locate(t, None, offset);
+    Diagnostic::error(format!("invalid template in `{}`: {expected}", t.field)).at(&file, span)
+}
+
+fn offset_of_line_col(text: &str, line: usize, col: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return offset
+                + l.char_indices()
+                    .nth(col.saturating_sub(1))
+                    .map_or(l.len(), |(b, _)| b);
+        }
+        offset += l.len();
+    }
+    text.len()
+}
+
+/// The text a render error is about (a variable or filter name), to point at in the source.
+fn render_error_needle(message: &str) -> Option<String> {
+    for (start, end) in [
+        ("Variable `", "`"),
+        ("Filter `", "`"),
+        ("Filter '", "'"),
+        ("Function '", "'"),
+        ("Function `", "`"),
+    ] {
+        if let Some(i) = message.find(start) {
+            let rest = &message[i + start.len()..];
+            if let Some(j) = rest.find(end) {
+                return Some(rest[..j].to_string());
+            }
+        }
+    }
+    if message.contains("get_env") {
+        return Some("get_env".into());
+    }
+    None
+}
+
+/// Where in which file a template problem is: at `needle` if found, else at `offset` into the
+/// template text, else at the template's start.
+fn locate(t: &TemplateSrc, needle: Option<&str>, offset: Option<usize>) -> (SourceFile, Span) {
+    match &t.origin {
+        TemplateOrigin::File { file } => {
+            let off = needle.and_then(|n| t.text.find(n)).or(offset);
+            let span = match (off, needle) {
+                (Some(o), Some(n)) => file.span_at(o, n.len()),
+                (Some(o), None) => file.span_at(o, 1),
+                (None, _) => Span::point(1, 1),
+            };
+            (file.clone(), span)
+        }
+        TemplateOrigin::Inline {
+            file,
+            offset: node_off,
+            len,
+            span,
+        } => {
+            let raw = file.text.get(*node_off..node_off + len).unwrap_or("");
+            if let Some(n) = needle
+                && let Some(i) = raw.find(n)
+            {
+                return (file.clone(), file.span_at(node_off + i, n.len()));
+            }
+            if let Some(o) = offset {
+                // Find the template text around the offset in the raw scalar (quotes and
+                // escapes shift it); a short probe from the enclosing tag is usually unique.
+                let tag_start = t.text[..o.min(t.text.len())]
+                    .rfind("{{")
+                    .or_else(|| t.text[..o.min(t.text.len())].rfind("{%"));
+                if let Some(ts) = tag_start {
+                    let probe: String = t.text[ts..].chars().take(12).collect();
+                    if let Some(i) = raw.find(&probe) {
+                        return (file.clone(), file.span_at(node_off + i + (o - ts), 1));
+                    }
+                }
+            }
+            (file.clone(), *span)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inline(yaml: &str, value: &str) -> TemplateSrc {
+        let file = SourceFile::new("pb.yaml", yaml);
+        let offset = yaml.find(value).unwrap();
+        let span = file.span_at(offset, value.len());
+        TemplateSrc {
+            text: value.trim_matches('"').to_string(),
+            field: "message.body".into(),
+            origin: TemplateOrigin::Inline {
+                file,
+                offset,
+                len: value.len(),
+                span,
+            },
+        }
+    }
+
+    #[test]
+    fn undefined_variable_points_at_the_variable() {
+        let t = inline(
+            "message:\n  body: \"Hi {{ vars.nope }}\"\n",
+            "\"Hi {{ vars.nope }}\"",
+        );
+        let mut st = StepTemplates::new();
+        let id = st.add(&t).unwrap();
+        let ctx = tera::Context::from_value(serde_json::json!({"vars": {}})).unwrap();
+        let err = st.render(id, &ctx).unwrap_err();
+        let d = st.diagnostic(&err, "42", 0);
+        assert_eq!(d.location().unwrap(), "pb.yaml:2:16");
+        assert!(
+            d.message
+                .contains("Variable `vars.nope` not found in context"),
+            "{}",
+            d.message
+        );
+    }
+
+    #[test]
+    fn syntax_error_is_located_in_the_playbook() {
+        let t = inline(
+            "message:\n  body: \"x {{ vars.a + }}\"\n",
+            "\"x {{ vars.a + }}\"",
+        );
+        let d = compile(&t).unwrap_err();
+        assert!(
+            d.message.starts_with("invalid template in `message.body`"),
+            "{}",
+            d.message
+        );
+        // tera points where an expression was expected: at the closing `}}`.
+        assert_eq!(d.location().unwrap(), "pb.yaml:2:24");
+    }
+
+    #[test]
+    fn get_env_cannot_leak_secrets() {
+        let t = inline(
+            "body: \"{{ get_env(name='HOME') }}\"\n",
+            "\"{{ get_env(name='HOME') }}\"",
+        );
+        let mut st = StepTemplates::new();
+        let id = st.add(&t).unwrap();
+        let err = st.render(id, &tera::Context::new()).unwrap_err();
+        assert!(err.message.contains("disabled"), "{}", err.message);
+    }
+
+    #[test]
+    fn renders_without_html_escaping() {
+        let t = inline(
+            "body: \"<a href='{{ vars.u }}'>\"\n",
+            "\"<a href='{{ vars.u }}'>\"",
+        );
+        let mut st = StepTemplates::new();
+        let id = st.add(&t).unwrap();
+        let ctx =
+            tera::Context::from_value(serde_json::json!({"vars": {"u": "https://x/?a=1&b=2"}}))
+                .unwrap();
+        assert_eq!(
+            st.render(id, &ctx).unwrap(),
+            "<a href='https://x/?a=1&b=2'>"
+        );
+    }
+}

@@ -1,0 +1,321 @@
+//! YAML parsed into a tree whose every node knows where it came from.
+//!
+//! Playbooks are not deserialized straight into typed structs: serde stops at the first problem,
+//! and a playbook author deserves to see all of them at once. serde-saphyr parses the text
+//! (rejecting duplicate keys and bounding alias expansion) into this tree, and
+//! `playbook::decode` walks it, collecting every problem with its location.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::{Location, Spanned};
+
+use crate::diag::{Diagnostic, SourceFile, Span};
+
+/// A YAML node with its location in the source file.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub value: Value,
+    pub span: Span,
+    /// Byte offset and length of the node's text in the file (scalars only; used to locate
+    /// problems inside template strings).
+    pub offset: usize,
+    pub len: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    Map(Vec<(Key, Node)>),
+    Seq(Vec<Node>),
+    Str(String),
+    Int(i128),
+    Float(f64),
+    Bool(bool),
+    Null,
+}
+
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub name: String,
+    pub span: Span,
+}
+
+impl Node {
+    /// What kind of YAML value this is, for "expected X, found Y" messages.
+    pub fn kind(&self) -> &'static str {
+        match self.value {
+            Value::Map(_) => "a mapping",
+            Value::Seq(_) => "a list",
+            Value::Str(_) => "a string",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Bool(_) => "a boolean",
+            Value::Null => "nothing (null)",
+        }
+    }
+
+    /// The node's source text, for scalars that should be read as written (`title: 2026`).
+    pub fn raw<'a>(&self, file: &'a SourceFile) -> Option<&'a str> {
+        file.text.get(self.offset..self.offset + self.len)
+    }
+
+    /// Convert to JSON (for `vars`, `extras` and other free-form data).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Int(i) => {
+                if let Ok(v) = i64::try_from(*i) {
+                    J::from(v)
+                } else if let Ok(v) = u64::try_from(*i) {
+                    J::from(v)
+                } else {
+                    J::String(i.to_string())
+                }
+            }
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Bool(b) => J::Bool(*b),
+            Value::Null => J::Null,
+        }
+    }
+}
+
+/// Parse YAML text into a located tree. A syntax error, duplicate key or alias bomb is returned
+/// as one located diagnostic (the parser cannot continue past it).
+pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
+    if file.text.trim().is_empty() {
+        return Err(Diagnostic::error("the file is empty").at(file, Span::point(1, 1)));
+    }
+    match serde_saphyr::from_str::<Spanned<RawNode>>(&file.text) {
+        Ok(root) => Ok(convert(file, root)),
+        Err(err) => Err(parse_error(file, &err)),
+    }
+}
+
+fn parse_error(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
+    let inner = err.without_snippet();
+    let mut message = inner.to_string();
+    // serde-saphyr appends " at line N, column M"; the location is printed separately.
+    if let Some(idx) = message.rfind(" at line ") {
+        message.truncate(idx);
+    }
+    let mut help = None;
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        // The library's text ends with a hint for programmers (about DuplicateKeyPolicy);
+        // a playbook author needs to know which key and what to do.
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest)
+            .trim();
+        message = format!("duplicate key `{key}`");
+        help = Some(
+            "each key may appear only once in a mapping; remove or merge the repeated entry"
+                .to_string(),
+        );
+    } else {
+        message = format!("invalid YAML: {message}");
+    }
+    let span = err
+        .location()
+        .filter(|l| l.line() > 0)
+        .map(|l| Span::point(l.line() as u32, l.column().max(1) as u32))
+        .unwrap_or(Span::point(1, 1));
+    let mut d = Diagnostic::error(message).at(file, span);
+    if let Some(h) = help {
+        d = d.help(h);
+    }
+    d
+}
+
+fn span_of(file: &SourceFile, loc: &Location) -> (Span, usize, usize) {
+    let s = loc.span();
+    match (s.byte_offset(), s.byte_len()) {
+        (Some(off), Some(len)) => {
+            let (off, len) = (off as usize, len as usize);
+            let mut span = file.span_at(off, len);
+            span.line = loc.line() as u32;
+            span.col = loc.column() as u32;
+            (span, off, len)
+        }
+        _ => (
+            Span {
+                line: loc.line() as u32,
+                col: loc.column() as u32,
+                width: 1,
+            },
+            0,
+            0,
+        ),
+    }
+}
+
+fn convert(file: &SourceFile, raw: Spanned<RawNode>) -> Node {
+    let (span, offset, len) = span_of(file, &raw.referenced);
+    let value = match raw.value {
+        RawNode::Map(entries) => Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| {
+                    let (kspan, _, _) = span_of(file, &k.referenced);
+                    (
+                        Key {
+                            name: k.value,
+                            span: kspan,
+                        },
+                        convert(file, v),
+                    )
+                })
+                .collect(),
+        ),
+        RawNode::Seq(items) => Value::Seq(items.into_iter().map(|n| convert(file, n)).collect()),
+        RawNode::Str(s) => Value::Str(s),
+        RawNode::Int(i) => Value::Int(i),
+        RawNode::Float(f) => Value::Float(f),
+        RawNode::Bool(b) => Value::Bool(b),
+        RawNode::Null => Value::Null,
+    };
+    // A mapping's own location is where its first key starts; that is what we want to point at.
+    Node {
+        value,
+        span,
+        offset,
+        len,
+    }
+}
+
+/// The shape serde-saphyr fills in; converted to `Node` right away.
+enum RawNode {
+    Map(Vec<(Spanned<String>, Spanned<RawNode>)>),
+    Seq(Vec<Spanned<RawNode>>),
+    Str(String),
+    Int(i128),
+    Float(f64),
+    Bool(bool),
+    Null,
+}
+
+impl<'de> Deserialize<'de> for RawNode {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawNode;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any YAML value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<RawNode, E> {
+                Ok(RawNode::Str(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<RawNode, E> {
+                Ok(RawNode::Str(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<RawNode, E> {
+                Ok(RawNode::Int(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<RawNode, E> {
+                Ok(RawNode::Int(v.into()))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<RawNode, E> {
+                Ok(RawNode::Int(v))
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<RawNode, E> {
+                i128::try_from(v)
+                    .map(RawNode::Int)
+                    .map_err(|_| E::custom("integer too large"))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<RawNode, E> {
+                Ok(RawNode::Float(v))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<RawNode, E> {
+                Ok(RawNode::Bool(v))
+            }
+            fn visit_unit<E>(self) -> Result<RawNode, E> {
+                Ok(RawNode::Null)
+            }
+            fn visit_none<E>(self) -> Result<RawNode, E> {
+                Ok(RawNode::Null)
+            }
+            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<RawNode, D::Error> {
+                RawNode::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<RawNode, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = a.next_element()? {
+                    v.push(x);
+                }
+                Ok(RawNode::Seq(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<RawNode, A::Error> {
+                let mut v = Vec::new();
+                while let Some(entry) = a.next_entry()? {
+                    v.push(entry);
+                }
+                Ok(RawNode::Map(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Result<Node, Diagnostic> {
+        parse(&SourceFile::new("t.yaml", s))
+    }
+
+    #[test]
+    fn keeps_locations_of_keys_and_values() {
+        let n = parse_str("a: 1\nb:\n  c: hello\n").unwrap();
+        let Value::Map(entries) = &n.value else {
+            panic!()
+        };
+        assert_eq!(entries[1].0.name, "b");
+        assert_eq!((entries[1].0.span.line, entries[1].0.span.col), (2, 1));
+        let Value::Map(inner) = &entries[1].1.value else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                inner[0].1.span.line,
+                inner[0].1.span.col,
+                inner[0].1.span.width
+            ),
+            (3, 6, 5)
+        );
+    }
+
+    #[test]
+    fn big_integers_stay_exact() {
+        let n = parse_str("ids: [67554224848096790, 18446744073709551615]\n").unwrap();
+        let Value::Map(e) = &n.value else { panic!() };
+        let Value::Seq(items) = &e[0].1.value else {
+            panic!()
+        };
+        assert!(matches!(items[0].value, Value::Int(67554224848096790)));
+        assert!(matches!(items[1].value, Value::Int(18446744073709551615)));
+    }
+
+    #[test]
+    fn duplicate_keys_are_reworded_for_authors() {
+        let d = parse_str("name: a\nname: b\n").unwrap_err();
+        assert_eq!(d.message, "duplicate key `name`");
+        assert_eq!(d.location().unwrap(), "t.yaml:2:1");
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let d = parse_str("a: {b: 1\n").unwrap_err();
+        assert!(d.message.starts_with("invalid YAML: "), "{}", d.message);
+        assert_eq!(d.location().unwrap(), "t.yaml:1:4");
+    }
+}
