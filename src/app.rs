@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use clap::{CommandFactory, Parser};
 use jiff::Timestamp;
 
-use crate::cli::{Cli, Command, MatrixArgs, OutputFormat, PlanArgs, ProviderArg, ValidateArgs};
+use crate::cli::{
+    AsOfArgs, Cli, Command, MatrixArgs, OutputFormat, PlanArgs, ProviderArg, ValidateArgs,
+};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::error::Error;
 use crate::exit;
@@ -60,9 +62,12 @@ fn run(cli: Cli) -> Result<i32, Error> {
     }
 }
 
-/// "Now" for planning. `PUSHFIX_NOW` (RFC 3339) pins it, for tests and for rehearsing a playbook
-/// as of a past incident; otherwise the system clock.
-pub fn now() -> Result<Timestamp, Error> {
+/// "Now" for planning: `--as-of`, else `PUSHFIX_NOW` (RFC 3339; the test suite pins it),
+/// else the system clock.
+pub fn now(as_of: &AsOfArgs) -> Result<Timestamp, Error> {
+    if let Some(t) = as_of.as_of {
+        return Ok(t);
+    }
     match std::env::var("PUSHFIX_NOW") {
         Ok(v) => v
             .parse()
@@ -181,7 +186,7 @@ pub fn run_id(now: Timestamp, name: &str) -> String {
 }
 
 fn plan_cmd(a: PlanArgs) -> Result<i32, Error> {
-    let now = now()?;
+    let now = now(&a.as_of)?;
     let p = prepare(&a.playbook, &a.vars.vars, now, &run_id(now, "plan"))?;
     print_warnings(&p.warnings);
     let mut plan = p.plan;
@@ -229,7 +234,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 }
 
 fn validate(a: ValidateArgs) -> Result<i32, Error> {
-    let now = now()?;
+    let now = now(&a.as_of)?;
     let paths: Vec<PathBuf> = if a.paths.is_empty() {
         if Path::new("playbooks").is_dir() {
             vec![PathBuf::from("playbooks")]

@@ -56,12 +56,31 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
     Ok((k.to_string(), v.to_string()))
 }
 
+/// `--as-of TIME`: evaluate time windows and relative filters as of this instant.
+#[derive(Debug, Clone, Args, Default)]
+pub struct AsOfArgs {
+    /// Plan as of this instant (RFC 3339, e.g. 2026-11-20T12:30:00+08:00) instead of now:
+    /// time windows and `sent_within`/`older_than` use it. For rehearsals and what-ifs.
+    #[arg(long = "as-of", value_name = "TIME", value_parser = parse_timestamp)]
+    pub as_of: Option<jiff::Timestamp>,
+}
+
+fn parse_timestamp(s: &str) -> Result<jiff::Timestamp, String> {
+    s.parse().map_err(|_| {
+        format!(
+            "`{s}` is not an RFC 3339 timestamp with an offset (e.g. 2026-11-20T12:30:00+08:00)"
+        )
+    })
+}
+
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// Playbook files or folders (default: ./playbooks)
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub vars: VarArgs,
+    #[command(flatten)]
+    pub as_of: AsOfArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -82,6 +101,8 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub vars: VarArgs,
+    #[command(flatten)]
+    pub as_of: AsOfArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -352,10 +352,12 @@ impl ProviderMatrix {
 
         // Channels: the receivers the ledger counted, else every channel of the platforms.
         let candidates: Option<Vec<String>> = match (facts.receivers_by_channel, facts.platforms) {
+            // In the matrix's channel order, so every plan lists channels the same way.
             (Some(r), _) if r.values().any(|n| *n > 0) => Some(
-                r.iter()
-                    .filter(|(_, n)| **n > 0)
-                    .map(|(c, _)| c.clone())
+                self.channels
+                    .iter()
+                    .filter(|c| r.get(&c.name).is_some_and(|n| *n > 0))
+                    .map(|c| c.name.clone())
                     .collect(),
             ),
             (_, Some(p)) if !p.is_empty() => {

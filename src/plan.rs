@@ -436,7 +436,7 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
                 format_duration(std::time::Duration::from_secs_f64(lookups as f64 / stats))
             ));
         }
-        ps.estimated_seconds = (seconds * 10.0).round() / 10.0;
+        ps.estimated_seconds = (seconds * 1000.0).round() / 1000.0;
         step_warnings(
             &mut ps,
             step,

@@ -140,7 +140,7 @@ pub fn render_text(plan: &Plan) -> String {
                 };
                 let _ = writeln!(
                     o,
-                    "  {:<11}{} [{action}]: {}",
+                    "  {:<12}{} [{action}]: {}",
                     v.as_str(),
                     t.id,
                     t.reason.as_deref().unwrap_or("")
@@ -148,7 +148,7 @@ pub fn render_text(plan: &Plan) -> String {
             }
             let more = s.counts.get(v).saturating_sub(examples.len() as u64);
             if more > 0 {
-                let _ = writeln!(o, "  {:<11}… and {} more", "", thousands(more));
+                let _ = writeln!(o, "  {:<12}… and {} more", "", thousands(more));
             }
         }
         for w in &s.warnings {

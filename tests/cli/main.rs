@@ -1,0 +1,4 @@
+//! Integration tests: the real `pushfix` binary, run as a newcomer would run it.
+
+mod invalid_inputs;
+mod support;
