@@ -313,12 +313,17 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         eprintln!("{all}");
     }
     if errors > 0 || failed > 0 {
-        eprintln!(
-            "{} of {} playbooks invalid; {errors} problem{} found",
-            failed,
-            files.len(),
-            if errors == 1 { "" } else { "s" }
-        );
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let summary = if files.is_empty() {
+            format!("no playbook checked; {} found", plural(errors, "problem"))
+        } else {
+            format!(
+                "{failed} of {} invalid; {} found",
+                plural(files.len(), "playbook"),
+                plural(errors, "problem")
+            )
+        };
+        eprintln!("{summary}");
         return Ok(exit::INVALID_INPUT);
     }
     Ok(exit::OK)

@@ -2,6 +2,7 @@
 //! the offending line with a caret, so an on-call engineer can fix a playbook without guessing.
 
 use std::fmt::{self, Write as _};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,6 +12,8 @@ pub struct SourceFile {
     /// The path as the user should see it (relative when the user gave a relative path).
     pub path: PathBuf,
     pub text: Arc<str>,
+    /// Byte ranges never to be quoted (literal credentials); shown as asterisks.
+    redact: Arc<Vec<Range<usize>>>,
 }
 
 impl SourceFile {
@@ -18,12 +21,49 @@ impl SourceFile {
         SourceFile {
             path: path.into(),
             text: text.into(),
+            redact: Arc::new(Vec::new()),
+        }
+    }
+
+    /// The same file, with these byte ranges masked wherever a line of it is quoted.
+    pub fn with_redactions(&self, ranges: Vec<Range<usize>>) -> Self {
+        SourceFile {
+            path: self.path.clone(),
+            text: self.text.clone(),
+            redact: Arc::new(ranges),
         }
     }
 
     /// The text of 1-based line `line`, without its line break.
     pub fn line_text(&self, line: u32) -> Option<&str> {
         self.text.lines().nth(line.checked_sub(1)? as usize)
+    }
+
+    /// The line as it may be shown: redacted ranges replaced by asterisks, and values of
+    /// secret-looking keys masked.
+    pub fn quoted_line(&self, line: u32) -> Option<String> {
+        let text = self.line_text(line)?;
+        let start = self
+            .text
+            .split_inclusive('\n')
+            .take(line as usize - 1)
+            .map(str::len)
+            .sum::<usize>();
+        let end = start + text.len();
+        let mut out = String::with_capacity(text.len());
+        for (i, ch) in text.char_indices() {
+            let at = start + i;
+            let hidden = self
+                .redact
+                .iter()
+                .any(|r| r.start <= at && at < r.end && at < end);
+            out.push(if hidden && !ch.is_whitespace() {
+                '*'
+            } else {
+                ch
+            });
+        }
+        Some(printable(&redact_secret_line(&out)))
     }
 
     /// 1-based line and character column of a byte offset.
@@ -118,7 +158,7 @@ impl Diagnostic {
 
     /// Locate in a source file held in memory; the snippet is taken from it.
     pub fn at(mut self, file: &SourceFile, span: Span) -> Self {
-        self.snippet = file.line_text(span.line).map(redact_secret_line);
+        self.snippet = file.quoted_line(span.line);
         self.file = Some(file.path.clone());
         self.span = Some(span);
         self
@@ -128,7 +168,7 @@ impl Diagnostic {
     pub fn at_line(mut self, path: &Path, span: Span, line_text: Option<&str>) -> Self {
         self.file = Some(path.to_path_buf());
         self.span = Some(span);
-        self.snippet = line_text.map(redact_secret_line);
+        self.snippet = line_text.map(|l| printable(&redact_secret_line(l)));
         self
     }
 
@@ -192,15 +232,22 @@ impl fmt::Display for Diagnostic {
             let (shown, caret_col) = window(snippet, span.col as usize);
             writeln!(f, "{pad} |")?;
             writeln!(f, "{} | {}", span.line, shown.trim_end())?;
-            let width = (span.width as usize).clamp(
-                1,
-                shown.chars().count().saturating_sub(caret_col - 1).max(1),
-            );
+            let chars: Vec<char> = shown.chars().collect();
+            let before = caret_col.saturating_sub(1).min(chars.len());
+            let covered = (span.width as usize).clamp(1, (chars.len() - before).max(1));
+            // Pad by display width, so carets line up under CJK and other wide characters.
             let mut marker = String::new();
-            for ch in shown.chars().take(caret_col - 1) {
-                marker.push(if ch == '\t' { '\t' } else { ' ' });
+            for ch in &chars[..before] {
+                match ch {
+                    '\t' => marker.push('\t'),
+                    c => marker.push_str(&" ".repeat(char_width(*c))),
+                }
             }
-            marker.push_str(&"^".repeat(width));
+            let carets: usize = chars[before..(before + covered).min(chars.len())]
+                .iter()
+                .map(|c| char_width(*c))
+                .sum();
+            marker.push_str(&"^".repeat(carets.max(1)));
             if let Some(label) = &self.label {
                 write!(marker, " {label}")?;
             }
@@ -213,6 +260,16 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// Terminal columns a character takes: 2 for East Asian wide and fullwidth characters.
+fn char_width(c: char) -> usize {
+    let u = c as u32;
+    let wide = matches!(u,
+        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6 | 0x1F300..=0x1F64F | 0x1F900..=0x1F9FF | 0x20000..=0x3FFFD);
+    if wide { 2 } else { 1 }
 }
 
 /// Cut long lines to a window around the column; returns the text and the caret's column in it.
@@ -339,20 +396,43 @@ pub fn did_you_mean<'a>(
     best.map(|(_, c)| c)
 }
 
+/// Optimal string alignment distance: Levenshtein plus adjacent transpositions (`stpes`).
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for i in 1..=a.len() {
-        cur[0] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[n][m]
+}
+
+/// Control characters (NUL, escape sequences) would garble a terminal; show a placeholder.
+fn printable(line: &str) -> String {
+    line.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -400,6 +480,33 @@ mod tests {
     }
 
     #[test]
+    fn redacted_ranges_are_masked_in_snippets() {
+        let text = "a: 1\ncredentials: { secret_key: \"b8f5c1e2\" }\n";
+        let start = text.find("\"b8f5").unwrap();
+        let file = SourceFile::new("p.yaml", text)
+            .with_redactions(std::iter::once(start..start + 10).collect());
+        let d = Diagnostic::error("x").at(&file, Span::point(2, 3));
+        assert_eq!(
+            d.snippet.as_deref(),
+            Some("credentials: { secret_key: ********** }")
+        );
+    }
+
+    #[test]
+    fn carets_line_up_under_wide_characters() {
+        let file = SourceFile::new("t.txt", "标题 {{ x }}\n");
+        let d = Diagnostic::error("x").at(
+            &file,
+            Span {
+                line: 1,
+                col: 4,
+                width: 2,
+            },
+        );
+        assert!(d.to_string().contains("\n  |      ^^\n"), "{d}");
+    }
+
+    #[test]
     fn long_lines_are_windowed_around_the_column() {
         let line = format!("{}X{}", "a".repeat(300), "b".repeat(300));
         let (shown, caret) = window(&line, 301);
@@ -414,5 +521,6 @@ mod tests {
             Some("concurrency")
         );
         assert_eq!(did_you_mean("zzz", ["rate", "concurrency"]), None);
+        assert_eq!(did_you_mean("stpes", ["steps", "vars"]), Some("steps"));
     }
 }

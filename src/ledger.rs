@@ -178,6 +178,15 @@ pub fn scan(
     // Hash whatever the parser did not consume (nothing, normally).
     let _ = std::io::copy(&mut reader, &mut std::io::sink());
     ctx.scan.sha256 = hex::encode(reader.hasher.finalize());
+    if ctx.scan.records_read == 0 {
+        ctx.diags.push(
+            Diagnostic::warning(format!(
+                "the ledger `{}` holds no records; only explicit ids can be selected",
+                path.display()
+            ))
+            .in_file(path),
+        );
+    }
     if ctx.scan.duplicates > 0 {
         ctx.diags.push(
             Diagnostic::warning(format!(
@@ -262,10 +271,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for IdValue<'a> {
                     .map(IdValue::Int)
                     .map_err(|_| E::custom(format!("id {v} is negative")))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Err(E::custom(format!(
-                    "id {v} is not an exact integer (too large or fractional); write ids as strings to keep every digit"
-                )))
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                // Reworded by `explain_probe_error`, which quotes the number as written.
+                Err(E::custom("inexact id"))
             }
         }
         d.deserialize_any(V)
@@ -339,6 +347,10 @@ impl<'a> ScanCtx<'a> {
                 }
             }
             line_no += 1;
+            // Spreadsheet exports often start with a UTF-8 byte-order mark.
+            if line_no == 1 && bytes.starts_with(b"\xEF\xBB\xBF") {
+                bytes.drain(..3);
+            }
             let text = match std::str::from_utf8(&bytes) {
                 Ok(t) => t.trim_end_matches(['\n', '\r']),
                 Err(e) => {
@@ -371,25 +383,39 @@ impl<'a> ScanCtx<'a> {
     }
 
     fn json_line(&mut self, line_no: u64, text: &str) {
+        if !text.trim_start().starts_with('{') {
+            let col = (text.len() - text.trim_start().len()) as u32 + 1;
+            self.error(
+                line_no,
+                col,
+                1,
+                text,
+                "a ledger record must be a JSON object (`{...}` on one line)".into(),
+            );
+            return;
+        }
         let probe: Probe = match serde_json::from_str(text) {
             Ok(p) => p,
             Err(e) => {
-                let col = e.column().max(1) as u32;
-                let mut msg = e.to_string();
-                if let Some(i) = msg.rfind(" at line ") {
-                    msg.truncate(i);
-                }
-                let msg = if e.is_data()
-                    && msg.contains("invalid type")
-                    && msg.contains("expected a map")
+                if let Some((field, msg)) = e
+                    .is_data()
+                    .then(|| self.explain_probe_error(text))
+                    .flatten()
                 {
-                    "a ledger record must be a JSON object".to_string()
-                } else if e.is_data() {
+                    let (col, width) = find_value(text, field);
+                    self.error(line_no, col, width, text, msg);
+                    return;
+                }
+                let col = e.column().max(1) as u32;
+                let msg = strip_json_position(&e.to_string());
+                let help = (msg.contains("key must be a string") && text.contains('\''))
+                    .then(|| "JSON needs double quotes around keys and strings (this looks like a Python dict)".to_string());
+                let msg = if e.is_data() {
                     format!("bad ledger record: {msg}")
                 } else {
                     format!("invalid JSON in ledger record: {msg}")
                 };
-                self.error(line_no, col, 1, text, msg);
+                self.error_with_help(line_no, col, 1, text, msg, help);
                 return;
             }
         };
@@ -496,10 +522,84 @@ impl<'a> ScanCtx<'a> {
                 self.scan.records.insert(id, r);
             }
             Err((field, msg)) => {
-                let (col, width) = find_field(text, field);
+                let (col, width) = locate_in_record(text, field, &msg);
                 self.error(line_no, col, width, text, msg);
             }
         }
+    }
+
+    /// Which probe field has the wrong type, and how to say so (the error path only).
+    fn explain_probe_error(&self, text: &str) -> Option<(&'static str, String)> {
+        let v: Value = serde_json::from_str(text).ok()?;
+        let (own, _) = self.id_field();
+        for id_field in ["msg_id", "push_id"] {
+            match v.get(id_field) {
+                Some(Value::Number(n)) if n.as_u64().is_none() => {
+                    let raw = raw_value(text, id_field).unwrap_or_else(|| n.to_string());
+                    let why = if raw.starts_with('-') {
+                        "negative"
+                    } else {
+                        "not an exact integer (too large, or fractional)"
+                    };
+                    let field = if id_field == "msg_id" {
+                        "msg_id"
+                    } else {
+                        "push_id"
+                    };
+                    return Some((
+                        field,
+                        format!(
+                            "`{field}` {raw} is {why}; write ids as strings to keep every digit"
+                        ),
+                    ));
+                }
+                Some(Value::String(_) | Value::Number(_)) | None => {}
+                Some(other) if id_field == own => {
+                    return Some((
+                        if own == "msg_id" { "msg_id" } else { "push_id" },
+                        format!(
+                            "`{own}` must be a string or an integer, found {}",
+                            json_kind(other)
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        match v.get("sent_at") {
+            Some(Value::String(_) | Value::Null) | None => {}
+            Some(other) => {
+                return Some((
+                    "sent_at",
+                    format!(
+                        "`sent_at` must be a timestamp string, found {}",
+                        json_kind(other)
+                    ),
+                ));
+            }
+        }
+        for field in ["tags", "platforms"] {
+            match v.get(field) {
+                Some(Value::Array(items)) if items.iter().all(Value::is_string) => {}
+                Some(Value::Null) | None => {}
+                Some(Value::Array(_)) => {
+                    return Some((
+                        if field == "tags" { "tags" } else { "platforms" },
+                        format!("`{field}` entries must be strings"),
+                    ));
+                }
+                Some(other) => {
+                    return Some((
+                        if field == "tags" { "tags" } else { "platforms" },
+                        format!(
+                            "`{field}` must be a list of strings, found {}",
+                            json_kind(other)
+                        ),
+                    ));
+                }
+            }
+        }
+        None
     }
 
     fn read_csv<R: Read>(&mut self, reader: &mut R) {
@@ -515,8 +615,19 @@ impl<'a> ScanCtx<'a> {
             }
         };
         let (own, _) = self.id_field();
+        if headers.is_empty() || headers.iter().all(str::is_empty) {
+            self.diags.push(
+                Diagnostic::error("the CSV ledger is empty: it has no header row").at_line(
+                    self.path,
+                    Span::point(1, 1),
+                    None,
+                ),
+            );
+            return;
+        }
         if !headers.iter().any(|h| h == own) {
-            let text = headers.iter().collect::<Vec<_>>().join(",");
+            let text = line_at(self.path, 0)
+                .unwrap_or_else(|| headers.iter().collect::<Vec<_>>().join(","));
             self.error(
                 1,
                 1,
@@ -533,6 +644,10 @@ impl<'a> ScanCtx<'a> {
                 Ok(true) => {}
                 Err(e) => {
                     let line = e.position().map_or(0, |p| p.line());
+                    let raw = e
+                        .position()
+                        .and_then(|p| line_at(self.path, p.byte()))
+                        .unwrap_or_default();
                     let msg = match e.kind() {
                         csv::ErrorKind::UnequalLengths {
                             expected_len, len, ..
@@ -542,7 +657,7 @@ impl<'a> ScanCtx<'a> {
                         csv::ErrorKind::Utf8 { .. } => "the CSV row is not valid UTF-8".to_string(),
                         _ => format!("bad CSV row: {e}"),
                     };
-                    self.error(line, 1, 1, "", msg);
+                    self.error(line, 1, raw.chars().count().max(1) as u32, &raw, msg);
                     if self.too_many_errors() {
                         return;
                     }
@@ -550,23 +665,42 @@ impl<'a> ScanCtx<'a> {
                 }
             }
             let line_no = record.position().map_or(0, |p| p.line());
-            let text = record.iter().collect::<Vec<_>>().join(",");
+            let raw = record
+                .position()
+                .and_then(|p| line_at(self.path, p.byte()))
+                .unwrap_or_else(|| record.iter().collect::<Vec<_>>().join(","));
             match csv_to_json(&headers, &record) {
                 Ok(obj) => {
-                    // Re-serialize so both formats share one code path and one set of checks.
+                    // Re-serialize so both formats share one code path and one set of checks,
+                    // then point the diagnostics at the CSV cell instead of the JSON text.
                     let json = Value::Object(obj).to_string();
-                    let before = self.diags.error_count();
+                    let before = self.diags.items.len();
                     self.json_line(line_no, &json);
-                    // Columns in JSON text do not match the CSV row; point at the row start.
                     for d in self.diags.items.iter_mut().skip(before) {
+                        let column = d
+                            .message
+                            .split('`')
+                            .skip(1)
+                            .step_by(2)
+                            .find_map(|tok| headers.iter().position(|h| h == tok));
+                        let (col, width) = column
+                            .and_then(|i| csv_cell_span(&raw, i))
+                            .unwrap_or((1, 1));
                         if let Some(s) = d.span.as_mut() {
-                            s.col = 1;
-                            s.width = 1;
+                            s.col = col;
+                            s.width = width;
                         }
-                        d.snippet = Some(text.clone());
+                        d.snippet = Some(raw.clone());
                     }
                 }
-                Err(msg) => self.error(line_no, 1, 1, &text, msg),
+                Err((column, msg)) => {
+                    let (col, width) = headers
+                        .iter()
+                        .position(|h| h == column)
+                        .and_then(|i| csv_cell_span(&raw, i))
+                        .unwrap_or((1, 1));
+                    self.error(line_no, col, width, &raw, msg);
+                }
             }
             if self.diags.has_errors() && self.too_many_errors() {
                 return;
@@ -618,7 +752,24 @@ impl<'a> ScanCtx<'a> {
                         .ok_or_else(|| {
                             (
                                 "platforms",
-                                format!("`{s}` is not a {} platform", kind.display_name()),
+                                match did_you_mean(
+                                    s,
+                                    self.all_platforms().iter().map(|p| p.as_str()),
+                                ) {
+                                    Some(m) => format!(
+                                        "`{s}` is not a {} platform (did you mean `{m}`?)",
+                                        kind.display_name()
+                                    ),
+                                    None => format!(
+                                        "`{s}` is not a {} platform; expected one of: {}",
+                                        kind.display_name(),
+                                        self.all_platforms()
+                                            .iter()
+                                            .map(|p| p.as_str())
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    ),
+                                },
                             )
                         })?;
                     if !out.contains(&p) {
@@ -704,8 +855,12 @@ impl<'a> ScanCtx<'a> {
                 if let Some(t) = str_field("audience_type")? {
                     if !TPNS_AUDIENCE_TYPES.contains(&t.as_str()) {
                         let mut msg = format!("`{t}` is not a TPNS audience_type");
-                        if let Some(s) = did_you_mean(&t, TPNS_AUDIENCE_TYPES.iter().copied()) {
-                            msg.push_str(&format!(" (did you mean `{s}`?)"));
+                        match did_you_mean(&t, TPNS_AUDIENCE_TYPES.iter().copied()) {
+                            Some(s) => msg.push_str(&format!(" (did you mean `{s}`?)")),
+                            None => msg.push_str(&format!(
+                                "; expected one of: {}",
+                                TPNS_AUDIENCE_TYPES.join(", ")
+                            )),
                         }
                         return Err(("audience_type", msg));
                     }
@@ -823,6 +978,66 @@ pub fn matches(
     true
 }
 
+/// Where in a record line an error about `field` belongs: at the first `token` the message
+/// quotes (a bad channel or platform name) when it appears inside that field, else at the field.
+fn locate_in_record(text: &str, field: &str, msg: &str) -> (u32, u32) {
+    let field_at = text.find(&format!("\"{field}\""));
+    let token = msg
+        .split('`')
+        .nth(1)
+        .map(|t| t.rsplit('.').next().unwrap_or(t));
+    if let (Some(start), Some(tok)) = (field_at, token)
+        && tok != field
+    {
+        let quoted = format!("\"{tok}\"");
+        if let Some(i) = text[start + field.len() + 2..].find(&quoted) {
+            let at = start + field.len() + 2 + i;
+            return (
+                text[..at].chars().count() as u32 + 1,
+                quoted.chars().count() as u32,
+            );
+        }
+    }
+    find_field(text, field)
+}
+
+/// Column and width of the value of `"field"` in a JSON line (falls back to the field name).
+fn find_value(text: &str, field: &str) -> (u32, u32) {
+    let needle = format!("\"{field}\"");
+    let Some(i) = text.find(&needle) else {
+        return (1, 1);
+    };
+    let after = &text[i + needle.len()..];
+    let Some(colon) = after.find(':') else {
+        return find_field(text, field);
+    };
+    let value_start = i + needle.len() + colon + 1;
+    let ws = text[value_start..].len() - text[value_start..].trim_start().len();
+    let start = value_start + ws;
+    let len = raw_value(text, field).map_or(1, |r| r.chars().count());
+    (text[..start].chars().count() as u32 + 1, len as u32)
+}
+
+/// The raw text of a scalar value of `"field"` (numbers keep every digit as written).
+fn raw_value(text: &str, field: &str) -> Option<String> {
+    let needle = format!("\"{field}\"");
+    let i = text.find(&needle)?;
+    let after = text[i + needle.len()..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let end = after.find([',', '}', ']']).unwrap_or(after.len());
+    Some(after[..end].trim().to_string())
+}
+
+/// serde_json appends " at line L column C"; our own locations replace it.
+fn strip_json_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(" column ") => msg[..i].to_string(),
+        _ => msg.to_string(),
+    }
+}
+
 /// Column and width of `"field"` in a JSON line, to point at the offending field.
 fn find_field(text: &str, field: &str) -> (u32, u32) {
     let needle = format!("\"{field}\"");
@@ -850,10 +1065,10 @@ fn json_kind(v: &Value) -> &'static str {
 const CSV_LIST_COLUMNS: &[&str] = &["platforms", "tags"];
 const CSV_JSON_COLUMNS: &[&str] = &["extras", "audience", "receivers_by_channel"];
 
-fn csv_to_json(
-    headers: &csv::StringRecord,
+fn csv_to_json<'h>(
+    headers: &'h csv::StringRecord,
     row: &csv::StringRecord,
-) -> Result<Map<String, Value>, String> {
+) -> Result<Map<String, Value>, (&'h str, String)> {
     let mut obj = Map::new();
     for (h, cell) in headers.iter().zip(row.iter()) {
         if cell.is_empty() {
@@ -865,13 +1080,19 @@ fn csv_to_json(
                     .map(|s| Value::String(s.trim().to_string()))
                     .collect(),
             )
-        } else if CSV_JSON_COLUMNS.contains(&h) || (h == "audience" && cell.starts_with('{')) {
-            if h == "audience" && cell == "all" {
-                Value::String(cell.into())
-            } else {
-                serde_json::from_str(cell)
-                    .map_err(|e| format!("column `{h}` must hold JSON: {e}"))?
-            }
+        } else if h == "audience" && cell == "all" {
+            Value::String(cell.into())
+        } else if CSV_JSON_COLUMNS.contains(&h) {
+            serde_json::from_str(cell).map_err(|e| {
+                let pos = format!(" (at character {} of the cell)", e.column());
+                (
+                    h,
+                    format!(
+                        "column `{h}` must hold JSON: {}{pos}",
+                        strip_json_position(&e.to_string())
+                    ),
+                )
+            })?
         } else if h == "scheduled" && (cell == "true" || cell == "false") {
             Value::Bool(cell == "true")
         } else if h == "collapse_id" {
@@ -884,6 +1105,46 @@ fn csv_to_json(
         obj.insert(h.to_string(), value);
     }
     Ok(obj)
+}
+
+/// 1-based column and width of the `index`-th cell of a raw CSV line (quotes respected).
+fn csv_cell_span(raw: &str, index: usize) -> Option<(u32, u32)> {
+    let mut cell = 0;
+    let mut start = 0;
+    let mut quoted = false;
+    let chars: Vec<char> = raw.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                if cell == index {
+                    return Some((start as u32 + 1, (i - start).max(1) as u32));
+                }
+                cell += 1;
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    (cell == index).then(|| (start as u32 + 1, (chars.len() - start).max(1) as u32))
+}
+
+/// The line of a file starting at `byte` (for quoting a CSV row the parser rejected).
+fn line_at(path: &Path, byte: u64) -> Option<String> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = File::open(path).ok()?;
+    f.seek(SeekFrom::Start(byte)).ok()?;
+    let mut line = Vec::new();
+    BufReader::new(f)
+        .take(64 * 1024)
+        .read_until(b'\n', &mut line)
+        .ok()?;
+    let text = String::from_utf8_lossy(&line);
+    Some(
+        text.trim_start_matches('\u{feff}')
+            .trim_end_matches(['\n', '\r'])
+            .to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -964,7 +1225,7 @@ mod tests {
         )
         .unwrap_err();
         let locs: Vec<String> = err.items.iter().map(|d| d.location().unwrap()).collect();
-        assert!(locs[0].ends_with("b.jsonl:2:17"), "{locs:?}");
+        assert!(locs[0].ends_with("b.jsonl:2:12"), "{locs:?}");
         assert!(
             err.items[0].message.contains("not an exact integer"),
             "{}",
@@ -998,7 +1259,7 @@ mod tests {
             "{}",
             err.items[0].message
         );
-        assert!(err.items[0].location().unwrap().ends_with(":1:28"));
+        assert!(err.items[0].location().unwrap().ends_with(":1:52"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod matrix;
 pub mod plan;
 pub mod playbook;
 pub mod provider;
+pub mod sandbox;
 pub mod template;
 pub mod units;
 pub mod yaml;

@@ -673,6 +673,8 @@ struct StepRenderer<'a> {
     /// error -> (first target, further targets with the same error)
     errors: Vec<(RenderError, String, usize)>,
     index: HashMap<RenderError, usize>,
+    /// Targets rendered from a ledger record so far.
+    rendered: usize,
     _pb: &'a Playbook,
 }
 
@@ -716,11 +718,13 @@ impl<'a> StepRenderer<'a> {
             base,
             errors: Vec::new(),
             index: HashMap::new(),
+            rendered: 0,
             _pb: ctx.playbook,
         })
     }
 
     fn render(&mut self, record: &LedgerRecord) -> Result<RenderedMessage, RenderError> {
+        self.rendered += 1;
         let mut ctx = self.base.clone();
         ctx.insert("message", &record.raw);
         let t = &self.templates;
@@ -754,12 +758,46 @@ impl<'a> StepRenderer<'a> {
         }
     }
 
-    fn into_diagnostics(self) -> Diagnostics {
+    fn into_diagnostics(mut self) -> Diagnostics {
+        if self.rendered == 0 {
+            self.check_without_targets();
+        }
         let mut d = Diagnostics::new();
         for (e, target, more) in &self.errors {
             d.push(self.templates.diagnostic(e, target, *more));
         }
         d
+    }
+
+    /// With no target to render (nothing selected today, or no ledger record), still render
+    /// once against a stand-in record so a broken template fails CI now rather than on the
+    /// day it matters. Only errors about `message.*` fields are ignored: real records may
+    /// have fields the stand-in lacks.
+    fn check_without_targets(&mut self) {
+        let stub = LedgerRecord {
+            id: MsgId::Tpns("0".into()),
+            line: 0,
+            sent_at: None,
+            platforms: None,
+            tags: Vec::new(),
+            title: Some(String::new()),
+            body: Some(String::new()),
+            apns_collapse_id: None,
+            audience: None,
+            audience_type: None,
+            collapse_id: None,
+            scheduled: None,
+            receivers_by_channel: None,
+            raw: serde_json::json!({"id": "0", "title": "", "body": "", "tags": [], "platforms": [], "extras": {}})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        if let Err(e) = self.render(&stub)
+            && !e.message.contains("Variable `message.")
+        {
+            self.fail(e, &MsgId::Tpns(String::new()));
+        }
     }
 }
 

@@ -71,10 +71,15 @@ impl StepTemplates {
         let src = self.source(err.template);
         let needle = render_error_needle(&err.message);
         let (file, span) = locate(src, needle.as_deref(), None);
-        let mut msg = format!(
-            "`{}` cannot be rendered for target {target}: {}",
-            src.field, err.message
-        );
+        // An empty target means the check ran against a stand-in record (no target had one).
+        let mut msg = if target.is_empty() {
+            format!("`{}` cannot be rendered: {}", src.field, err.message)
+        } else {
+            format!(
+                "`{}` cannot be rendered for target {target}: {}",
+                src.field, err.message
+            )
+        };
         if more > 0 {
             msg.push_str(&format!(
                 " (and {more} more target{} with the same error)",
@@ -87,6 +92,9 @@ impl StepTemplates {
                 "templates see `message` (the target's ledger record), `vars`, `step` (name, action) and `run` (id, started_at); \
                  use `{{ x | default(value=\"...\") }}` for fields some records lack",
             );
+        }
+        if target.is_empty() {
+            d = d.help("no target has a ledger record today, so the template was checked against an empty stand-in record");
         }
         d
     }
@@ -246,12 +254,28 @@ fn render_error_needle(message: &str) -> Option<String> {
     None
 }
 
+/// The first use of `needle` as a whole name (not inside a longer name, not in a `{# #}`
+/// comment), so `vars.nope` is not found inside `vars.nope_url`.
+fn find_token(text: &str, needle: &str) -> Option<usize> {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_';
+    let comments: Vec<(usize, usize)> = text
+        .match_indices("{#")
+        .map(|(i, _)| (i, text[i..].find("#}").map_or(text.len(), |j| i + j)))
+        .collect();
+    text.match_indices(needle).map(|(i, _)| i).find(|&i| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + needle.len()..].chars().next();
+        let whole = !before.is_some_and(|c| is_name(c) || c == '.') && !after.is_some_and(is_name);
+        whole && !comments.iter().any(|(a, b)| *a <= i && i < *b)
+    })
+}
+
 /// Where in which file a template problem is: at `needle` if found, else at `offset` into the
 /// template text, else at the template's start.
 fn locate(t: &TemplateSrc, needle: Option<&str>, offset: Option<usize>) -> (SourceFile, Span) {
     match &t.origin {
         TemplateOrigin::File { file } => {
-            let off = needle.and_then(|n| t.text.find(n)).or(offset);
+            let off = needle.and_then(|n| find_token(&t.text, n)).or(offset);
             let span = match (off, needle) {
                 (Some(o), Some(n)) => file.span_at(o, n.len()),
                 (Some(o), None) => file.span_at(o, 1),
@@ -267,7 +291,7 @@ fn locate(t: &TemplateSrc, needle: Option<&str>, offset: Option<usize>) -> (Sour
         } => {
             let raw = file.text.get(*node_off..node_off + len).unwrap_or("");
             if let Some(n) = needle
-                && let Some(i) = raw.find(n)
+                && let Some(i) = find_token(raw, n)
             {
                 return (file.clone(), file.span_at(node_off + i, n.len()));
             }
@@ -343,6 +367,16 @@ mod tests {
         );
         // tera points where an expression was expected: at the closing `}}`.
         assert_eq!(d.location().unwrap(), "pb.yaml:2:24");
+    }
+
+    #[test]
+    fn tokens_are_matched_whole_and_outside_comments() {
+        assert_eq!(
+            find_token("{{ vars.nope_url }} {{ vars.nope }}", "vars.nope"),
+            Some(23)
+        );
+        assert_eq!(find_token("{# vars.x #}\n{{ vars.x }}", "vars.x"), Some(16));
+        assert_eq!(find_token("{{ myvars.x }}", "vars.x"), None);
     }
 
     #[test]

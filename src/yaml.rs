@@ -95,45 +95,135 @@ pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
         return Err(Diagnostic::error("the file is empty").at(file, Span::point(1, 1)));
     }
     match serde_saphyr::from_str::<Spanned<RawNode>>(&file.text) {
-        Ok(root) => Ok(convert(file, root)),
-        Err(err) => Err(parse_error(file, &err)),
+        Ok(root) => {
+            let node = convert(file, root);
+            if matches!(node.value, Value::Null) {
+                return Err(Diagnostic::error(
+                    "the file has no YAML content (only comments or blank lines)",
+                )
+                .at(file, Span::point(1, 1)));
+            }
+            Ok(node)
+        }
+        Err(err) => Err(tab_indentation(file).unwrap_or_else(|| parse_error(file, &err))),
     }
+}
+
+/// YAML forbids tabs for indentation, and the parser's report of it lands on a neighbouring
+/// line; when parsing failed and a line is indented with a tab, say exactly that.
+fn tab_indentation(file: &SourceFile) -> Option<Diagnostic> {
+    for (i, line) in file.text.lines().enumerate() {
+        let indent: String = line
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
+        if let Some(pos) = indent.find('\t') {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let span = Span::point(i as u32 + 1, pos as u32 + 1);
+            return Some(
+                Diagnostic::error("a tab indents this line; YAML indentation must use spaces")
+                    .at(file, span)
+                    .help("replace the tab with spaces (two per level is the convention)"),
+            );
+        }
+    }
+    None
 }
 
 fn parse_error(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
     let inner = err.without_snippet();
-    let mut message = inner.to_string();
-    // serde-saphyr appends " at line N, column M"; the location is printed separately.
-    if let Some(idx) = message.rfind(" at line ") {
-        message.truncate(idx);
-    }
+    let raw = inner.to_string();
+    let message = strip_location_suffix(&raw);
+    let mut span = err
+        .location()
+        .filter(|l| l.line() > 0)
+        .map(|l| Span::point(l.line() as u32, l.column().max(1) as u32))
+        .unwrap_or(Span::point(1, 1));
     let mut help = None;
-    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+    let message = if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
         // The library's text ends with a hint for programmers (about DuplicateKeyPolicy);
-        // a playbook author needs to know which key and what to do.
+        // a playbook author needs to know which key, where it first was, and what to do.
         let key = rest
             .split(", set DuplicateKeyPolicy")
             .next()
             .unwrap_or(rest)
             .trim();
-        message = format!("duplicate key `{key}`");
-        help = Some(
-            "each key may appear only once in a mapping; remove or merge the repeated entry"
-                .to_string(),
-        );
+        span.width = key.chars().count().max(1) as u32;
+        let first = first_definition(file, key, span);
+        help = Some(match first {
+            Some(line) => format!(
+                "`{key}` is first defined on line {line}; each key may appear only once in a mapping"
+            ),
+            None => {
+                "each key may appear only once in a mapping; remove or merge the repeated entry"
+                    .to_string()
+            }
+        });
+        format!("duplicate key `{key}`")
+    } else if message.contains("budget breached") {
+        help =
+            Some("write the values out, or reduce the aliases (`*name`) that repeat them".into());
+        "invalid YAML: the document expands to too many values (an alias bomb?)".to_string()
+    } else if message.contains("recursion limit") {
+        "invalid YAML: values are nested too deeply".to_string()
+    } else if message.contains("multiple YAML documents") {
+        help =
+            Some("remove the `---` separator, or split the file into one playbook per file".into());
+        "a playbook is one YAML document, but this file holds several".to_string()
     } else {
-        message = format!("invalid YAML: {message}");
-    }
-    let span = err
-        .location()
-        .filter(|l| l.line() > 0)
-        .map(|l| Span::point(l.line() as u32, l.column().max(1) as u32))
-        .unwrap_or(Span::point(1, 1));
+        format!("invalid YAML: {message}")
+    };
     let mut d = Diagnostic::error(message).at(file, span);
     if let Some(h) = help {
         d = d.help(h);
     }
     d
+}
+
+/// serde-saphyr appends " at line N, column M" (the location is printed separately); strip
+/// only that exact suffix.
+fn strip_location_suffix(message: &str) -> String {
+    if let Some(idx) = message.rfind(" at line ") {
+        let tail = &message[idx + " at line ".len()..];
+        let mut parts = tail.splitn(2, ", column ");
+        let line_ok = parts
+            .next()
+            .is_some_and(|l| l.chars().all(|c| c.is_ascii_digit()));
+        let col_ok = parts
+            .next()
+            .is_some_and(|c| !c.is_empty() && c.chars().all(|c| c.is_ascii_digit()));
+        if line_ok && col_ok {
+            return message[..idx].to_string();
+        }
+    }
+    message.to_string()
+}
+
+/// The line where `key` was first defined, at the same indentation, before the duplicate.
+fn first_definition(file: &SourceFile, key: &str, dup: Span) -> Option<u32> {
+    let dup_line = file.line_text(dup.line)?;
+    let indent = dup_line.len() - dup_line.trim_start().len();
+    let before: Vec<&str> = file.text.lines().take(dup.line as usize - 1).collect();
+    for (i, line) in before.iter().enumerate().rev() {
+        let trimmed = line.trim_start();
+        let this_indent = line.len() - trimmed.len();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if this_indent < indent {
+            break; // left the mapping
+        }
+        let k = trimmed.trim_start_matches("- ");
+        if this_indent == indent
+            && (k.starts_with(&format!("{key}:")) || k.starts_with(&format!("\"{key}\":")))
+        {
+            return Some(i as u32 + 1);
+        }
+    }
+    // A flow mapping on one line: `{ a: 1, a: 2 }`.
+    (dup_line.matches(&format!("{key}:")).count() > 1).then_some(dup.line)
 }
 
 fn span_of(file: &SourceFile, loc: &Location) -> (Span, usize, usize) {
@@ -310,6 +400,36 @@ mod tests {
         let d = parse_str("name: a\nname: b\n").unwrap_err();
         assert_eq!(d.message, "duplicate key `name`");
         assert_eq!(d.location().unwrap(), "t.yaml:2:1");
+    }
+
+    #[test]
+    fn duplicate_key_names_the_first_definition() {
+        let d = parse_str("a: 1\nname: a\nb: 2\nname: b\n").unwrap_err();
+        assert_eq!(
+            d.help[0],
+            "`name` is first defined on line 2; each key may appear only once in a mapping"
+        );
+        assert_eq!(d.span.unwrap().width, 4);
+    }
+
+    #[test]
+    fn tabs_and_comment_only_files() {
+        let d = parse_str("a:\n\tb: 1\n").unwrap_err();
+        assert_eq!(d.location().unwrap(), "t.yaml:2:1");
+        assert!(d.message.contains("tab"));
+        let d = parse_str("# nothing\n\n").unwrap_err();
+        assert!(d.message.contains("no YAML content"), "{}", d.message);
+        let d = parse_str("a: 1\n---\nb: 2\n").unwrap_err();
+        assert!(d.message.contains("one YAML document"), "{}", d.message);
+    }
+
+    #[test]
+    fn location_suffix_is_stripped_exactly() {
+        assert_eq!(strip_location_suffix("x at line 3, column 8"), "x");
+        assert_eq!(
+            strip_location_suffix("y (used at line 2"),
+            "y (used at line 2"
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! the JSON Schema). Keys that belong to the other provider get a message that says so, rather
 //! than a bare "unknown key".
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -106,15 +107,25 @@ pub fn load(
         }
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    // Literal credentials must never be quoted back, whatever the error on their line.
+    let file = file.with_redactions(secret_ranges(&root));
+    let mut owners = HashMap::new();
+    collect_owners(&root, &mut owners);
     let mut dec = Decoder {
         file: &file,
         dir: &dir,
         diags,
         kind: None,
         inputs,
+        owners,
     };
     let pb = dec.playbook(&root, overrides);
-    let diags = dec.diags;
+    let mut diags = dec.diags;
+    // Report in reading order: by file, then position.
+    diags.items.sort_by(|a, b| {
+        (a.file.as_ref(), a.span.map(|s| (s.line, s.col)))
+            .cmp(&(b.file.as_ref(), b.span.map(|s| (s.line, s.col))))
+    });
     if diags.has_errors() {
         (None, diags)
     } else {
@@ -128,12 +139,16 @@ struct Decoder<'a> {
     diags: Diagnostics,
     kind: Option<ProviderKind>,
     inputs: &'a mut InputSet,
+    /// Mapping position -> span of the key that holds it.
+    owners: HashMap<(u32, u32), Span>,
 }
 
 /// The entries of a YAML mapping whose keys were checked.
 struct Fields<'n> {
     entries: &'n [(Key, Node)],
     span: Span,
+    /// The key this mapping is the value of (where "missing key" errors point).
+    owner: Option<Span>,
 }
 
 impl<'n> Fields<'n> {
@@ -187,14 +202,21 @@ impl<'a> Decoder<'a> {
         Some(Fields {
             entries,
             span: node.span,
+            owner: self.owners.get(&(node.span.line, node.span.col)).copied(),
         })
     }
 
     fn require<'n>(&mut self, f: &Fields<'n>, key: &str, path: &str) -> Option<&'n Node> {
         let v = f.get(key);
-        if v.is_none() {
+        // A misspelling of this key was already reported as "unknown key … did you mean";
+        // a second error for the same typo would only add noise.
+        let misspelled = f
+            .entries
+            .iter()
+            .any(|(k, _)| k.name != key && did_you_mean(&k.name, [key]).is_some());
+        if v.is_none() && !misspelled {
             self.error(
-                f.span,
+                f.owner.unwrap_or(f.span),
                 format!("`{path}` is missing the required key `{key}`"),
             );
         }
@@ -338,6 +360,19 @@ impl<'a> Decoder<'a> {
         Some(Located::new(p, s.span))
     }
 
+    fn ledger(&mut self, node: &Node) -> Option<Located<PathBuf>> {
+        let p = self.path(node, "ledger")?;
+        if crate::ledger::Format::of(&p.value).is_none() {
+            self.error(
+                node.span,
+                format!("`{}` is not a ledger file name", p.value.display()),
+            )
+            .with_help("ledgers are JSON Lines (.jsonl, .ndjson) or CSV (.csv)");
+            return None;
+        }
+        Some(p)
+    }
+
     fn timestamp(&mut self, node: &Node, what: &str) -> Option<Timestamp> {
         let s = self.string(node, what)?;
         match s.value.trim().parse::<Timestamp>() {
@@ -424,15 +459,13 @@ impl<'a> Decoder<'a> {
         let provider = self
             .require(&f, "provider", "playbook")
             .and_then(|n| self.provider(n));
-        let ledger = f.get("ledger").and_then(|n| self.path(n, "ledger"));
+        let ledger = f.get("ledger").and_then(|n| self.ledger(n));
         let vars = self.vars(f.get("vars"), overrides);
         let limits = self.limits(f.get("limits"));
         let retry = self.retry(f.get("retry"));
-        let steps = self.steps(f.get("steps"), f.span, ledger.is_some());
-        if let (Some(v), None) = (f.get("ledger"), &ledger) {
-            // Already reported; keep going so later checks do not claim "no ledger".
-            let _ = v;
-        }
+        let steps = self
+            .require(&f, "steps", "playbook")
+            .and_then(|n| self.steps(n, f.has("ledger")));
         Some(Playbook {
             file: self.file.clone(),
             dir: self.dir.to_path_buf(),
@@ -585,6 +618,13 @@ impl<'a> Decoder<'a> {
         let f = self.fields(node, &what, ENV_REF_KEYS)?;
         let env = self.require(&f, "env", &what)?;
         let name = self.string(env, &format!("{what}.env"))?;
+        if looks_like_secret(&name.value) {
+            // Never echo it: this is most likely the secret itself, pasted where its name belongs.
+            self.error(env.span, format!("`{what}.env` looks like a credential value, not an environment variable name"))
+                .with_label("a secret here would end up in git")
+                .with_help("put the variable's name here (for example JPUSH_MASTER_SECRET) and export the value where pushfix runs");
+            return None;
+        }
         if !valid_env_name(&name.value) {
             self.error(env.span, format!("`{}` is not an environment variable name", name.value))
                 .with_help("use letters, digits and underscores, not starting with a digit (for example JPUSH_MASTER_SECRET)");
@@ -608,6 +648,13 @@ impl<'a> Decoder<'a> {
                 return None;
             };
             for (k, v) in entries {
+                if secret_like_name(&k.name) && !matches!(v.value, Value::Map(_)) {
+                    self.diags.push(
+                        Diagnostic::warning(format!("`vars.{}` looks like a credential", k.name))
+                            .at(self.file, k.span)
+                            .help("vars are rendered into messages and plans; credentials belong in provider.credentials as { env: NAME }"),
+                    );
+                }
                 if !valid_var_name(&k.name) {
                     self.error(
                         k.span,
@@ -731,11 +778,7 @@ impl<'a> Decoder<'a> {
         ok.then_some(retry)
     }
 
-    fn steps(&mut self, node: Option<&Node>, top: Span, has_ledger: bool) -> Option<Vec<Step>> {
-        let Some(node) = node else {
-            self.error(top, "`playbook` is missing the required key `steps`");
-            return None;
-        };
+    fn steps(&mut self, node: &Node, has_ledger: bool) -> Option<Vec<Step>> {
         let items = self.list(node, "steps")?;
         if items.is_empty() {
             self.error(
@@ -911,10 +954,20 @@ impl<'a> Decoder<'a> {
             (Value::Str(s), _) => MsgId::parse(kind, s),
             (Value::Float(_), _) => {
                 let raw = node.raw(self.file).unwrap_or("?").trim().to_string();
-                Err(format!(
-                    "`{raw}` is not an exact id: it would be read as a floating-point number and lose digits; \
-                     quote it (\"{raw}\") if it is an id"
-                ))
+                let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+                match (kind, digits) {
+                    // Integers beyond u64 reach us as floats; the text says what was meant.
+                    (ProviderKind::Jpush, true) => Err(format!(
+                        "`{raw}` is too large for a JPush msg_id (at most 18446744073709551615)"
+                    )),
+                    (ProviderKind::Tpns, true) => MsgId::parse(kind, &raw),
+                    (ProviderKind::Jpush, false) => Err(format!(
+                        "`{raw}` is not a JPush msg_id: ids are exact unsigned integers, not floating-point numbers"
+                    )),
+                    (ProviderKind::Tpns, false) => Err(format!(
+                        "`{raw}` is not a TPNS push id: write push ids as strings, exactly as TPNS returned them"
+                    )),
+                }
             }
             _ => Err(format!(
                 "ids must be strings or integers, found {}",
@@ -1005,6 +1058,13 @@ impl<'a> Decoder<'a> {
         if let (Some(a), Some(b)) = (flt.sent_after, flt.sent_before)
             && a >= b
         {
+            // Quote the times as written: a reader compares them with the playbook, not UTC.
+            let raw = |k: &str| {
+                f.get(k)
+                    .and_then(|n| n.raw(self.file))
+                    .map_or(String::new(), |r| r.trim().trim_matches('"').to_string())
+            };
+            let (a, b) = (raw("sent_after"), raw("sent_before"));
             let span = f.get("sent_before").map_or(node.span, |n| n.span);
             self.error(
                 span,
@@ -1235,6 +1295,110 @@ fn display_dir(dir: &Path) -> String {
         ".".to_string()
     } else {
         dir.display().to_string()
+    }
+}
+
+/// Byte ranges of every value under `provider.credentials` (the whole subtree: misspelled keys
+/// and literal values included) and of the user:password part of `provider.endpoint`.
+fn secret_ranges(root: &Node) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let Value::Map(top) = &root.value else {
+        return out;
+    };
+    let Some((_, provider)) = top.iter().find(|(k, _)| k.name == "provider") else {
+        return out;
+    };
+    let Value::Map(p) = &provider.value else {
+        return out;
+    };
+    // Template variables named like secrets are not credentials, but never quote them either.
+    if let Some((
+        _,
+        Node {
+            value: Value::Map(vars),
+            ..
+        },
+    )) = top.iter().find(|(k, _)| k.name == "vars")
+    {
+        for (k, v) in vars {
+            if secret_like_name(&k.name) {
+                collect_secret_scalars(v, &mut out);
+            }
+        }
+    }
+    for (k, v) in p {
+        match k.name.as_str() {
+            "credentials" => collect_secret_scalars(v, &mut out),
+            "endpoint" => {
+                if let Value::Str(url) = &v.value
+                    && let (Some(scheme_end), Some(at)) = (url.find("://"), url.find('@'))
+                    && at > scheme_end
+                {
+                    // The scalar may be quoted: find the userinfo in the raw text.
+                    let user = &url[scheme_end + 3..at];
+                    let skip = usize::from(v.len > url.len());
+                    let start = v.offset + skip + scheme_end + 3;
+                    out.push(start..start + user.len());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn collect_secret_scalars(node: &Node, out: &mut Vec<Range<usize>>) {
+    match &node.value {
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                // `env: NAME` names a variable; only values that look like secrets are hidden.
+                if k.name == "env" && matches!(&v.value, Value::Str(n) if !looks_like_secret(n)) {
+                    continue;
+                }
+                collect_secret_scalars(v, out);
+            }
+        }
+        Value::Seq(items) => items.iter().for_each(|i| collect_secret_scalars(i, out)),
+        _ if node.len > 0 => out.push(node.offset..node.offset + node.len),
+        _ => {}
+    }
+}
+
+fn secret_like_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "secret",
+        "password",
+        "passwd",
+        "token",
+        "master_key",
+        "private_key",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// Environment variable names are conventionally upper case; a long mixed-case or hex-looking
+/// string where a name belongs is most likely a pasted secret.
+fn looks_like_secret(s: &str) -> bool {
+    let has_lower = s.bytes().any(|b| b.is_ascii_lowercase());
+    let has_digit = s.bytes().any(|b| b.is_ascii_digit());
+    s.len() >= 16 && has_lower && has_digit
+}
+
+/// Remember, for every mapping, the key it is the value of.
+fn collect_owners(node: &Node, owners: &mut HashMap<(u32, u32), Span>) {
+    match &node.value {
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                if matches!(v.value, Value::Map(_)) {
+                    owners.insert((v.span.line, v.span.col), k.span);
+                }
+                collect_owners(v, owners);
+            }
+        }
+        Value::Seq(items) => items.iter().for_each(|i| collect_owners(i, owners)),
+        _ => {}
     }
 }
 

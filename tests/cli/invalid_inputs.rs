@@ -1,6 +1,7 @@
 //! Every folder under tests/fixtures/invalid is one bad input: its `cmd` file holds the
 //! arguments, `expected.txt` the exit code and the exact stderr. Each must exit 2, name a
-//! `file:line:col`, and never panic.
+//! `file:line:col`, and never panic. A `secret` file lists strings (literal credentials in the
+//! inputs) that must appear nowhere in the output.
 
 use std::path::Path;
 
@@ -47,6 +48,16 @@ fn invalid_inputs_are_located_and_exit_2() {
             failures.push(format!(
                 "{name}: no `--> file:line:col` in stderr:\n{stderr}"
             ));
+        }
+        if let Ok(secrets) = std::fs::read_to_string(case.join("secret")) {
+            let stdout = text(&out.stdout);
+            for secret in secrets.lines().map(str::trim).filter(|s| !s.is_empty()) {
+                if stderr.contains(secret) || stdout.contains(secret) {
+                    failures.push(format!(
+                        "{name}: the secret `{secret}` appears in the output:\n{stderr}"
+                    ));
+                }
+            }
         }
         let actual = format!("exit: {code}\n--- stderr\n{stderr}");
         if let Err(e) = snapshot(&case.join("expected.txt"), &actual) {

@@ -1,0 +1,1 @@
+//! The built-in provider simulator (DESIGN §7). Being written.
