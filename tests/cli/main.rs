@@ -1,4 +1,5 @@
 //! Integration tests: the real `pushfix` binary, run as a newcomer would run it.
 
 mod invalid_inputs;
+mod offline;
 mod support;
