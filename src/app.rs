@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use clap::{CommandFactory, Parser};
 use jiff::Timestamp;
 
+mod run;
+
 use crate::cli::{
-    AsOfArgs, Cli, Command, MatrixArgs, OutputFormat, PlanArgs, ProviderArg, ValidateArgs,
+    AsOfArgs, Cli, Command, MatrixArgs, OutputFormat, PlanArgs, ProviderArg, ReportArgs,
+    ReportFormat, ValidateArgs,
 };
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::error::Error;
@@ -46,6 +49,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Validate(a) => validate(a),
         Command::Plan(a) => plan_cmd(a),
         Command::Matrix(a) => matrix_cmd(a),
+        Command::Run(a) => run::run(a),
+        Command::Report(a) => report_cmd(a),
         Command::Schema => {
             print!("{}", playbook::schema::playbook_schema_json());
             Ok(exit::OK)
@@ -342,5 +347,25 @@ fn matrix_cmd(a: MatrixArgs) -> Result<i32, Error> {
             serde_json::to_string_pretty(&crate::matrix::render_json(&m, only)).unwrap_or_default()
         ),
     }
+    Ok(exit::OK)
+}
+
+fn report_cmd(a: ReportArgs) -> Result<i32, Error> {
+    if !a.run_dir.join("journal.jsonl").is_file() {
+        return Err(Error::Usage(format!(
+            "`{}` is not a run directory (no journal.jsonl)",
+            a.run_dir.display()
+        )));
+    }
+    let (r, d) = crate::audit::write_reports(&a.run_dir).map_err(Error::Other)?;
+    let text = match a.format {
+        ReportFormat::Md => crate::report::to_markdown(&r, &d),
+        ReportFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&crate::report::to_json(&r)).unwrap_or_default()
+        ),
+        ReportFormat::Html => crate::report::to_html(&r, &d),
+    };
+    print!("{text}");
     Ok(exit::OK)
 }

@@ -22,6 +22,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Dry run: what each step would do to each target, and why; no network.
     Plan(PlanArgs),
+    /// Run a playbook against the provider: plan, confirm, execute, audit.
+    Run(RunArgs),
+    /// Rebuild a run's report from its journal and print it.
+    Report(ReportArgs),
     /// Print the channel matrix: what each action reaches per platform and vendor channel.
     Matrix(MatrixArgs),
     /// Print the JSON Schema of the playbook format.
@@ -118,4 +122,39 @@ pub struct MatrixArgs {
     pub provider: Option<ProviderArg>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The playbook
+    pub playbook: PathBuf,
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// Provider base URL instead of the playbook's (plain http only to a loopback host)
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Where run directories and locks go
+    #[arg(long, value_name = "DIR", default_value = "audit")]
+    pub audit_dir: PathBuf,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Plan as of this instant instead of now; only with a sandbox (a real provider's clock cannot move)
+    #[arg(long = "as-of", value_name = "TIME", value_parser = parse_timestamp)]
+    pub as_of: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Md,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run directory (audit/<time>-<name>)
+    pub run_dir: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
 }

@@ -8,9 +8,11 @@
 #![allow(clippy::result_large_err)]
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod diag;
 pub mod error;
+pub mod exec;
 pub mod exit;
 pub mod ids_file;
 pub mod inputs;
@@ -19,6 +21,7 @@ pub mod matrix;
 pub mod plan;
 pub mod playbook;
 pub mod provider;
+pub mod report;
 pub mod sandbox;
 pub mod template;
 pub mod units;

@@ -89,6 +89,9 @@ pub struct PlanLimits {
     pub max_targets: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_failures: Option<String>,
+    /// How long to wait for an answer.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
     /// The pacing rate of each API family this plan uses.
     pub rates: BTreeMap<Family, PlanRate>,
 }
@@ -605,8 +608,13 @@ fn plan_limits(pb: &Playbook) -> PlanLimits {
         concurrency: pb.limits.concurrency,
         max_targets: pb.limits.max_targets,
         max_failures: pb.limits.max_failures.map(|b| b.to_string()),
+        timeout_ms: pb.limits.timeout.as_millis() as u64,
         rates,
     }
+}
+
+fn default_timeout_ms() -> u64 {
+    crate::playbook::DEFAULT_TIMEOUT.as_millis() as u64
 }
 
 fn step_warnings(

@@ -39,7 +39,13 @@ pub const PROVIDER_KEYS: &[&str] = &[
 ];
 pub const CREDENTIAL_KEYS: &[&str] = &["app_key", "master_secret", "access_id", "secret_key"];
 pub const ENV_REF_KEYS: &[&str] = &["env"];
-pub const LIMITS_KEYS: &[&str] = &["rate", "concurrency", "max_targets", "max_failures"];
+pub const LIMITS_KEYS: &[&str] = &[
+    "rate",
+    "concurrency",
+    "max_targets",
+    "max_failures",
+    "timeout",
+];
 pub const RETRY_KEYS: &[&str] = &["attempts", "backoff"];
 pub const BACKOFF_KEYS: &[&str] = &["initial", "max"];
 pub const STEP_KEYS: &[&str] = &["name", "action", "select", "unsupported", "message"];
@@ -681,6 +687,7 @@ impl<'a> Decoder<'a> {
             concurrency: DEFAULT_CONCURRENCY,
             max_targets: None,
             max_failures: None,
+            timeout: DEFAULT_TIMEOUT,
         };
         let Some(node) = node else {
             return Some(limits);
@@ -702,6 +709,19 @@ impl<'a> Decoder<'a> {
         if let Some(n) = f.get("concurrency") {
             match self.uint(n, "limits.concurrency", 1, MAX_CONCURRENCY) {
                 Some(c) => limits.concurrency = c as u32,
+                None => ok = false,
+            }
+        }
+        if let Some(n) = f.get("timeout") {
+            match self.duration(n, "limits.timeout") {
+                Some(d) if d > std::time::Duration::from_secs(300) => {
+                    self.error(
+                        n.span,
+                        "`limits.timeout` is above 5 minutes; a corrective call answers in seconds",
+                    );
+                    ok = false;
+                }
+                Some(d) => limits.timeout = d,
                 None => ok = false,
             }
         }

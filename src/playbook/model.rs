@@ -159,9 +159,12 @@ pub struct Limits {
     pub concurrency: u32,
     pub max_targets: Option<u64>,
     pub max_failures: Option<FailureBudget>,
+    /// How long to wait for an answer before treating it as lost.
+    pub timeout: Duration,
 }
 
 pub const DEFAULT_CONCURRENCY: u32 = 8;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {

@@ -129,8 +129,13 @@ struct LimitsDoc {
     /// Blast-radius guard: plan and run refuse more targets than this (exit 5).
     #[schemars(range(min = 1))]
     max_targets: Option<u64>,
-    /// Failure budget per step: a count (`5`) or a percentage (`2%`). Never overshot.
+    /// Failure budget for the run: a count (`5`) or a percentage (`2%`) of the targets to send.
+    /// Never overshot.
     max_failures: Option<CountOrPercentDoc>,
+    /// How long to wait for an answer (default `20s`); a lost answer is retried only where
+    /// that is idempotent.
+    #[schemars(regex(pattern = DURATION))]
+    timeout: Option<String>,
 }
 
 #[derive(JsonSchema)]

@@ -1,6 +1,9 @@
 //! Provider protocols: how each corrective action becomes HTTP requests, and how answers are
 //! classified. Request building is pure (the plan's previews use the same code as the run).
 
+pub mod answer;
+pub mod auth;
+pub mod http;
 pub mod jpush;
 pub mod tpns;
 

@@ -149,12 +149,14 @@ fn probability(key: &str, value: &str) -> Result<f64, String> {
         Some(n) => (n.trim(), 100.0),
         None => (value, 1.0),
     };
-    let p: f64 = num
-        .parse()
-        .map_err(|_| format!("`{key}={value}`: `{value}` is not a probability (0..1 or a percentage)"))?;
+    let p: f64 = num.parse().map_err(|_| {
+        format!("`{key}={value}`: `{value}` is not a probability (0..1 or a percentage)")
+    })?;
     let p = p / scale;
     if !(0.0..=1.0).contains(&p) || !p.is_finite() {
-        return Err(format!("`{key}={value}`: the probability must be between 0 and 1"));
+        return Err(format!(
+            "`{key}={value}`: the probability must be between 0 and 1"
+        ));
     }
     Ok(p)
 }
@@ -171,7 +173,9 @@ fn latency(value: &str) -> Result<(Duration, Duration), String> {
         Some((a, b)) => {
             let hi = duration(b.trim(), None).ok_or_else(bad)?;
             // `5-40ms`: the lower end takes the upper end's unit.
-            let unit = b.trim().trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+            let unit = b
+                .trim()
+                .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
             let lo = duration(a.trim(), Some(unit)).ok_or_else(bad)?;
             if lo > hi {
                 return Err(format!("`latency={value}`: the range is reversed"));
@@ -272,8 +276,10 @@ mod tests {
             let n = count(k);
             assert!((60..=140).contains(&n), "{k:?}: {n}");
         }
-        assert!(a.iter().all(|(_, d)| *d >= Duration::from_millis(1)
-            && *d <= Duration::from_millis(3)));
+        assert!(
+            a.iter()
+                .all(|(_, d)| *d >= Duration::from_millis(1) && *d <= Duration::from_millis(3))
+        );
         let none = Faults::none();
         let mut rng = StdRng::seed_from_u64(1);
         assert_eq!(none.draw(&mut rng), (None, Duration::ZERO));

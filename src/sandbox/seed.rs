@@ -124,7 +124,9 @@ pub fn load_ledger(path: &Path) -> Result<Vec<SeedMessage>, String> {
         }
     };
     if csv {
-        let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(reader);
         let headers = rdr
             .headers()
             .map_err(|e| format!("{shown}:1: {e}"))?
@@ -146,7 +148,9 @@ pub fn load_ledger(path: &Path) -> Result<Vec<SeedMessage>, String> {
             let v: Value = serde_json::from_str(t)
                 .map_err(|e| format!("{shown}:{line}: not a JSON record: {e}"))?;
             let Value::Object(obj) = v else {
-                return Err(format!("{shown}:{line}: a ledger record must be a JSON object"));
+                return Err(format!(
+                    "{shown}:{line}: a ledger record must be a JSON object"
+                ));
             };
             push(record(&obj).map_err(|e| format!("{shown}:{line}: {e}"))?);
         }
@@ -154,7 +158,10 @@ pub fn load_ledger(path: &Path) -> Result<Vec<SeedMessage>, String> {
     Ok(out)
 }
 
-fn csv_object(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Map<String, Value>, String> {
+fn csv_object(
+    headers: &csv::StringRecord,
+    row: &csv::StringRecord,
+) -> Result<Map<String, Value>, String> {
     let mut obj = Map::new();
     for (h, cell) in headers.iter().zip(row.iter()) {
         let h = h.trim();
@@ -173,9 +180,10 @@ fn csv_object(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Ma
             "audience" | "extras" | "receivers_by_channel" => serde_json::from_str(cell)
                 .map_err(|e| format!("column `{h}` must hold JSON: {e}"))?,
             "scheduled" if cell == "true" || cell == "false" => Value::Bool(cell == "true"),
-            "collapse_id" | "msg_id" if cell.bytes().all(|b| b.is_ascii_digit()) => {
-                cell.parse::<u64>().map(Value::from).unwrap_or(Value::String(cell.into()))
-            }
+            "collapse_id" | "msg_id" if cell.bytes().all(|b| b.is_ascii_digit()) => cell
+                .parse::<u64>()
+                .map(Value::from)
+                .unwrap_or(Value::String(cell.into())),
             _ => Value::String(cell.into()),
         };
         obj.insert(h.to_string(), v);
@@ -186,7 +194,9 @@ fn csv_object(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Ma
 fn record(obj: &Map<String, Value>) -> Result<SeedMessage, String> {
     let (provider, id) = match (obj.get("msg_id"), obj.get("push_id")) {
         (Some(_), Some(_)) => {
-            return Err("a record has either `msg_id` (JPush) or `push_id` (TPNS), not both".into());
+            return Err(
+                "a record has either `msg_id` (JPush) or `push_id` (TPNS), not both".into(),
+            );
         }
         (Some(v), None) => {
             let id = match v {
@@ -222,9 +232,17 @@ fn record(obj: &Map<String, Value>) -> Result<SeedMessage, String> {
             None | Some(Value::Null) => Ok(Vec::new()),
             Some(Value::Array(a)) => a
                 .iter()
-                .map(|v| v.as_str().map(str::to_string).ok_or(format!("`{k}` must be a list of strings")))
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or(format!("`{k}` must be a list of strings"))
+                })
                 .collect(),
-            Some(Value::String(s)) => Ok(s.split('|').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()),
+            Some(Value::String(s)) => Ok(s
+                .split('|')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()),
             Some(_) => Err(format!("`{k}` must be a list of strings")),
         }
     };

@@ -146,7 +146,13 @@ impl Msg {
         }
     }
 
-    pub fn event(&mut self, time: Timestamp, action: &'static str, by: Option<String>, request: u64) {
+    pub fn event(
+        &mut self,
+        time: Timestamp,
+        action: &'static str,
+        by: Option<String>,
+        request: u64,
+    ) {
         self.events.push(Event {
             time,
             action,
@@ -187,7 +193,10 @@ impl Msg {
             Provider::Tpns => {
                 o.insert("audience_type".into(), json!(self.audience_type));
                 o.insert("collapse_id".into(), json!(self.collapse_id));
-                o.insert("collapse_id_assigned".into(), json!(self.collapse_id_assigned));
+                o.insert(
+                    "collapse_id_assigned".into(),
+                    json!(self.collapse_id_assigned),
+                );
                 o.insert(
                     "scheduled".into(),
                     match self.scheduled {
@@ -250,7 +259,10 @@ impl Store {
                 max_collapse = max_collapse.max(c);
             }
             let dup = match m.provider {
-                Provider::Jpush => m.id.parse::<u64>().map_or(true, |n| s.jpush.contains_key(&n)),
+                Provider::Jpush => {
+                    m.id.parse::<u64>()
+                        .map_or(true, |n| s.jpush.contains_key(&n))
+                }
                 Provider::Tpns => s.tpns.contains_key(&m.id),
             };
             if !dup {

@@ -2,4 +2,6 @@
 
 mod invalid_inputs;
 mod offline;
+mod run_jpush;
+mod run_tpns;
 mod support;

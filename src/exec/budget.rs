@@ -1,0 +1,200 @@
+//! The failure budget and the stop signal.
+//!
+//! Budget arithmetic (DESIGN §5, "never overshot"): with `allowed` failures tolerated, a target
+//! is dispatched only while `failures + in_flight <= allowed`, so even if every request in
+//! flight fails the run ends with at most `allowed + 1` failures — the one that shows the
+//! budget is exceeded — and stops there.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Notify;
+
+pub struct Budget {
+    allowed: Option<u64>,
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    failures: u64,
+    in_flight: u64,
+    exceeded: bool,
+}
+
+impl Budget {
+    pub fn new(allowed: Option<u64>) -> Self {
+        Budget {
+            allowed,
+            state: Mutex::new(State::default()),
+            changed: Notify::new(),
+        }
+    }
+
+    pub fn allowed(&self) -> Option<u64> {
+        self.allowed
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wait for room to dispatch one more target. `false` once the budget is exceeded.
+    pub async fn reserve(&self) -> bool {
+        loop {
+            let notified = self.changed.notified();
+            {
+                let mut s = self.lock();
+                if s.exceeded {
+                    return false;
+                }
+                if self.allowed.is_none_or(|a| s.failures + s.in_flight <= a) {
+                    s.in_flight += 1;
+                    return true;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// A reserved target finished; returns true when this failure exceeded the budget.
+    pub fn release(&self, failed: bool) -> bool {
+        let mut s = self.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+        let mut newly = false;
+        if failed {
+            s.failures += 1;
+            if self.allowed.is_some_and(|a| s.failures > a) && !s.exceeded {
+                s.exceeded = true;
+                newly = true;
+            }
+        }
+        drop(s);
+        self.changed.notify_waiters();
+        newly
+    }
+
+    /// A reservation that found no target to run.
+    pub fn unreserve(&self) {
+        let mut s = self.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+        drop(s);
+        self.changed.notify_waiters();
+    }
+
+    pub fn exceeded(&self) -> bool {
+        self.lock().exceeded
+    }
+
+    pub fn failures(&self) -> u64 {
+        self.lock().failures
+    }
+}
+
+/// Stop dispatching: a signal, the failure budget, or a journal that cannot be written.
+#[derive(Default)]
+pub struct Stop {
+    set: AtomicBool,
+    reason: Mutex<Option<String>>,
+    notify: Notify,
+}
+
+impl Stop {
+    pub fn trigger(&self, reason: impl Into<String>) {
+        let mut r = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        if r.is_none() {
+            *r = Some(reason.into());
+        }
+        self.set.store(true, Ordering::SeqCst);
+        drop(r);
+        self.notify.notify_waiters();
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.set.load(Ordering::SeqCst)
+    }
+
+    pub fn reason(&self) -> Option<String> {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Resolves once stop is triggered.
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn dispatch_waits_when_in_flight_could_overshoot() {
+        let b = Arc::new(Budget::new(Some(2)));
+        assert!(b.reserve().await);
+        assert!(b.reserve().await);
+        assert!(b.reserve().await); // failures 0 + in flight 2 <= 2
+        let b2 = b.clone();
+        let fourth = tokio::spawn(async move { b2.reserve().await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            !fourth.is_finished(),
+            "3 in flight could all fail: no room for a fourth"
+        );
+        assert!(!b.release(false));
+        assert!(fourth.await.unwrap());
+        assert!(!b.release(true));
+        assert!(!b.release(true));
+        assert!(b.release(true), "the third failure exceeds a budget of 2");
+        assert!(!b.reserve().await);
+        assert_eq!(b.failures(), 3);
+    }
+
+    #[tokio::test]
+    async fn zero_budget_runs_one_at_a_time() {
+        let b = Budget::new(Some(0));
+        assert!(b.reserve().await);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), b.reserve())
+                .await
+                .is_err()
+        );
+        b.release(false);
+        assert!(b.reserve().await);
+    }
+
+    #[tokio::test]
+    async fn no_budget_no_limit() {
+        let b = Budget::new(None);
+        for _ in 0..100 {
+            assert!(b.reserve().await);
+        }
+        for _ in 0..100 {
+            assert!(!b.release(true));
+        }
+    }
+
+    #[tokio::test]
+    async fn stop_wakes_waiters() {
+        let s = Arc::new(Stop::default());
+        let s2 = s.clone();
+        let w = tokio::spawn(async move { s2.wait().await });
+        s.trigger("interrupted");
+        s.trigger("second reason is ignored");
+        w.await.unwrap();
+        assert_eq!(s.reason().as_deref(), Some("interrupted"));
+    }
+}

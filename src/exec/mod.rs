@@ -1,0 +1,11 @@
+//! Execution (async): pacing, retries, concurrency, the journal, locks and signals.
+
+pub mod budget;
+pub mod journal;
+pub mod lock;
+pub mod pacer;
+pub mod progress;
+pub mod runner;
+pub mod signals;
+
+pub use runner::{ExecConfig, Executor, RetrySettings, RunResult};

@@ -1,0 +1,159 @@
+//! Sending requests: the `Transport` the executor drives, and its HTTP implementation.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::RequestSpec;
+use super::answer::{Answer, RateHeaders};
+use super::auth::{AppCredentials, basic_header, tpns_sign};
+
+/// Why no answer came back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportError {
+    /// The request never left (connection refused, DNS): safe to retry.
+    NotSent(String),
+    /// It may have been received and acted on (timeout, connection lost mid-answer).
+    Lost(String),
+}
+
+impl TransportError {
+    pub fn message(&self) -> &str {
+        match self {
+            TransportError::NotSent(m) | TransportError::Lost(m) => m,
+        }
+    }
+}
+
+/// Something that sends a request and brings back the answer. The executor is generic over it,
+/// so its pacing and retry logic is tested with a scripted transport on a paused clock.
+pub trait Transport: Send + Sync + 'static {
+    fn send(
+        &self,
+        spec: &RequestSpec,
+    ) -> impl Future<Output = Result<Answer, TransportError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthScheme {
+    Basic,
+    TpnsSign,
+}
+
+/// HTTPS (rustls) to a provider's base URL, authenticating every request.
+pub struct HttpTransport {
+    client: reqwest::Client,
+    base_url: String,
+    credentials: AppCredentials,
+    auth: AuthScheme,
+}
+
+/// Largest answer body kept; corrective APIs answer with a few hundred bytes.
+const MAX_BODY: usize = 1 << 20;
+
+impl HttpTransport {
+    pub fn new(
+        base_url: &str,
+        credentials: AppCredentials,
+        auth: AuthScheme,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5).min(timeout))
+            .timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent(concat!("pushfix/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+        Ok(HttpTransport {
+            client,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            credentials,
+            auth,
+        })
+    }
+}
+
+impl Transport for HttpTransport {
+    async fn send(&self, spec: &RequestSpec) -> Result<Answer, TransportError> {
+        let url = format!("{}{}", self.base_url, spec.path);
+        let method = reqwest::Method::from_bytes(spec.method.as_bytes())
+            .map_err(|e| TransportError::NotSent(e.to_string()))?;
+        let mut req = self
+            .client
+            .request(method, &url)
+            .header("Content-Type", "application/json");
+        // Serialize once: for TPNS the signature covers exactly these bytes, and exactly these
+        // bytes are sent.
+        let body = match &spec.body {
+            Some(v) => {
+                Some(serde_json::to_vec(v).map_err(|e| TransportError::NotSent(e.to_string()))?)
+            }
+            None => None,
+        };
+        match self.auth {
+            AuthScheme::Basic => req = req.header("Authorization", basic_header(&self.credentials)),
+            AuthScheme::TpnsSign => {
+                let ts = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+                    .to_string();
+                let sign = tpns_sign(
+                    self.credentials.secret.expose(),
+                    &ts,
+                    &self.credentials.id,
+                    body.as_deref().unwrap_or(b""),
+                );
+                req = req
+                    .header("AccessId", &self.credentials.id)
+                    .header("TimeStamp", ts)
+                    .header("Sign", sign);
+            }
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let resp = req.send().await.map_err(classify_error)?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let rate = RateHeaders::from_headers(|name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        });
+        let mut body = Vec::new();
+        let mut resp = resp;
+        while let Some(chunk) = resp.chunk().await.map_err(classify_error)? {
+            if body.len() < MAX_BODY {
+                body.extend_from_slice(&chunk);
+            }
+        }
+        Ok(Answer { status, rate, body })
+    }
+}
+
+/// reqwest errors, sorted by whether the request could have reached the provider. The
+/// messages name no header, so no credential can leak through them.
+fn classify_error(e: reqwest::Error) -> TransportError {
+    let what = if e.is_timeout() {
+        "timed out waiting for the answer"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer was cut off"
+    } else {
+        "the connection failed"
+    };
+    let mut msg = what.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        msg = format!("{msg}: {s}");
+        source = s.source();
+    }
+    // A connect error (refused, or timed out while connecting) means nothing was sent.
+    if e.is_connect() {
+        TransportError::NotSent(msg)
+    } else {
+        TransportError::Lost(msg)
+    }
+}

@@ -1,0 +1,539 @@
+//! `pushfix run` against an httpmock JPush: exact requests, every answer class, retries that
+//! reuse the cid, pacing measured at the server, exit codes, and no secret anywhere.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use httpmock::Method::{DELETE, GET, POST};
+use httpmock::MockServer;
+use serde_json::{Value, json};
+
+use crate::offline::tempdir;
+use crate::support::{pushfix, text};
+
+pub const APP_KEY: &str = "7d431e42dfa6a6d693ac2d04";
+pub const SECRET: &str = "5e987ac6d2e04d95a9d8f0d1";
+pub const BASIC: &str =
+    "Basic N2Q0MzFlNDJkZmE2YTZkNjkzYWMyZDA0OjVlOTg3YWM2ZDJlMDRkOTVhOWQ4ZjBkMQ==";
+
+/// Planning instant for these tests (the ledger below is an hour older).
+pub const AS_OF_LEDGER: &str = "2026-11-21T03:00:00Z";
+
+pub fn record(id: &str, platforms: &str, extra: &str) -> String {
+    format!(
+        r#"{{"msg_id":"{id}","sent_at":"{AS_OF_LEDGER}","platforms":{platforms},"tags":["bf"],"title":"48h sale","body":"Up to 70% off","audience":{{"tag":["bf"]}}{extra}}}"#
+    )
+}
+
+pub struct Campaign {
+    pub dir: PathBuf,
+}
+
+impl Campaign {
+    pub fn new(
+        name: &str,
+        server: &MockServer,
+        limits: &str,
+        steps: &str,
+        ledger: &[String],
+    ) -> Campaign {
+        let dir = tempdir(name);
+        std::fs::write(dir.join("sends.jsonl"), ledger.join("\n") + "\n").unwrap();
+        let pb = format!(
+            "version: 1\nname: {name}\nprovider:\n  kind: jpush\n  endpoint: {}\n  credentials:\n    app_key: {{ env: JPUSH_APP_KEY }}\n    master_secret: {{ env: JPUSH_MASTER_SECRET }}\n  apns_production: false\nledger: sends.jsonl\nlimits:\n{limits}\nretry:\n  attempts: 3\n  backoff: {{ initial: 10ms, max: 50ms }}\nsteps:\n{steps}",
+            server.base_url()
+        );
+        std::fs::write(dir.join("pb.yaml"), pb).unwrap();
+        Campaign { dir }
+    }
+
+    pub fn run(&self, extra: &[&str]) -> Output {
+        let mut args = vec!["run", "pb.yaml", "--yes", "--audit-dir", "audit"];
+        args.extend_from_slice(extra);
+        pushfix(&self.dir)
+            .args(&args)
+            .env("JPUSH_APP_KEY", APP_KEY)
+            .env("JPUSH_MASTER_SECRET", SECRET)
+            .output()
+            .unwrap()
+    }
+
+    /// The single run directory under audit/.
+    pub fn run_dir(&self) -> PathBuf {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(self.dir.join("audit"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .collect();
+        dirs.sort();
+        dirs.pop().expect("a run directory")
+    }
+
+    pub fn report(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(self.run_dir().join("report.json")).unwrap())
+            .unwrap()
+    }
+
+    pub fn journal(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.run_dir().join("journal.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// Every file under `dir`, as text.
+pub fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((
+                    p.clone(),
+                    String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn step_outcomes(report: &Value, step: usize) -> Value {
+    report["steps"][step]["outcomes"].clone()
+}
+
+#[test]
+fn recall_and_override_send_exactly_the_documented_requests() {
+    let server = MockServer::start();
+    let recall = server.mock(|when, then| {
+        when.method(DELETE)
+            .path("/v3/push/67554224848096790")
+            .header("Authorization", BASIC)
+            .header("Content-Type", "application/json");
+        then.status(200).body("");
+    });
+    let cid = server.mock(|when, then| {
+        when.method(GET).path("/v3/push/cid").query_param("count", "1").query_param("type", "push").header("Authorization", BASIC);
+        then.status(200)
+            .header("X-Rate-Limit-Limit", "600")
+            .header("X-Rate-Limit-Remaining", "598")
+            .header("X-Rate-Limit-Reset", "50")
+            .json_body(json!({"cidlist": ["7d431e42dfa6a6d693ac2d04-0f6c8c1d-1111-4f2b-8d9e-aaaaaaaaaaaa"]}));
+    });
+    // Golden body: written out by hand from reference/jpush.md, not from pushfix's code.
+    let golden = json!({
+        "platform": ["android", "ios"],
+        "audience": {"tag": ["bf"]},
+        "notification": {
+            "android": {"alert": "Fixed link for 48h sale", "title": "Correction", "extras": {"url": "app://sale/fixed"}},
+            "ios": {"alert": {"title": "Correction", "body": "Fixed link for 48h sale"}, "extras": {"url": "app://sale/fixed"}}
+        },
+        "options": {"override_msg_id": 67554224848096791u64, "apns_collapse_id": "bf-1", "apns_production": false},
+        "cid": "7d431e42dfa6a6d693ac2d04-0f6c8c1d-1111-4f2b-8d9e-aaaaaaaaaaaa"
+    });
+    let push = server.mock(|when, then| {
+        when.method(POST)
+            .path("/v3/push")
+            .header("Authorization", BASIC)
+            .header("Content-Type", "application/json")
+            .json_body(golden.clone())
+            // The id must be a JSON integer, written with every digit (never through a float).
+            .body_includes("\"override_msg_id\":67554224848096791");
+        then.status(200)
+            .json_body(json!({"sendno": "0", "msg_id": "18101213529672826"}));
+    });
+    let steps = "  - name: pull\n    action: recall\n    select: { ids: [\"67554224848096790\"] }\n  - name: fix\n    action: override\n    select: { ids: [67554224848096791] }\n    message:\n      title: Correction\n      body: \"Fixed link for {{ message.title }}\"\n      extras: { url: \"app://sale/fixed\" }\n";
+    let ledger = [
+        record("67554224848096790", "[\"android\"]", ""),
+        record(
+            "67554224848096791",
+            "[\"android\",\"ios\"]",
+            r#","apns_collapse_id":"bf-1""#,
+        ),
+    ];
+    let c = Campaign::new("wire", &server, "  concurrency: 1", steps, &ledger);
+    let out = c.run(&["--endpoint", &server.base_url()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    recall.assert_calls(1);
+    cid.assert_calls(1);
+    push.assert_calls(1);
+    let r = c.report();
+    assert_eq!(r["schema"], "pushfix.report/v1");
+    assert_eq!(step_outcomes(&r, 0)["done"], 1);
+    assert_eq!(step_outcomes(&r, 1)["done"], 1);
+    assert_eq!(r["steps"][1]["requests"], 2, "one cid request and one push");
+    assert_eq!(r["totals"]["done"], 2);
+    assert_eq!(r["exit_code"], 0);
+    // The new message's id is in the journal, for the audit trail.
+    let finals: Vec<Value> = c
+        .journal()
+        .into_iter()
+        .filter(|e| e["event"] == "final")
+        .collect();
+    assert_eq!(finals[1]["new_id"], "18101213529672826");
+    for f in [
+        "playbook.yaml",
+        "plan.json",
+        "journal.jsonl",
+        "report.json",
+        "report.md",
+    ] {
+        assert!(c.run_dir().join(f).is_file(), "{f}");
+    }
+}
+
+#[test]
+fn every_answer_class_reaches_its_outcome() {
+    let server = MockServer::start();
+    let answer = |id: &str, status: u16, body: &str| {
+        let (id, body) = (id.to_string(), body.to_string());
+        server.mock(move |when, then| {
+            when.method(DELETE).path(format!("/v3/push/{id}"));
+            then.status(status).body(body);
+        })
+    };
+    let done = answer("1", 200, "");
+    let gone = answer(
+        "2",
+        400,
+        r#"{"error":{"code":1003,"message":"msgid doesn't exist"}}"#,
+    );
+    let failed = answer(
+        "3",
+        403,
+        r#"{"error":{"code":2003,"message":"The appKey is in black list."}}"#,
+    );
+    let transient = answer(
+        "4",
+        503,
+        r#"{"error":{"code":1030,"message":"internal service timeout"}}"#,
+    );
+    // 5: throttled once (429 + 2002 + a reset header), then accepted.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c1 = calls.clone();
+    let throttled = server.mock(move |when, then| {
+        when.method(DELETE)
+            .path("/v3/push/5")
+            .is_true(move |_| c1.fetch_add(1, Ordering::SeqCst) == 0);
+        then.status(429)
+            .header("X-Rate-Limit-Limit", "600")
+            .header("X-Rate-Limit-Remaining", "0")
+            .header("X-Rate-Limit-Reset", "1")
+            .json_body(json!({"error": {"code": 2002, "message": "Rate limit exceeded"}}));
+    });
+    let after = server.mock(|when, then| {
+        when.method(DELETE).path("/v3/push/5");
+        then.status(200).body("");
+    });
+    let steps = "  - name: pull\n    action: recall\n    select: { ids: [1, 2, 3, 4, 5] }\n";
+    let c = Campaign::new(
+        "classes",
+        &server,
+        "  concurrency: 2",
+        steps,
+        &[record("9", "[\"android\"]", "")],
+    );
+    let out = c.run(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "failed and gave-up targets make exit 1\n{}",
+        text(&out.stderr)
+    );
+    done.assert_calls(1);
+    gone.assert_calls(1);
+    failed.assert_calls(1);
+    transient.assert_calls(3); // retry.attempts: 3
+    throttled.assert_calls(1);
+    after.assert_calls(1);
+    let r = c.report();
+    assert_eq!(
+        step_outcomes(&r, 0),
+        json!({"done": 2, "gone": 1, "skipped": 0, "failed": 1, "gave_up": 1, "not_attempted": 0})
+    );
+    assert_eq!(
+        r["steps"][0]["retries"], 3,
+        "two transient retries and one after the throttle"
+    );
+    assert_eq!(r["steps"][0]["throttled"], 1);
+    let finals: Vec<Value> = c
+        .journal()
+        .into_iter()
+        .filter(|e| e["event"] == "final")
+        .collect();
+    let by_id = |id: &str| finals.iter().find(|f| f["target"] == id).unwrap().clone();
+    assert_eq!(by_id("3")["code"], 2003);
+    assert_eq!(by_id("4")["outcome"], "gave_up");
+    let md = std::fs::read_to_string(c.run_dir().join("report.md")).unwrap();
+    assert!(md.contains("The appKey is in black list."), "{md}");
+}
+
+#[test]
+fn a_lost_answer_is_retried_with_the_same_cid() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/v3/push/cid");
+        then.status(200)
+            .json_body(json!({"cidlist": ["appkey-cid-0001", "appkey-cid-0002"]}));
+    });
+    let seen_cids = Arc::new(Mutex::new(Vec::new()));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (s1, c1) = (seen_cids.clone(), calls.clone());
+    // The first push is accepted but its answer never arrives in time (limits.timeout: 300ms).
+    let slow = server.mock(move |when, then| {
+        when.method(POST).path("/v3/push").is_true(move |req| {
+            let body: Value = serde_json::from_slice(&req.body().0).unwrap();
+            s1.lock()
+                .unwrap()
+                .push(body["cid"].as_str().unwrap().to_string());
+            c1.fetch_add(1, Ordering::SeqCst) == 0
+        });
+        then.status(200)
+            .delay(Duration::from_millis(1500))
+            .json_body(json!({"sendno": "0", "msg_id": "1001"}));
+    });
+    let fast = server.mock(|when, then| {
+        when.method(POST).path("/v3/push");
+        then.status(200)
+            .json_body(json!({"sendno": "0", "msg_id": "1001"}));
+    });
+    let steps = "  - name: fix\n    action: override\n    select: { ids: [\"67554224848096790\"] }\n    message: { body: fixed }\n";
+    let ledger = [record("67554224848096790", "[\"android\"]", "")];
+    let c = Campaign::new("lost", &server, "  timeout: 300ms", steps, &ledger);
+    let out = c.run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    slow.assert_calls(1);
+    fast.assert_calls(1);
+    let cids = seen_cids.lock().unwrap().clone();
+    assert_eq!(cids.len(), 2, "{cids:?}");
+    assert_eq!(
+        cids[0], cids[1],
+        "the retry reuses the cid, so JPush cannot push twice"
+    );
+    let intents: Vec<Value> = c
+        .journal()
+        .into_iter()
+        .filter(|e| e["event"] == "intent" && e["request"] == "POST /v3/push")
+        .collect();
+    assert_eq!(intents.len(), 2);
+    assert_eq!(
+        intents[0]["cid"], intents[1]["cid"],
+        "the cid is journaled with each intent"
+    );
+    assert_eq!(c.report()["steps"][0]["retries"], 1);
+}
+
+#[test]
+fn requests_never_exceed_the_rate_in_any_second() {
+    let server = MockServer::start();
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let t = times.clone();
+    server.mock(move |when, then| {
+        when.method(DELETE).is_true(move |_| {
+            t.lock().unwrap().push(Instant::now());
+            true
+        });
+        then.status(200).body("");
+    });
+    let ids: Vec<String> = (1..=35).map(|i| i.to_string()).collect();
+    let steps = format!(
+        "  - name: pull\n    action: recall\n    select: {{ ids: [{}] }}\n",
+        ids.join(", ")
+    );
+    let c = Campaign::new(
+        "pace",
+        &server,
+        "  rate: 10/s\n  concurrency: 8",
+        &steps,
+        &[record("9", "[\"android\"]", "")],
+    );
+    let out = c.run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut t = times.lock().unwrap().clone();
+    t.sort();
+    assert_eq!(t.len(), 35);
+    for (i, a) in t.iter().enumerate() {
+        let n = t[i..]
+            .iter()
+            .take_while(|b| b.duration_since(*a) < Duration::from_secs(1))
+            .count();
+        assert!(n <= 10, "{n} requests within one second");
+    }
+    let rate = c.report()["steps"][0]["achieved_rate_per_s"]
+        .as_f64()
+        .unwrap();
+    assert!(rate > 7.0 && rate <= 10.0, "achieved {rate}/s");
+}
+
+#[test]
+fn failure_budget_stops_dispatch_and_exits_3() {
+    let server = MockServer::start();
+    let failing = server.mock(|when, then| {
+        when.method(DELETE);
+        then.status(401)
+            .json_body(json!({"error": {"code": 1004, "message": "Authen failed"}}));
+    });
+    let ids: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+    let steps = format!(
+        "  - name: pull\n    action: recall\n    select: {{ ids: [{}] }}\n",
+        ids.join(", ")
+    );
+    let c = Campaign::new(
+        "budget",
+        &server,
+        "  max_failures: 2\n  concurrency: 4",
+        &steps,
+        &[record("9", "[\"android\"]", "")],
+    );
+    let out = c.run(&[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let o = step_outcomes(&c.report(), 0);
+    // Never overshot: at most budget + 1 failures, however many were in flight.
+    assert_eq!(o["failed"], 3, "{o}");
+    assert_eq!(o["not_attempted"], 17);
+    failing.assert_calls(3);
+    assert!(
+        text(&out.stdout).contains("failure budget exceeded"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn missing_credentials_or_confirmation_exit_2_and_send_nothing() {
+    let server = MockServer::start();
+    let any = server.mock(|when, then| {
+        when.any_request();
+        then.status(200);
+    });
+    let steps = "  - name: pull\n    action: recall\n    select: { ids: [1] }\n";
+    let c = Campaign::new(
+        "creds",
+        &server,
+        "  concurrency: 1",
+        steps,
+        &[record("9", "[\"android\"]", "")],
+    );
+    let out = pushfix(&c.dir)
+        .args(["run", "pb.yaml", "--yes"])
+        .env("JPUSH_APP_KEY", APP_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("JPUSH_MASTER_SECRET is not set"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = pushfix(&c.dir)
+        .args(["run", "pb.yaml"])
+        .env("JPUSH_APP_KEY", APP_KEY)
+        .env("JPUSH_MASTER_SECRET", SECRET)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("pass --yes"),
+        "{}",
+        text(&out.stderr)
+    );
+    any.assert_calls(0);
+    assert!(!c.dir.join("audit").exists(), "nothing recorded either");
+}
+
+#[test]
+fn a_second_run_of_the_same_playbook_and_app_exits_4() {
+    let server = MockServer::start();
+    let any = server.mock(|when, then| {
+        when.any_request();
+        then.status(200);
+    });
+    let steps = "  - name: pull\n    action: recall\n    select: { ids: [1] }\n";
+    let c = Campaign::new(
+        "locked",
+        &server,
+        "  concurrency: 1",
+        steps,
+        &[record("9", "[\"android\"]", "")],
+    );
+    let held = pushfix::exec::lock::RunLock::acquire(
+        &c.dir.join("audit"),
+        "jpush",
+        APP_KEY,
+        "locked",
+        "run 1 by test@host",
+    )
+    .ok()
+    .unwrap();
+    let out = c.run(&[]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("run 1 by test@host"),
+        "{}",
+        text(&out.stderr)
+    );
+    any.assert_calls(0);
+    drop(held);
+    assert_eq!(c.run(&[]).status.code(), Some(0));
+}
+
+#[test]
+fn no_secret_in_output_or_audit_files() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/v3/push/cid");
+        then.status(200)
+            .json_body(json!({"cidlist": ["c1", "c2", "c3"]}));
+    });
+    // A provider that echoes the credentials back in an error must not get them into the audit.
+    server.mock(|when, then| {
+        when.method(POST).path("/v3/push");
+        then.status(400).json_body(json!({"error": {"code": 1008, "message": format!("bad app_key {APP_KEY}:{SECRET} / {BASIC}")}}));
+    });
+    server.mock(|when, then| {
+        when.method(DELETE);
+        then.status(200);
+    });
+    let steps = "  - name: pull\n    action: recall\n    select: { ids: [\"67554224848096790\"] }\n  - name: fix\n    action: override\n    select: { where: { tags_any: [bf] } }\n    message: { body: fixed }\n";
+    let ledger = [
+        record("67554224848096790", "[\"android\"]", ""),
+        record(
+            "67554224848096791",
+            "[\"ios\"]",
+            r#","apns_collapse_id":"c""#,
+        ),
+    ];
+    let c = Campaign::new("secrets", &server, "  concurrency: 2", steps, &ledger);
+    let out = c.run(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let token = BASIC.trim_start_matches("Basic ");
+    let mut places = vec![
+        ("stdout".into(), text(&out.stdout)),
+        ("stderr".into(), text(&out.stderr)),
+    ];
+    places.extend(
+        all_files(&c.dir.join("audit"))
+            .into_iter()
+            .map(|(p, t)| (p.display().to_string(), t)),
+    );
+    for (place, content) in &places {
+        for secret in [SECRET, BASIC, token] {
+            assert!(!content.contains(secret), "{secret} found in {place}");
+        }
+    }
+}
