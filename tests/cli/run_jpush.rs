@@ -537,3 +537,111 @@ fn no_secret_in_output_or_audit_files() {
         }
     }
 }
+
+#[test]
+fn sigint_drains_in_flight_requests_and_writes_a_partial_report() {
+    let server = MockServer::start();
+    let recalls = server.mock(|when, then| {
+        when.method(DELETE);
+        then.status(200).delay(Duration::from_millis(300)).body("");
+    });
+    let ids: Vec<String> = (1..=40).map(|i| i.to_string()).collect();
+    let steps = format!(
+        "  - name: pull\n    action: recall\n    select: {{ ids: [{}] }}\n",
+        ids.join(", ")
+    );
+    let c = Campaign::new(
+        "sigint",
+        &server,
+        "  concurrency: 2",
+        &steps,
+        &[record("9", "[\"android\"]", "")],
+    );
+    let child = pushfix(&c.dir)
+        .args(["run", "pb.yaml", "--yes", "--audit-dir", "audit"])
+        .env("JPUSH_APP_KEY", APP_KEY)
+        .env("JPUSH_MASTER_SECRET", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let r = c.report();
+    let o = step_outcomes(&r, 0);
+    let done = o["done"].as_u64().unwrap();
+    assert!(done >= 2 && done < 40, "{o}");
+    assert_eq!(
+        done + o["not_attempted"].as_u64().unwrap(),
+        40,
+        "every target has a final outcome: {o}"
+    );
+    assert_eq!(
+        recalls.calls() as u64,
+        done,
+        "in-flight requests were drained, none abandoned"
+    );
+    assert_eq!(r["exit_code"], 3);
+    let md = std::fs::read_to_string(c.run_dir().join("report.md")).unwrap();
+    assert!(md.contains("interrupted by a signal"), "{md}");
+}
+
+#[test]
+fn report_command_rebuilds_from_the_journal() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(DELETE);
+        then.status(200);
+    });
+    let steps = "  - name: pull\n    action: recall\n    select: { ids: [1, 2] }\n";
+    let c = Campaign::new(
+        "report",
+        &server,
+        "  concurrency: 1",
+        steps,
+        &[record("9", "[\"android\"]", "")],
+    );
+    assert_eq!(c.run(&[]).status.code(), Some(0));
+    let dir = c.run_dir();
+    let before = std::fs::read_to_string(dir.join("report.json")).unwrap();
+    std::fs::remove_file(dir.join("report.json")).unwrap();
+    std::fs::remove_file(dir.join("report.md")).unwrap();
+    let out = pushfix(&c.dir)
+        .args(["report", dir.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed, serde_json::from_str::<Value>(&before).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("report.json")).unwrap(),
+        before,
+        "rewritten identically"
+    );
+    assert!(dir.join("report.md").is_file());
+    let html = pushfix(&c.dir)
+        .args(["report", dir.to_str().unwrap(), "--format", "html"])
+        .output()
+        .unwrap();
+    assert!(text(&html.stdout).starts_with("<!doctype html>"));
+    let md = pushfix(&c.dir)
+        .args(["report", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        text(&md.stdout).contains("| exit code | 0"),
+        "{}",
+        text(&md.stdout)
+    );
+    let bad = pushfix(&c.dir)
+        .args(["report", "nowhere"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
