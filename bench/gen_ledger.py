@@ -92,7 +92,13 @@ def main():
             rec["title"], rec["body"] = title, body
             rec["extras"] = {"url": url}
             r = rng.random()
-            rec["audience"] = {"tag": [tag]} if r < 0.85 else ({"alias": [f"user{rng.randrange(10**6)}"]} if r < 0.95 else "all")
+            # Broadcasts (audience "all") are rare and only for newsletters: JPush allows 10 a day.
+            if r < 0.85 or (r >= 0.95 and tag != "newsletter"):
+                rec["audience"] = {"tag": [tag]}
+            elif r < 0.95:
+                rec["audience"] = {"alias": [f"user{rng.randrange(10**6)}"]}
+            else:
+                rec["audience"] = "all"
             if "ios" in platforms and rng.random() < 0.7:
                 rec["apns_collapse_id"] = f"{tag}-{i}"
             if rng.random() < 0.9:

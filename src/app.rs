@@ -8,6 +8,7 @@ use clap::{CommandFactory, Parser};
 use jiff::Timestamp;
 
 mod run;
+mod sandbox;
 
 use crate::cli::{
     AsOfArgs, Cli, Command, MatrixArgs, OutputFormat, PlanArgs, ProviderArg, ReportArgs,
@@ -51,6 +52,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Matrix(a) => matrix_cmd(a),
         Command::Run(a) => run::run(a),
         Command::Report(a) => report_cmd(a),
+        Command::Sandbox(a) => sandbox::sandbox_cmd(a),
         Command::Schema => {
             print!("{}", playbook::schema::playbook_schema_json());
             Ok(exit::OK)

@@ -28,6 +28,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Print the channel matrix: what each action reaches per platform and vendor channel.
     Matrix(MatrixArgs),
+    /// Start the built-in provider simulator (JPush and TPNS corrective endpoints).
+    Sandbox(SandboxArgs),
     /// Print the JSON Schema of the playbook format.
     Schema,
     /// Print shell completions.
@@ -131,6 +133,13 @@ pub struct RunArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal)
     #[arg(long)]
     pub yes: bool,
+    /// Run against the built-in sandbox: started in-process on a free loopback port, seeded from
+    /// the playbook's ledger, with throwaway credentials. Nothing reaches a real provider.
+    #[arg(long, conflicts_with = "endpoint")]
+    pub sandbox: bool,
+    /// With --sandbox: inject faults, e.g. 5xx=0.05,timeout=0.01,reset=0.01,latency=20ms
+    #[arg(long, value_name = "SPEC", requires = "sandbox")]
+    pub sandbox_faults: Option<String>,
     /// Provider base URL instead of the playbook's (plain http only to a loopback host)
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
@@ -139,7 +148,8 @@ pub struct RunArgs {
     pub audit_dir: PathBuf,
     #[command(flatten)]
     pub vars: VarArgs,
-    /// Plan as of this instant instead of now; only with a sandbox (a real provider's clock cannot move)
+    /// Plan as of this instant instead of now, to rehearse a past incident; only with --sandbox
+    /// or a loopback --endpoint (a real provider's clock cannot move)
     #[arg(long = "as-of", value_name = "TIME", value_parser = parse_timestamp)]
     pub as_of: Option<jiff::Timestamp>,
 }
@@ -157,4 +167,29 @@ pub struct ReportArgs {
     pub run_dir: PathBuf,
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on (port 0 picks a free one)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    pub listen: std::net::SocketAddr,
+    /// Seed messages from a ledger (JSON Lines or CSV; JPush and TPNS records); repeatable
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Vec<PathBuf>,
+    /// Rate limit of the corrective API families, e.g. 10/s (default: JPush 600/min, TPNS 1/s)
+    #[arg(long, value_name = "N/s")]
+    pub rate: Option<String>,
+    /// Inject faults, e.g. 5xx=0.05,timeout=0.01,reset=0.01,latency=20ms
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+    /// Answer TPNS revoke_push_msg (offline at Tencent since 2025) instead of refusing it
+    #[arg(long)]
+    pub enable_revoke: bool,
+    /// Run the sandbox clock as if it were this instant now (the JPush override window uses it)
+    #[arg(long = "as-of", value_name = "TIME", value_parser = parse_timestamp)]
+    pub as_of: Option<jiff::Timestamp>,
+    /// Seed for fault injection (same seed, same faults)
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }

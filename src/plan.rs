@@ -25,6 +25,9 @@ use crate::units::{Rate, format_duration};
 
 pub const PLAN_SCHEMA: &str = "pushfix.plan/v1";
 
+/// JPush's daily allowance of broadcast pushes (reference/jpush.md §1, error 2008).
+const BROADCASTS_PER_DAY: usize = 10;
+
 /// Minutes added to a step's estimated duration when warning about override windows closing.
 const RACE_MARGIN_MINUTES: i64 = 10;
 
@@ -644,6 +647,28 @@ fn step_warnings(
     if ps.targets.is_empty() {
         ps.warnings
             .push("no targets: the selection matches nothing".into());
+    }
+    // JPush limits broadcasts (audience "all") to 10 a day (2008 past that, reference/jpush.md §1);
+    // an override goes to the original audience, so overriding a broadcast is a broadcast.
+    if pb.provider.kind == ProviderKind::Jpush && step.action == Action::Override {
+        let broadcasts = ps
+            .targets
+            .iter()
+            .filter(|t| t.disposition == Disposition::Send)
+            .filter(|t| {
+                t.original
+                    .as_ref()
+                    .and_then(|o| o.audience.as_ref())
+                    .is_some_and(|a| a == "all")
+            })
+            .count();
+        if broadcasts > 0 {
+            ps.warnings.push(format!(
+                "{broadcasts} override{} broadcast (audience: all){}: JPush allows 10 broadcasts a day and answers 2008 past that",
+                if broadcasts == 1 { " is a" } else { "s are" },
+                if broadcasts > BROADCASTS_PER_DAY { ", more than a day's allowance" } else { "" }
+            ));
+        }
     }
     // Overrides racing the JPush one-day window: targets that will be past it by the time the
     // step is estimated to reach them, allowing some minutes for review and earlier steps.

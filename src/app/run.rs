@@ -30,11 +30,6 @@ pub struct Target {
 }
 
 pub fn run(a: RunArgs) -> Result<i32, Error> {
-    if a.as_of.is_some() {
-        return Err(Error::Usage(
-            "--as-of needs --sandbox: a real provider's clock cannot be moved (use `pushfix plan --as-of` to review)".into(),
-        ));
-    }
     let started = Timestamp::now();
     let now = a.as_of.unwrap_or(started);
     let pre = prepare(
@@ -49,6 +44,9 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
     let mut plan = pre.plan;
     let pb = pre.playbook;
 
+    if a.sandbox {
+        return run_in_sandbox(&a, &pb, plan);
+    }
     let (base_url, source) = match &a.endpoint {
         Some(e) => (
             check_endpoint(e).map_err(|e| Error::Usage(format!("--endpoint: {}", e.message)))?,
@@ -59,6 +57,13 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
             pb.provider.base_url_source.clone(),
         ),
     };
+    if a.as_of.is_some() && !is_loopback(&base_url) {
+        return Err(Error::Usage(
+            "--as-of needs --sandbox or a loopback --endpoint: a real provider's clock cannot be moved \
+             (`pushfix plan --as-of` reviews a plan as of any time)"
+                .into(),
+        ));
+    }
     let credentials = read_credentials(&plan)?;
     let target = Target {
         base_url,
@@ -75,6 +80,114 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
         &a.audit_dir,
         None,
     )
+}
+
+fn is_loopback(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(String::from))
+        .is_some_and(|h| {
+            h == "localhost"
+                || h.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        })
+}
+
+/// `run --sandbox`: the simulator in this process, seeded from the playbook's ledger, with
+/// throwaway credentials and the playbook's rate; what it recorded is saved beside the report.
+fn run_in_sandbox(
+    a: &RunArgs,
+    pb: &crate::playbook::Playbook,
+    mut plan: Plan,
+) -> Result<i32, Error> {
+    use super::sandbox::{InProcess, clock_offset, parse_faults, seed_from};
+    let mut config = crate::sandbox::SandboxConfig::with_random_credentials();
+    config.rate = pb.limits.rate.as_ref().map(|r| sandbox_quota(r.value));
+    config.faults = parse_faults(a.sandbox_faults.as_deref())?;
+    config.clock_offset = clock_offset(a.as_of);
+    let credentials = match plan.provider.kind {
+        ProviderKind::Jpush => AppCredentials {
+            id: config.jpush_app_key.clone(),
+            secret: Secret::new(config.jpush_master_secret.clone()),
+        },
+        ProviderKind::Tpns => AppCredentials {
+            id: config.tpns_access_id.clone(),
+            secret: Secret::new(config.tpns_secret_key.clone()),
+        },
+    };
+    let ledgers: Vec<&Path> = pb.ledger.iter().map(|l| l.value.as_path()).collect();
+    let seed = seed_from(&ledgers)?;
+    let seeded = seed.len();
+    let faults = config.faults.to_string();
+    let rate = config
+        .rate
+        .map_or("the provider's default quota".to_string(), |r| {
+            r.to_string()
+        });
+    let sandbox = InProcess::start(config, seed)?;
+    let url = sandbox.sandbox().url();
+    let note = format!(
+        "sandbox at {url}: {seeded} messages seeded from the ledger, rate {rate}, faults: {faults}{}",
+        a.as_of
+            .map(|t| format!(", clock as of {t}"))
+            .unwrap_or_default()
+    );
+    let target = Target {
+        base_url: url,
+        base_url_source: "sandbox".into(),
+        credentials,
+        sandbox: true,
+    };
+    let before = latest_run_dir(&a.audit_dir);
+    let result = execute(
+        &a.playbook,
+        &pb.file.text,
+        &mut plan,
+        target,
+        a.yes,
+        &a.audit_dir,
+        Some(&note),
+    );
+    let record = sandbox.stop();
+    // Keep the sandbox's own record of what it received and changed, for comparison.
+    if result.is_ok()
+        && let Some(dir) = latest_run_dir(&a.audit_dir).filter(|d| Some(d) != before.as_ref())
+    {
+        write_json(&dir.join("sandbox.json"), &record)?;
+    }
+    result
+}
+
+/// The sandbox app's quota for a playbook that paces at `rate`: like a real app, whose quota
+/// the playbook stays under, it has 20% headroom (a quota equal to the pace would answer
+/// `X-Rate-Limit-Remaining: 0` every window, and pushfix rightly pauses on that). Small rates
+/// are the providers' documented quotas (TPNS 1/s) and stay exact.
+fn sandbox_quota(rate: crate::units::Rate) -> crate::units::Rate {
+    if rate.count >= 5.0 {
+        crate::units::Rate {
+            count: (rate.count * 1.2).ceil(),
+            per: rate.per,
+        }
+    } else {
+        rate
+    }
+}
+
+fn latest_run_dir(audit_dir: &Path) -> Option<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(audit_dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_dir()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    dirs.sort();
+    dirs.pop()
 }
 
 /// Read the credentials the plan names from the environment (exit 2 when missing).

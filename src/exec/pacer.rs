@@ -1,9 +1,13 @@
 //! Client-side pacing: one pacer per provider app and API family (DESIGN §5).
 //!
-//! Requests leave at most once per interval (burst 1: no token bucket head start), measured
-//! from the actual previous dispatch, so no window of any length sees more than its share even
-//! when a wake-up comes late. A throttling answer pauses the whole family, not one worker.
+//! Two rules together. A cadence: requests are scheduled one interval apart (burst 1, no token
+//! bucket head start), and a worker that wakes a little late does not push the schedule back,
+//! so timer granularity does not erode the rate. And a hard guard: never more than N requests in
+//! any sliding window of the rate's period (N per second, per minute, per hour), measured from
+//! actual dispatch times, so no window of the provider's, fixed or sliding, sees more than its
+//! share. Both run a small margin under the quota. A throttling answer pauses the whole family.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -16,18 +20,39 @@ pub const SAFETY_MARGIN: f64 = 0.01;
 
 pub struct Pacer {
     interval: Duration,
-    /// The earliest instant the next request may leave; held while a worker waits its turn, so
-    /// workers go one at a time, first come first served.
-    next: tokio::sync::Mutex<Option<Instant>>,
+    /// At most `limit` dispatches in any `window`.
+    limit: usize,
+    window: Duration,
+    /// Held while a worker waits its turn, so workers go one at a time, first come first served.
+    state: tokio::sync::Mutex<State>,
     paused_until: Mutex<Option<Instant>>,
+}
+
+struct State {
+    /// The next slot of the cadence.
+    next: Option<Instant>,
+    /// Dispatch times within the last window.
+    recent: VecDeque<Instant>,
 }
 
 impl Pacer {
     pub fn new(rate: Rate) -> Self {
-        let interval = rate.interval().mul_f64(1.0 + SAFETY_MARGIN);
+        let margin = 1.0 + SAFETY_MARGIN;
+        let interval = rate.interval().mul_f64(margin);
+        // A fractional count (0.5/s) becomes one request per 2 s.
+        let (limit, window) = if rate.count >= 1.0 {
+            (rate.count.floor() as usize, rate.per.mul_f64(margin))
+        } else {
+            (1, rate.per.mul_f64(margin / rate.count))
+        };
         Pacer {
             interval,
-            next: tokio::sync::Mutex::new(None),
+            limit: limit.max(1),
+            window,
+            state: tokio::sync::Mutex::new(State {
+                next: None,
+                recent: VecDeque::new(),
+            }),
             paused_until: Mutex::new(None),
         }
     }
@@ -38,19 +63,34 @@ impl Pacer {
 
     /// Wait for this family's next slot; returns the dispatch instant.
     pub async fn acquire(&self) -> Instant {
-        let mut next = self.next.lock().await;
+        let mut st = self.state.lock().await;
         loop {
             let now = Instant::now();
-            let mut at = next.unwrap_or(now).max(now);
+            while st
+                .recent
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= self.window)
+            {
+                st.recent.pop_front();
+            }
+            let slot = st.next.unwrap_or(now);
+            let mut at = slot.max(now);
             if let Some(p) = self.paused() {
                 at = at.max(p);
+            }
+            if st.recent.len() >= self.limit
+                && let Some(oldest) = st.recent.front()
+            {
+                at = at.max(*oldest + self.window);
             }
             if at > now {
                 sleep_until(at).await;
                 // A throttle may have arrived while we slept: look again.
                 continue;
             }
-            *next = Some(now + self.interval);
+            // Keep the cadence: a late wake-up does not delay the following slots.
+            st.next = Some((slot + self.interval).max(now));
+            st.recent.push_back(now);
             return now;
         }
     }
@@ -152,6 +192,39 @@ mod tests {
         pacer.pause_until(start + Duration::from_secs(90));
         pacer.pause_until(start + Duration::from_secs(40));
         assert_eq!(pacer.paused(), Some(start + Duration::from_secs(90)));
+    }
+
+    /// A late wake-up does not cost throughput, and still no window overflows.
+    #[tokio::test(start_paused = true)]
+    async fn late_wakeups_keep_the_cadence() {
+        let pacer = Pacer::new(Rate::per_second(50.0));
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for i in 0..200 {
+            times.push(pacer.acquire().await - start);
+            if i % 3 == 0 {
+                // Simulate timer lateness: the caller comes back a millisecond after its slot.
+                tokio::time::sleep(Duration::from_micros(1500)).await;
+            }
+        }
+        let last = times.last().unwrap().as_secs_f64();
+        assert!(last < 199.0 / 50.0 * 1.02, "{last}");
+        for (i, a) in times.iter().enumerate() {
+            let n = times[i..]
+                .iter()
+                .take_while(|b| **b < *a + Duration::from_secs(1))
+                .count();
+            assert!(n <= 50, "{n}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fractional_rates() {
+        let pacer = Pacer::new(Rate::per_second(0.5));
+        let start = Instant::now();
+        pacer.acquire().await;
+        let second = pacer.acquire().await - start;
+        assert!(second >= Duration::from_secs(2), "{second:?}");
     }
 
     /// A pause arriving while a worker already waits for its slot still holds that worker.

@@ -488,3 +488,19 @@ fn plan_is_pure_and_hash_covers_inputs() {
     .unwrap();
     assert_ne!(a.inputs[1].sha256, c.inputs[1].sha256);
 }
+
+#[test]
+fn overriding_broadcasts_warns_about_the_daily_limit() {
+    let rec = |id: u64| {
+        format!(
+            r#"{{"msg_id":"{id}","sent_at":"2026-11-21T10:00:00Z","platforms":["android"],"tags":["bf"],"title":"T","audience":"all"}}"#
+        )
+    };
+    let ledger: Vec<String> = (1..=12).map(rec).collect();
+    let plan = plan_of("broadcast", &jpush_pb(OVERRIDE_STEP), &ledger.join("\n")).unwrap();
+    let w = plan.steps[0].warnings.join("\n");
+    assert!(
+        w.contains("12 overrides are broadcast") && w.contains("2008"),
+        "{w}"
+    );
+}
