@@ -461,6 +461,7 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
         return Err(diags);
     }
 
+    recall_before_override(&mut steps, kind);
     let mut warnings = Vec::new();
     if kind == ProviderKind::Jpush
         && !pb.provider.apns_production_explicit
@@ -520,6 +521,48 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
         totals,
         warnings,
     })
+}
+
+/// JPush answers 1003 to an override of a recalled message and sends nothing: an override
+/// step whose targets an earlier recall step already recalled will do nothing for them.
+fn recall_before_override(steps: &mut [PlanStep], kind: ProviderKind) {
+    if kind != ProviderKind::Jpush {
+        return;
+    }
+    let mut recalled: HashMap<&str, &str> = HashMap::new();
+    let mut warnings: Vec<(usize, String)> = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        let sends = s
+            .targets
+            .iter()
+            .filter(|t| t.disposition == Disposition::Send);
+        match s.action {
+            Action::Recall => {
+                for t in sends {
+                    recalled.entry(t.id.as_str()).or_insert(s.name.as_str());
+                }
+            }
+            Action::Override => {
+                let hit: Vec<&str> = sends
+                    .filter_map(|t| recalled.get(t.id.as_str()).copied())
+                    .collect();
+                if let Some(first) = hit.first() {
+                    warnings.push((
+                        i,
+                        format!(
+                            "{} targets are recalled by the earlier step `{first}`: JPush answers 1003 to an override of a \
+                             recalled message and sends nothing; override first, then recall",
+                            hit.len()
+                        ),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (i, w) in warnings {
+        steps[i].warnings.push(w);
+    }
 }
 
 /// Target ids of a step in order: `ids`, then `ids_file`, then `where` matches; no duplicates.

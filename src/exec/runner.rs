@@ -504,6 +504,9 @@ impl<T: Transport> Executor<T> {
         let mut failed_attempts = 0u32;
         let mut throttles = 0u32;
         let mut sent = already_sent;
+        // An answer lost earlier in this call may have been acted on: a later "gone" can be
+        // the echo of our own success, and the outcome says so.
+        let mut lost_before = false;
         loop {
             let got_slot = tokio::select! {
                 _ = pacer.acquire() => true,
@@ -577,6 +580,7 @@ impl<T: Transport> Executor<T> {
                     }
                 }
                 Class::Transient { message, .. } => {
+                    lost_before |= matches!(result, Err(TransportError::Lost(_)));
                     if matches!(result, Err(TransportError::Lost(_))) && !retry_lost {
                         return CallEnd::GaveUp(format!(
                             "{message}; not retried: the push may have gone out, and with force_collapse a second one would show twice"
@@ -594,6 +598,14 @@ impl<T: Transport> Executor<T> {
                     if !slept {
                         return CallEnd::Interrupted { sent: true };
                     }
+                }
+                Class::Gone { code, message } if lost_before => {
+                    return CallEnd::Answered(Class::Gone {
+                        code,
+                        message: format!(
+                            "{message} (an earlier attempt's answer was lost; that attempt may have done it)"
+                        ),
+                    });
                 }
                 other => return CallEnd::Answered(other),
             }

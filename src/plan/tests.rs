@@ -504,3 +504,27 @@ fn overriding_broadcasts_warns_about_the_daily_limit() {
         "{w}"
     );
 }
+
+#[test]
+fn recalling_before_overriding_is_flagged() {
+    let ledger = [jpush_record(1, "2026-11-21T10:00:00Z", "[\"android\"]", "")];
+    let steps =
+        format!("  - name: pull\n    action: recall\n    select: {{ ids: [1] }}\n{OVERRIDE_STEP}");
+    let plan = plan_of("recall-first", &jpush_pb(&steps), &ledger.join("\n")).unwrap();
+    assert!(
+        plan.steps[1]
+            .warnings
+            .iter()
+            .any(|w| w.contains("recalled by the earlier step `pull`")),
+        "{:?}",
+        plan.steps[1].warnings
+    );
+    let steps =
+        format!("{OVERRIDE_STEP}  - name: pull\n    action: recall\n    select: {{ ids: [1] }}\n");
+    let plan = plan_of("override-first", &jpush_pb(&steps), &ledger.join("\n")).unwrap();
+    assert!(
+        plan.steps
+            .iter()
+            .all(|s| s.warnings.iter().all(|w| !w.contains("recalled by")))
+    );
+}

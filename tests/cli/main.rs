@@ -1,5 +1,6 @@
 //! Integration tests: the real `pushfix` binary, run as a newcomer would run it.
 
+mod e2e_sandbox;
 mod invalid_inputs;
 mod offline;
 mod run_jpush;

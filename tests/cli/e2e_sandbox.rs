@@ -1,0 +1,442 @@
+//! End to end: the real binary against `pushfix sandbox` running in a separate process. Every
+//! example playbook runs, and its report and journal agree with the sandbox's own record of
+//! what it received and changed — also under injected 5xx, timeouts and connection resets.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::offline::tempdir;
+use crate::support::{pushfix, text};
+
+const CREDS: [(&str, &str); 4] = [
+    ("JPUSH_APP_KEY", "7d431e42dfa6a6d693ac2d04"),
+    ("JPUSH_MASTER_SECRET", "5e987ac6d2e04d95a9d8f0d1"),
+    ("TPNS_ACCESS_ID", "1500001048"),
+    ("TPNS_SECRET_KEY", "1452fcebae9f3115ba794fb0fff2fd73"),
+];
+
+struct SandboxProc {
+    child: Child,
+    url: String,
+}
+
+impl SandboxProc {
+    fn start(dir: &Path, args: &[&str]) -> SandboxProc {
+        let mut cmd = pushfix(dir);
+        cmd.args(["sandbox", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in CREDS {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("sandbox printed its URL").unwrap();
+            if let Some(u) = line.strip_prefix("export PUSHFIX_SANDBOX_URL=") {
+                break u.to_string();
+            }
+        };
+        // Keep draining stdout so the sandbox never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        SandboxProc { child, url }
+    }
+
+    /// GET a debug endpoint over a plain socket.
+    fn get(&self, path: &str) -> Value {
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp).unwrap();
+        let text = String::from_utf8(resp).unwrap();
+        let body = text.split_once("\r\n\r\n").unwrap().1;
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    }
+
+    /// SIGTERM: the sandbox must shut down cleanly.
+    fn stop(mut self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "sandbox exit: {status:?}");
+    }
+}
+
+/// A copy of the examples (playbooks, ledgers, templates) to run from.
+fn examples(name: &str, faster: bool) -> PathBuf {
+    let dir = tempdir(name);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for sub in ["playbooks", "ledgers", "templates"] {
+        copy_dir(&root.join(sub), &dir.join(sub));
+    }
+    if faster {
+        // TPNS's real 1/s quota would make these tests take minutes; the sandbox is told the same.
+        for pb in std::fs::read_dir(dir.join("playbooks")).unwrap() {
+            let p = pb.unwrap().path();
+            if p.extension().is_some_and(|e| e == "yaml") {
+                let t = std::fs::read_to_string(&p)
+                    .unwrap()
+                    .replace("rate: 1/s ", "rate: 20/s");
+                std::fs::write(&p, t).unwrap();
+            }
+        }
+    }
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+fn run(dir: &Path, playbook: &str, url: &str, as_of: &str) -> Output {
+    let mut cmd = pushfix(dir);
+    cmd.args([
+        "run",
+        playbook,
+        "--endpoint",
+        url,
+        "--as-of",
+        as_of,
+        "--yes",
+        "--audit-dir",
+        "audit",
+    ]);
+    for (k, v) in CREDS {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn run_dir(dir: &Path) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir.join("audit"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    dirs.sort();
+    dirs.pop().unwrap()
+}
+
+fn json_file(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn journal(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p.join("journal.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// What happened to a request, as the sandbox recorded it: an HTTP status, or "lost".
+fn sandbox_view(requests: &Value) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for r in requests.as_array().unwrap() {
+        let fate = match r["outcome"].as_str() {
+            Some("answered") => r["status"].to_string(),
+            _ => "lost".to_string(),
+        };
+        *m.entry(format!(
+            "{} {} -> {fate}",
+            r["method"].as_str().unwrap(),
+            r["path"].as_str().unwrap()
+        ))
+        .or_default() += 1;
+    }
+    m
+}
+
+/// The same, from pushfix's journal (intent paths, answer statuses).
+fn journal_view(events: &[Value]) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    let mut intents: BTreeMap<(String, String, u64), String> = BTreeMap::new();
+    for e in events {
+        let key = || {
+            (
+                e["step"].as_str().unwrap().to_string(),
+                e["target"].as_str().unwrap().to_string(),
+                e["attempt"].as_u64().unwrap(),
+            )
+        };
+        match e["event"].as_str().unwrap() {
+            "intent" => {
+                intents.insert(key(), e["request"].as_str().unwrap().to_string());
+            }
+            "answer" => {
+                let req = intents.get(&key()).unwrap().clone();
+                let fate = if e["status"].is_null() {
+                    "lost".to_string()
+                } else {
+                    e["status"].to_string()
+                };
+                *m.entry(format!("{req} -> {fate}")).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+/// The report, the journal and the sandbox tell the same story.
+fn assert_agreement(dir: &Path, sandbox: &SandboxProc) {
+    let rd = run_dir(dir);
+    let report = json_file(&rd.join("report.json"));
+    let events = journal(&rd);
+    let requests = sandbox.get("/_sandbox/requests");
+    let messages = sandbox.get("/_sandbox/messages");
+
+    // Every target ended with an outcome, and the report counts each once.
+    let finals: Vec<&Value> = events.iter().filter(|e| e["event"] == "final").collect();
+    assert_eq!(
+        finals.len() as u64,
+        report["totals"]["targets"].as_u64().unwrap()
+    );
+    for step in report["steps"].as_array().unwrap() {
+        let o = &step["outcomes"];
+        let sum: u64 = [
+            "done",
+            "gone",
+            "skipped",
+            "failed",
+            "gave_up",
+            "not_attempted",
+        ]
+        .iter()
+        .map(|k| o[k].as_u64().unwrap())
+        .sum();
+        assert_eq!(sum, step["targets"].as_u64().unwrap(), "{step}");
+    }
+    // Request for request: what pushfix sent and saw is what the sandbox received and did.
+    let total: u64 = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total as usize, requests.as_array().unwrap().len());
+    let mine = journal_view(&events);
+    let theirs = sandbox_view(&requests);
+    // The journal writes the path without the query string.
+    let theirs: BTreeMap<String, u64> = theirs
+        .into_iter()
+        .map(|(k, v)| (k.replace("/v3/push/cid?", "/v3/push/cid?"), v))
+        .collect();
+    assert_eq!(mine, theirs);
+
+    // State: every done recall/stop/cancel changed the message; every done override created
+    // exactly one new message, and no override created two.
+    let by_id: BTreeMap<&str, &Value> = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["id"].as_str().unwrap(), m))
+        .collect();
+    let actions: BTreeMap<&str, &str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["action"].as_str().unwrap()))
+        .collect();
+    let mut overrides_done = 0;
+    for f in &finals {
+        let action = actions[f["step"].as_str().unwrap()];
+        let target = f["target"].as_str().unwrap();
+        if f["outcome"] != "done" {
+            continue;
+        }
+        let m = by_id
+            .get(target)
+            .unwrap_or_else(|| panic!("{target} unknown to the sandbox"));
+        match action {
+            "recall" => assert!(m["recalled_at"].is_string(), "{m}"),
+            "stop" => assert!(m["stopped_at"].is_string(), "{m}"),
+            "cancel_scheduled" => assert!(m["cancelled_at"].is_string(), "{m}"),
+            "override" => {
+                overrides_done += 1;
+                let new_id = f["new_id"].as_str().unwrap();
+                assert!(
+                    m["overridden_by"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|x| x == new_id),
+                    "{m} not overridden by {new_id}"
+                );
+            }
+            other => panic!("{other}"),
+        }
+    }
+    let created = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["source"] == "sandbox")
+        .count();
+    assert_eq!(
+        created, overrides_done,
+        "one new push per override, never a second"
+    );
+}
+
+#[test]
+fn every_example_playbook_runs_and_agrees_with_the_sandbox() {
+    let cases = [
+        (
+            "quickstart.yaml",
+            "ledgers/quickstart.jsonl",
+            "2026-11-20T12:30:00+08:00",
+            0,
+        ),
+        (
+            "jpush-recall-by-ids.yaml",
+            "ledgers/jpush-sends.jsonl",
+            "2026-11-20T19:00:00+08:00",
+            0,
+        ),
+        (
+            "jpush-override-by-tag.yaml",
+            "ledgers/jpush-sends.jsonl",
+            "2026-11-20T19:00:00+08:00",
+            0,
+        ),
+        (
+            "jpush-recall-then-override.yaml",
+            "ledgers/jpush-sends.jsonl",
+            "2026-11-20T19:00:00+08:00",
+            0,
+        ),
+        (
+            "tpns-stop-then-override.yaml",
+            "ledgers/tpns-tasks.jsonl",
+            "2026-11-20T18:30:00+08:00",
+            0,
+        ),
+        (
+            "tpns-cancel-scheduled.yaml",
+            "ledgers/tpns-scheduled.csv",
+            "2026-11-20T19:00:00+08:00",
+            0,
+        ),
+    ];
+    let handles: Vec<_> = cases
+        .into_iter()
+        .map(|(playbook, ledger, as_of, want)| {
+            std::thread::spawn(move || {
+                let dir = examples(&format!("e2e-{playbook}"), true);
+                let rate = if playbook.starts_with("tpns") {
+                    "20/s"
+                } else {
+                    "60/s"
+                };
+                let sandbox = SandboxProc::start(
+                    &dir,
+                    &["--ledger", ledger, "--as-of", as_of, "--rate", rate],
+                );
+                let out = run(&dir, &format!("playbooks/{playbook}"), &sandbox.url, as_of);
+                assert_eq!(
+                    out.status.code(),
+                    Some(want),
+                    "{playbook}\n{}\n{}",
+                    text(&out.stdout),
+                    text(&out.stderr)
+                );
+                assert_agreement(&dir, &sandbox);
+                let report = json_file(&run_dir(&dir).join("report.json"));
+                sandbox.stop();
+                (playbook, report)
+            })
+        })
+        .collect();
+    let mut done = BTreeMap::new();
+    for h in handles {
+        let (pb, report) = h.join().unwrap();
+        done.insert(pb, report["totals"].clone());
+    }
+    // The campaigns did real work (not everything skipped).
+    for (pb, totals) in &done {
+        assert!(totals["done"].as_u64().unwrap() > 0, "{pb}: {totals}");
+    }
+    // The override runs after... and the recall removes the rest: nothing gone in the example.
+    assert_eq!(
+        done["jpush-recall-then-override.yaml"]["gone"], 0,
+        "override first, then recall"
+    );
+}
+
+#[test]
+fn injected_faults_still_end_every_target_and_agree_with_the_sandbox() {
+    let dir = examples("e2e-faults", false);
+    let pb = std::fs::read_to_string(dir.join("playbooks/quickstart.yaml"))
+        .unwrap()
+        .replace("rate: 50/s ", "rate: 80/s\n  timeout: 400ms\n ")
+        .replace("attempts: 4", "attempts: 6")
+        .replace(
+            "backoff: { initial: 200ms, max: 5s }",
+            "backoff: { initial: 20ms, max: 200ms }",
+        )
+        .replace("max_failures: 2%", "max_failures: 50%");
+    std::fs::write(dir.join("playbooks/quickstart.yaml"), pb).unwrap();
+    let as_of = "2026-11-20T12:30:00+08:00";
+    let sandbox = SandboxProc::start(
+        &dir,
+        &[
+            "--ledger",
+            "ledgers/quickstart.jsonl",
+            "--as-of",
+            as_of,
+            "--rate",
+            "100/s",
+            "--faults",
+            "5xx=0.05,timeout=0.03,reset=0.03,latency=2ms-10ms",
+            "--seed",
+            "7",
+        ],
+    );
+    let out = run(&dir, "playbooks/quickstart.yaml", &sandbox.url, as_of);
+    let code = out.status.code().unwrap();
+    assert!(
+        code == 0 || code == 1,
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_agreement(&dir, &sandbox);
+    let rd = run_dir(&dir);
+    let report = json_file(&rd.join("report.json"));
+    let retries: u64 = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["retries"].as_u64().unwrap())
+        .sum();
+    assert!(retries > 10, "faults were injected and retried: {retries}");
+    let lost = sandbox_view(&sandbox.get("/_sandbox/requests"))
+        .iter()
+        .filter(|(k, _)| k.ends_with("lost"))
+        .count();
+    assert!(lost > 0, "some answers were lost");
+    sandbox.stop();
+}
