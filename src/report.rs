@@ -84,12 +84,8 @@ impl Outcomes {
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Totals {
     pub targets: u64,
-    pub done: u64,
-    pub gone: u64,
-    pub skipped: u64,
-    pub failed: u64,
-    pub gave_up: u64,
-    pub not_attempted: u64,
+    #[serde(flatten)]
+    pub outcomes: Outcomes,
 }
 
 /// Details kept beside the report for the Markdown and HTML renderings.
@@ -270,12 +266,9 @@ pub fn build(events: &[Event]) -> Result<(Report, Details), String> {
     let mut t = Totals::default();
     for s in &report.steps {
         t.targets += s.targets;
-        t.done += s.outcomes.done;
-        t.gone += s.outcomes.gone;
-        t.skipped += s.outcomes.skipped;
-        t.failed += s.outcomes.failed;
-        t.gave_up += s.outcomes.gave_up;
-        t.not_attempted += s.outcomes.not_attempted;
+        for o in Outcome::ALL {
+            *t.outcomes.slot(o) += s.outcomes.get(o);
+        }
     }
     report.totals = t;
     Ok((report, details))
@@ -332,7 +325,7 @@ pub fn table(r: &Report) -> String {
             s.achieved_rate_per_s
         );
     }
-    let t = &r.totals;
+    let (t, c) = (&r.totals, &r.totals.outcomes);
     let requests: u64 = r.steps.iter().map(|s| s.requests).sum();
     let retries: u64 = r.steps.iter().map(|s| s.retries).sum();
     let throttled: u64 = r.steps.iter().map(|s| s.throttled).sum();
@@ -342,12 +335,12 @@ pub fn table(r: &Report) -> String {
         "total",
         "",
         t.targets,
-        t.done,
-        t.gone,
-        t.skipped,
-        t.failed,
-        t.gave_up,
-        t.not_attempted,
+        c.done,
+        c.gone,
+        c.skipped,
+        c.failed,
+        c.gave_up,
+        c.not_attempted,
         requests,
         retries,
         throttled
@@ -641,7 +634,7 @@ mod tests {
             s.achieved_rate_per_s, 2.0,
             "3 dispatches over 1 s between the first and the last"
         );
-        assert_eq!((r.totals.done, r.totals.skipped), (1, 1));
+        assert_eq!((r.totals.outcomes.done, r.totals.outcomes.skipped), (1, 1));
         assert_eq!(d.unresolved, vec![("s".to_string(), "3".to_string())]);
         assert!(r.exit_code.is_none());
         let md = to_markdown(&r, &d);

@@ -645,3 +645,59 @@ fn report_command_rebuilds_from_the_journal() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// On a terminal, `run` asks; only `yes` sends anything. (`script` gives the child a pty.)
+#[test]
+fn confirmation_on_a_terminal() {
+    let server = MockServer::start();
+    let recall = server.mock(|when, then| {
+        when.method(DELETE);
+        then.status(200);
+    });
+    let steps = "  - name: pull\n    action: recall\n    select: { ids: [1] }\n";
+    let c = Campaign::new(
+        "confirm",
+        &server,
+        "  concurrency: 1",
+        steps,
+        &[record("9", "[\"android\"]", "")],
+    );
+    let bin = env!("CARGO_BIN_EXE_pushfix");
+    let answer = |reply: &str| {
+        let mut child = std::process::Command::new("script")
+            .args([
+                "-qec",
+                &format!("{bin} run pb.yaml --audit-dir audit"),
+                "/dev/null",
+            ])
+            .current_dir(&c.dir)
+            .env("JPUSH_APP_KEY", APP_KEY)
+            .env("JPUSH_MASTER_SECRET", SECRET)
+            .env("PUSHFIX_NOW", crate::support::NOW)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("util-linux `script`");
+        std::thread::sleep(Duration::from_millis(800));
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{reply}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = answer("no");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("Type `yes` to run"),
+        "{}",
+        text(&out.stdout)
+    );
+    recall.assert_calls(0);
+    let out = answer("yes");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    recall.assert_calls(1);
+}
