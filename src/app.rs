@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{CommandFactory, Parser};
 use jiff::Timestamp;
 
+mod resume;
 mod run;
 mod sandbox;
 
@@ -52,6 +53,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Matrix(a) => matrix_cmd(a),
         Command::Run(a) => run::run(a),
         Command::Report(a) => report_cmd(a),
+        Command::Resume(a) => resume::resume(a),
+        Command::Apply(a) => resume::apply(a),
         Command::Sandbox(a) => sandbox::sandbox_cmd(a),
         Command::Schema => {
             print!("{}", playbook::schema::playbook_schema_json());

@@ -24,6 +24,12 @@ pub enum Command {
     Plan(PlanArgs),
     /// Run a playbook against the provider: plan, confirm, execute, audit.
     Run(RunArgs),
+    /// Execute exactly a saved plan (`plan --out`), refusing one whose inputs changed or whose
+    /// verdicts no longer hold.
+    Apply(ApplyArgs),
+    /// Finish an interrupted run from its journal: settled targets are skipped, requests in
+    /// flight at the interruption are re-sent idempotently or re-checked.
+    Resume(ResumeArgs),
     /// Rebuild a run's report from its journal and print it.
     Report(ReportArgs),
     /// Print the channel matrix: what each action reaches per platform and vendor channel.
@@ -192,4 +198,36 @@ pub struct SandboxArgs {
     /// Seed for fault injection (same seed, same faults)
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `pushfix plan PLAYBOOK --out plan.json`
+    pub plan: PathBuf,
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// Provider base URL instead of the plan's (plain http only to a loopback host)
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Where run directories and locks go
+    #[arg(long, value_name = "DIR", default_value = "audit")]
+    pub audit_dir: PathBuf,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Check the plan's verdicts as of this instant; only with a loopback --endpoint
+    #[arg(long = "as-of", value_name = "TIME", value_parser = parse_timestamp)]
+    pub as_of: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The interrupted run's directory (audit/<time>-<name>)
+    pub run_dir: PathBuf,
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// Provider base URL instead of the run's (plain http only to a loopback host)
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
 }

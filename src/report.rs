@@ -101,6 +101,8 @@ pub struct Details {
     pub base_url: String,
     pub provider: String,
     pub as_of: Option<Timestamp>,
+    /// When `pushfix resume` picked the run up, and who.
+    pub resumed: Vec<(Timestamp, String)>,
 }
 
 /// Rebuild the report from journal events.
@@ -150,6 +152,8 @@ pub fn build(events: &[Event]) -> Result<(Report, Details), String> {
     // First and last dispatch of each step: the achieved rate is measured between them.
     let mut dispatch: Vec<(Option<Timestamp>, Option<Timestamp>)> = Vec::new();
     let mut open: BTreeMap<(String, String), ()> = BTreeMap::new();
+    // The last word on each target counts (a resumed run may have re-sent it).
+    let mut finals: BTreeMap<(String, String), (Outcome, String, Option<i64>)> = BTreeMap::new();
     for e in events {
         match e {
             Event::StepStarted {
@@ -158,6 +162,10 @@ pub fn build(events: &[Event]) -> Result<(Report, Details), String> {
                 action,
                 targets,
             } => {
+                // A resumed run starts its steps again: still one row per step.
+                if index.contains_key(step) {
+                    continue;
+                }
                 index.insert(step.clone(), report.steps.len());
                 report.steps.push(ReportStep {
                     name: step.clone(),
@@ -172,6 +180,7 @@ pub fn build(events: &[Event]) -> Result<(Report, Details), String> {
                 windows.push((Some(*at), None));
                 dispatch.push((None, None));
             }
+            Event::Resumed { at, operator, .. } => details.resumed.push((*at, operator.clone())),
             Event::Intent {
                 at,
                 step,
@@ -207,27 +216,10 @@ pub fn build(events: &[Event]) -> Result<(Report, Details), String> {
                 ..
             } => {
                 open.remove(&(step.clone(), target.clone()));
-                if let Some(&i) = index.get(step) {
-                    report.steps[i].outcomes.add(*outcome);
-                }
-                let why = reason.clone().unwrap_or_default();
-                match outcome {
-                    Outcome::Failed | Outcome::GaveUp => {
-                        details
-                            .failures
-                            .push((step.clone(), target.clone(), *outcome, *code, why))
-                    }
-                    Outcome::Skipped => {
-                        let key = why.split(": ").next().unwrap_or("").to_string();
-                        *details
-                            .skipped
-                            .entry(step.clone())
-                            .or_default()
-                            .entry(key)
-                            .or_default() += 1;
-                    }
-                    _ => {}
-                }
+                finals.insert(
+                    (step.clone(), target.clone()),
+                    (*outcome, reason.clone().unwrap_or_default(), *code),
+                );
             }
             Event::StepFinished { at, step } => {
                 if let Some(&i) = index.get(step) {
@@ -247,6 +239,26 @@ pub fn build(events: &[Event]) -> Result<(Report, Details), String> {
         }
     }
     details.unresolved = open.into_keys().collect();
+    for ((step, target), (outcome, why, code)) in finals {
+        if let Some(&i) = index.get(&step) {
+            report.steps[i].outcomes.add(outcome);
+        }
+        match outcome {
+            Outcome::Failed | Outcome::GaveUp => {
+                details.failures.push((step, target, outcome, code, why))
+            }
+            Outcome::Skipped => {
+                let key = why.split(": ").next().unwrap_or("").to_string();
+                *details
+                    .skipped
+                    .entry(step)
+                    .or_default()
+                    .entry(key)
+                    .or_default() += 1;
+            }
+            _ => {}
+        }
+    }
     for ((s, (start, end)), (first, last)) in report.steps.iter_mut().zip(windows).zip(dispatch) {
         // N requests span N-1 intervals between the first and the last dispatch (as vegeta
         // reports rate); a single request has no rate beyond the step's duration.
@@ -393,6 +405,9 @@ pub fn to_markdown(r: &Report, d: &Details) -> String {
     }
     if let Some(s) = &d.stopped {
         let _ = writeln!(o, "| stopped | {s} |");
+    }
+    for (at, who) in &d.resumed {
+        let _ = writeln!(o, "| resumed | {at} by {who} |");
     }
     let _ = writeln!(o, "\n## Steps\n\n```\n{}```", table(r));
     if !d.unresolved.is_empty() {

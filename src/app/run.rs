@@ -14,7 +14,7 @@ use crate::exec::budget::Stop;
 use crate::exec::journal::{Event, Journal};
 use crate::exec::lock::{LockError, RunLock};
 use crate::exec::progress::{Mode, Progress};
-use crate::exec::{ExecConfig, Executor, RetrySettings, signals};
+use crate::exec::{ExecConfig, Executor, Hints, RetrySettings, signals};
 use crate::plan::{self, Plan};
 use crate::playbook::{ProviderKind, TpnsAuth, check_endpoint};
 use crate::provider::auth::{AppCredentials, Secret, basic_header};
@@ -82,7 +82,7 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
     )
 }
 
-fn is_loopback(url: &str) -> bool {
+pub(super) fn is_loopback(url: &str) -> bool {
     reqwest::Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(String::from))
@@ -191,7 +191,7 @@ fn latest_run_dir(audit_dir: &Path) -> Option<std::path::PathBuf> {
 }
 
 /// Read the credentials the plan names from the environment (exit 2 when missing).
-fn read_credentials(plan: &Plan) -> Result<AppCredentials, Error> {
+pub(super) fn read_credentials(plan: &Plan) -> Result<AppCredentials, Error> {
     let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let (id_env, secret_env) = (&plan.provider.id_env, &plan.provider.secret_env);
     match (get(id_env), get(secret_env)) {
@@ -304,6 +304,18 @@ pub fn execute(
         run_dir.join("journal.jsonl").display()
     );
 
+    drive(&run_dir, journal, plan, target, Hints::default())
+}
+
+/// Run the executor on a plan with an open journal, then write the run's end, the reports,
+/// and the summary. Shared by `run`, `apply` and `resume`.
+pub fn drive(
+    run_dir: &Path,
+    journal: Arc<Journal>,
+    plan: &Plan,
+    target: Target,
+    hints: Hints,
+) -> Result<i32, Error> {
     let auth = match (plan.provider.kind, plan.provider.auth) {
         (ProviderKind::Tpns, Some(TpnsAuth::Sign)) => AuthScheme::TpnsSign,
         _ => AuthScheme::Basic,
@@ -346,19 +358,31 @@ pub fn execute(
             progress.clone(),
             cfg,
         )
+        .with_hints(hints)
         .run()
         .await
     });
-    let code = result.exit_code();
+    runtime.shutdown_background();
+    // The exit code counts every target of the run (a resumed run included), from the journal.
+    let events =
+        crate::exec::journal::read(&run_dir.join("journal.jsonl")).map_err(Error::Other)?;
+    let (so_far, _) = report::build(&events).map_err(Error::Other)?;
+    let failures = so_far.totals.outcomes.failed + so_far.totals.outcomes.gave_up;
+    let code = if result.stopped.is_some() || result.journal_error.is_some() {
+        crate::exit::ABORTED
+    } else if failures > 0 {
+        crate::exit::FAILURES
+    } else {
+        crate::exit::OK
+    };
     journal.append(&Event::RunFinished {
         at: Timestamp::now(),
         exit_code: code,
         stopped: result.stopped.clone(),
     });
     journal.sync();
-    runtime.shutdown_background();
 
-    let (r, _) = audit::write_reports(&run_dir).map_err(Error::Other)?;
+    let (r, _) = audit::write_reports(run_dir).map_err(Error::Other)?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out);
     let _ = write!(out, "{}", report::table(&r));
@@ -374,7 +398,7 @@ pub fn execute(
 }
 
 /// Ask on a terminal; refuse without one unless `--yes`.
-fn confirm(plan: &Plan, target: &Target) -> Result<(), Error> {
+pub(super) fn confirm(plan: &Plan, target: &Target) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::Usage("stdin is not a terminal, so the run cannot be confirmed: pass --yes to run without asking".into()));
     }

@@ -76,6 +76,13 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         as_of: Option<Timestamp>,
     },
+    /// `pushfix resume` picked the run up again.
+    Resumed {
+        at: Timestamp,
+        operator: String,
+        /// Targets it will (re)send.
+        targets: u64,
+    },
     StepStarted {
         at: Timestamp,
         step: String,

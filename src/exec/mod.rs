@@ -5,7 +5,8 @@ pub mod journal;
 pub mod lock;
 pub mod pacer;
 pub mod progress;
+pub mod resume;
 pub mod runner;
 pub mod signals;
 
-pub use runner::{ExecConfig, Executor, RetrySettings, RunResult};
+pub use runner::{ExecConfig, Executor, Hints, RetrySettings, RunResult};

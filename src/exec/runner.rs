@@ -55,6 +55,17 @@ impl RetrySettings {
     }
 }
 
+/// What a resumed run knows from the journal of the interrupted one.
+#[derive(Debug, Default, Clone)]
+pub struct Hints {
+    /// (step, target) -> the cid journaled before the interruption: reused, so JPush
+    /// de-duplicates a push that did go out.
+    pub cids: HashMap<(String, String), String>,
+    /// (step, target) of TPNS `force_collapse` overrides in flight at the interruption: look
+    /// first whether the original was already collapsed, rather than push a second time.
+    pub recheck: std::collections::HashSet<(String, String)>,
+}
+
 pub struct ExecConfig {
     pub concurrency: usize,
     pub retry: RetrySettings,
@@ -98,6 +109,7 @@ pub struct Executor<T: Transport> {
     progress: Arc<Progress>,
     cfg: Arc<ExecConfig>,
     cids: Arc<CidPool>,
+    hints: Arc<Hints>,
 }
 
 impl<T: Transport> Clone for Executor<T> {
@@ -112,6 +124,7 @@ impl<T: Transport> Clone for Executor<T> {
             progress: self.progress.clone(),
             cfg: self.cfg.clone(),
             cids: self.cids.clone(),
+            hints: self.hints.clone(),
         }
     }
 }
@@ -173,7 +186,13 @@ impl<T: Transport> Executor<T> {
             progress,
             cfg: Arc::new(cfg),
             cids: Arc::new(CidPool::default()),
+            hints: Arc::new(Hints::default()),
         }
+    }
+
+    pub fn with_hints(mut self, hints: Hints) -> Self {
+        self.hints = Arc::new(hints);
+        self
     }
 
     fn pacer(&self, family: Family) -> Arc<Pacer> {
@@ -392,9 +411,17 @@ impl<T: Transport> Executor<T> {
         };
         // The cid is taken before the first attempt and reused by every retry: a repeated cid
         // returns the first result and pushes nothing (reference/jpush.md §1).
-        let cid = match self.cids.take(self, step).await {
-            Ok(c) => c,
-            Err(fin) => return fin,
+        let known = self
+            .hints
+            .cids
+            .get(&(step.name.clone(), t.id.clone()))
+            .cloned();
+        let cid = match known {
+            Some(c) => c,
+            None => match self.cids.take(self, step).await {
+                Ok(c) => c,
+                Err(fin) => return fin,
+            },
         };
         let audience = o.audience.clone().unwrap_or(Value::Null);
         let spec = jpush::override_push(
@@ -421,7 +448,49 @@ impl<T: Transport> Executor<T> {
             );
         };
         let mut sent = false;
-        let collapse = match o.collapse_id {
+        let mut looked_up = None;
+        let force = step.unsupported == UnsupportedPolicy::Force;
+        if force
+            && self
+                .hints
+                .recheck
+                .contains(&(step.name.clone(), t.id.clone()))
+        {
+            // Interrupted mid-push: if the original is already collapsed, that push went out.
+            match self
+                .call(
+                    step,
+                    &t.id,
+                    &tpns::get_push_record(&t.id),
+                    Call::TpnsRecord,
+                    None,
+                    true,
+                    0,
+                )
+                .await
+            {
+                CallEnd::Answered(Class::Done(d))
+                    if d.status.as_deref() == Some("PUSH_COLLAPSED") =>
+                {
+                    return Final::new(
+                        Outcome::Done,
+                        Some("re-checked after the interruption: the original is already collapsed (overridden)".to_string()),
+                    );
+                }
+                CallEnd::Answered(Class::Done(d)) => {
+                    sent = true;
+                    looked_up = d.collapse_id;
+                }
+                other => {
+                    let mut f = end_to_final(other, false);
+                    f.reason = f
+                        .reason
+                        .map(|r| format!("re-checking the interrupted override: {r}"));
+                    return f;
+                }
+            }
+        }
+        let collapse = match o.collapse_id.or(looked_up) {
             Some(c) => c,
             None => match self
                 .call(
@@ -455,7 +524,6 @@ impl<T: Transport> Executor<T> {
                 }
             },
         };
-        let force = step.unsupported == UnsupportedPolicy::Force;
         let spec = tpns::override_push(
             &tpns::OverrideInput {
                 audience_type: o.audience_type.as_deref().unwrap_or("all"),

@@ -91,8 +91,9 @@ pub struct Done {
     pub new_id: Option<String>,
     /// JPush cid pool.
     pub cids: Vec<String>,
-    /// TPNS get_push_record: the task's collapse id.
+    /// TPNS get_push_record: the task's collapse id and status (`PUSH_COLLAPSED`, …).
     pub collapse_id: Option<u32>,
+    pub status: Option<String>,
 }
 
 impl Class {
@@ -344,6 +345,10 @@ pub fn classify_tpns(call: Call, a: &Answer) -> Class {
                     message: "get_push_record returned no record".into(),
                 };
             };
+            done.status = record
+                .get("status")
+                .and_then(Value::as_str)
+                .map(String::from);
             done.collapse_id = record
                 .get("collapseID")
                 .and_then(|c| c.as_u64().or_else(|| c.as_str()?.parse().ok()))

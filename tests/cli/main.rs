@@ -3,6 +3,7 @@
 mod e2e_sandbox;
 mod invalid_inputs;
 mod offline;
+mod resume_apply;
 mod run_jpush;
 mod run_tpns;
 mod support;
