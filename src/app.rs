@@ -93,6 +93,8 @@ pub struct Prepared {
     pub inputs: InputSet,
     /// Warnings from reading the inputs (printed to stderr by commands).
     pub warnings: Vec<Diagnostic>,
+    /// `<UTC start>-<playbook name>`: the run directory's name.
+    pub run_id: String,
 }
 
 /// Everything before the first request: decode, scan the ledger, plan. Errors are located.
@@ -100,7 +102,7 @@ pub fn prepare(
     path: &Path,
     vars: &[(String, String)],
     now: Timestamp,
-    run_id: &str,
+    started: Timestamp,
 ) -> Result<Prepared, Error> {
     let matrix = Matrix::builtin().map_err(Error::Other)?;
     let mut inputs = InputSet::new();
@@ -133,6 +135,8 @@ pub fn prepare(
         None => None,
     };
     let path_text = path.display().to_string();
+    // The id the run directory will have, so `{{ run.id }}` in a template names it.
+    let run_id = crate::audit::run_id(started, &pb.name.value);
     let ctx = PlanContext {
         playbook: &pb,
         playbook_path: &path_text,
@@ -140,7 +144,7 @@ pub fn prepare(
         scan: scan.as_ref(),
         inputs: &inputs,
         now,
-        run_id,
+        run_id: &run_id,
     };
     let plan = match plan::build(&ctx) {
         Ok(p) => p,
@@ -158,6 +162,7 @@ pub fn prepare(
         plan,
         inputs,
         warnings,
+        run_id,
     })
 }
 
@@ -191,13 +196,9 @@ pub fn check_max_targets(plan: &Plan) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn run_id(now: Timestamp, name: &str) -> String {
-    format!("{}-{name}", now.strftime("%Y%m%dT%H%M%SZ"))
-}
-
 fn plan_cmd(a: PlanArgs) -> Result<i32, Error> {
     let now = now(&a.as_of)?;
-    let p = prepare(&a.playbook, &a.vars.vars, now, &run_id(now, "plan"))?;
+    let p = prepare(&a.playbook, &a.vars.vars, now, Timestamp::now())?;
     print_warnings(&p.warnings);
     let mut plan = p.plan;
     plan.warnings.extend(credential_warnings(&p.playbook));
@@ -284,7 +285,7 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
     let mut stdout = std::io::stdout().lock();
     let mut failed = 0;
     for f in &files {
-        match prepare(f, &a.vars.vars, now, &run_id(now, "validate")) {
+        match prepare(f, &a.vars.vars, now, Timestamp::now()) {
             Ok(p) => {
                 let t = &p.plan.totals;
                 let _ = writeln!(

@@ -872,10 +872,12 @@ impl<'a> ScanCtx<'a> {
                         let n = v
                             .as_u64()
                             .or_else(|| v.as_str().and_then(|s| s.parse().ok()));
-                        Some(n.and_then(|n| u32::try_from(n).ok()).ok_or((
+                        let id = n.and_then(|n| u32::try_from(n).ok()).ok_or((
                             "collapse_id",
                             "`collapse_id` must be an unsigned 32-bit integer".to_string(),
-                        ))?)
+                        ))?;
+                        // By the SDKs' convention 0 means "none": look it up instead.
+                        (id != 0).then_some(id)
                     }
                 };
                 rec.scheduled = match raw.get("scheduled") {

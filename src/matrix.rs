@@ -351,16 +351,32 @@ impl ProviderMatrix {
         }
 
         // Channels: the receivers the ledger counted, else every channel of the platforms.
-        let candidates: Option<Vec<String>> = match (facts.receivers_by_channel, facts.platforms) {
-            // In the matrix's channel order, so every plan lists channels the same way.
-            (Some(r), _) if r.values().any(|n| *n > 0) => Some(
-                self.channels
-                    .iter()
-                    .filter(|c| r.get(&c.name).is_some_and(|n| *n > 0))
-                    .map(|c| c.name.clone())
-                    .collect(),
-            ),
-            (_, Some(p)) if !p.is_empty() => {
+        let on_platforms = |c: &Channel| {
+            facts
+                .platforms
+                .is_none_or(|p| p.is_empty() || p.contains(&c.platform))
+        };
+        let counted: Vec<String> = match facts.receivers_by_channel {
+            // In the matrix's channel order, so every plan lists channels the same way; only
+            // channels of the message's platforms (a count elsewhere is an export mistake).
+            Some(r) => self
+                .channels
+                .iter()
+                .filter(|c| on_platforms(c) && r.get(&c.name).is_some_and(|n| *n > 0))
+                .map(|c| c.name.clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        if counted.is_empty()
+            && facts
+                .receivers_by_channel
+                .is_some_and(|r| r.values().any(|n| *n > 0))
+        {
+            a.notes.push("receivers_by_channel counts no channel of the message's platforms: its channels were taken from the platforms".into());
+        }
+        let candidates: Option<Vec<String>> = match facts.platforms {
+            _ if !counted.is_empty() => Some(counted),
+            Some(p) if !p.is_empty() => {
                 Some(self.channels_of(p).into_iter().map(String::from).collect())
             }
             _ => None,
@@ -395,7 +411,7 @@ impl ProviderMatrix {
             }
         }
         if let Some(r) = facts.receivers_by_channel {
-            let total: u64 = r.values().sum();
+            let total: u64 = candidates.iter().filter_map(|c| r.get(c)).sum();
             let reached: u64 = a.reached.iter().filter_map(|c| r.get(c)).sum();
             a.receivers = Some((reached, total));
         }
@@ -794,6 +810,24 @@ mod tests {
             now(),
         );
         assert_eq!(a.receivers, Some((5200 + 3100 + 1900, 24300)));
+    }
+
+    #[test]
+    fn receivers_on_other_platforms_do_not_count() {
+        let m = m();
+        let r = on(&["jpush"]);
+        let a = m.jpush.assess(
+            ProviderKind::Jpush,
+            Action::Override,
+            &facts(&[Ios], Some(&r)),
+            now(),
+        );
+        // An iOS message counted on JPush's Android connection: the iOS channel decides.
+        assert_eq!(a.verdict, Verdict::Unsupported, "{a:?}");
+        assert!(
+            a.notes[0].contains("counts no channel of the message's platforms"),
+            "{a:?}"
+        );
     }
 
     #[test]

@@ -244,6 +244,22 @@ pub struct Original {
     /// TPNS only; when absent the run looks it up with get_push_record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collapse_id: Option<u32>,
+    /// JPush: the platforms the override is pushed to — the original's, less those where no
+    /// channel can replace it (a new notification there would show beside the wrong one),
+    /// unless the step says `unsupported: force`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub push_platforms: Vec<Platform>,
+}
+
+impl Original {
+    /// Platforms an override push targets.
+    pub fn push_targets(&self) -> &[Platform] {
+        if self.push_platforms.is_empty() {
+            &self.platforms
+        } else {
+            &self.push_platforms
+        }
+    }
 }
 
 /// The inputs of the pure planner.
@@ -384,9 +400,32 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
             }
             let mut notes = a.notes.clone();
             notes.extend(a.not_reached.iter().map(|(c, why)| format!("{c}: {why}")));
-            let original = (step.action == Action::Override)
+            let mut original = (step.action == Action::Override)
                 .then(|| record.map(original_of))
                 .flatten();
+            if let Some(o) = original.as_mut()
+                && kind == ProviderKind::Jpush
+                && step.unsupported != UnsupportedPolicy::Force
+                && !(a.reached.is_empty() && a.not_reached.is_empty())
+            {
+                // Push only where a channel can replace the original.
+                let reached: Vec<Platform> = a
+                    .reached
+                    .iter()
+                    .filter_map(|c| pm.channel(c).map(|c| c.platform))
+                    .collect();
+                o.push_platforms = o
+                    .platforms
+                    .iter()
+                    .copied()
+                    .filter(|p| reached.contains(p))
+                    .collect();
+                for p in o.platforms.iter().filter(|p| !reached.contains(p)) {
+                    notes.push(format!(
+                        "not pushed to {p}: no channel there can replace the original"
+                    ));
+                }
+            }
             if kind == ProviderKind::Tpns
                 && step.action == Action::Override
                 && disposition == Disposition::Send
@@ -468,6 +507,21 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
         && pb.steps.iter().any(|s| s.action == Action::Override)
     {
         warnings.push("provider.apns_production is not set: override pushes will send apns_production: true (production APNs)".into());
+    }
+    if let Some(b) = pb.limits.max_failures {
+        let allowed = b.allowed(totals.send);
+        if allowed == 0 && totals.send > 0 {
+            warnings.push(format!(
+                "limits.max_failures ({b}) allows no failure among {} targets to send: the run would stop before sending anything",
+                totals.send
+            ));
+        } else if allowed < u64::from(pb.limits.concurrency) && totals.send > allowed {
+            warnings.push(format!(
+                "limits.max_failures ({b}) allows {allowed} failures, so at most {allowed} requests run at once (concurrency {}): \
+                 more could not be in flight without risking the budget",
+                pb.limits.concurrency
+            ));
+        }
     }
     if pb.provider.base_url_source.starts_with("default region") {
         warnings.push("provider.region is not set: using the guangzhou access point (a wrong region answers 1008035)".into());
@@ -610,6 +664,7 @@ fn original_of(r: &LedgerRecord) -> Original {
         audience: r.audience.clone(),
         audience_type: r.audience_type.clone(),
         collapse_id: r.collapse_id,
+        push_platforms: Vec::new(),
     }
 }
 
@@ -690,6 +745,21 @@ fn step_warnings(
     if ps.targets.is_empty() {
         ps.warnings
             .push("no targets: the selection matches nothing".into());
+    }
+    let future = ps
+        .targets
+        .iter()
+        .filter(|t| {
+            t.original
+                .as_ref()
+                .and_then(|o| o.sent_at)
+                .is_some_and(|s| s > now)
+        })
+        .count();
+    if future > 0 {
+        ps.warnings.push(format!(
+            "{future} targets were sent after {now} by the ledger: check the ledger's clock or time zone (or --as-of)"
+        ));
     }
     // JPush limits broadcasts (audience "all") to 10 a day (2008 past that, reference/jpush.md §1);
     // an override goes to the original audience, so overriding a broadcast is a broadcast.
@@ -901,7 +971,7 @@ pub fn target_requests(
                         jpush::override_push(
                             &jpush::OverrideInput {
                                 msg_id: id,
-                                platforms: &o.platforms,
+                                platforms: o.push_targets(),
                                 audience: &audience,
                                 message: m,
                                 apns_production: plan_provider.apns_production.unwrap_or(true),

@@ -113,6 +113,9 @@ impl Rate {
         if !count.is_finite() || count <= 0.0 {
             return Err(format!("the rate `{t}` must be greater than zero"));
         }
+        if count / per.as_secs_f64() < 1.0 / 86_400.0 {
+            return Err(format!("the rate `{t}` is below one request a day"));
+        }
         if count / per.as_secs_f64() > 10_000.0 {
             return Err(format!(
                 "the rate `{t}` is above 10000/s, which no provider accepts"
@@ -163,14 +166,17 @@ impl FailureBudget {
         })
     }
 
-    /// The number of failures allowed among `targets` targets. A run aborts when one more failure
-    /// would exceed it, so exactly this many failures are tolerated.
+    /// The number of failures allowed among `targets` targets. Dispatch never risks more, and
+    /// stops for good once they happened (exec/budget.rs).
     pub fn allowed(&self, targets: u64) -> u64 {
         match *self {
             FailureBudget::Count(n) => n,
-            // Floor: 2% of 120 targets allows 2 failures, never 3. Exactness matters more than
-            // generosity for a budget that must never be overshot.
-            FailureBudget::Percent(p) => ((targets as f64) * p / 100.0 + 1e-9).floor() as u64,
+            // Floor: 2% of 120 targets allows 2 failures, never 3. But at least 1: with none
+            // allowed nothing could be sent (any request could fail), so a percentage of a
+            // small run stops at its first failure instead.
+            FailureBudget::Percent(p) => {
+                (((targets as f64) * p / 100.0 + 1e-9).floor() as u64).max(1)
+            }
         }
     }
 }
@@ -231,6 +237,11 @@ mod tests {
         assert_eq!(FailureBudget::parse("2%").unwrap().allowed(120), 2);
         assert_eq!(FailureBudget::parse("10%").unwrap().allowed(50), 5);
         assert_eq!(FailureBudget::parse("3").unwrap().allowed(1), 3);
+        assert_eq!(
+            FailureBudget::parse("10%").unwrap().allowed(9),
+            1,
+            "at least one"
+        );
         assert!(FailureBudget::parse("101%").is_err());
         assert!(FailureBudget::parse("-1").is_err());
     }

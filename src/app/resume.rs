@@ -137,11 +137,13 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
     ];
     let journal =
         Arc::new(Journal::create(&journal_path, redact).map_err(|e| Error::Other(e.to_string()))?);
-    journal.append(&Event::Resumed {
-        at: Timestamp::now(),
-        operator,
-        targets: recovery.to_send,
-    });
+    journal
+        .append(&Event::Resumed {
+            at: Timestamp::now(),
+            operator,
+            targets: recovery.to_send,
+        })
+        .map_err(|e| Error::Other(format!("cannot write the journal: {e}")))?;
     journal.sync();
     drive(&a.run_dir, journal, &reduced, target, recovery.hints)
 }
@@ -177,7 +179,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
     // The verdicts must still hold now (a JPush override window may have closed since).
     let playbook = Path::new(&plan.playbook.path).to_path_buf();
     let now = a.as_of.unwrap_or_else(Timestamp::now);
-    let fresh = prepare(&playbook, &a.vars.vars, now, &audit::run_id(now, "apply"))?.plan;
+    let fresh = prepare(&playbook, &a.vars.vars, now, Timestamp::now())?.plan;
     if fresh.content_sha256 != plan.content_sha256 {
         return Err(Error::Refused(
             "the plan's inputs hash differs from its files (were other --var values used?); make a new plan".into(),
@@ -206,6 +208,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
         sandbox: false,
     };
     let text = std::fs::read_to_string(&playbook).map_err(|e| Error::Other(e.to_string()))?;
+    let run_id = audit::run_id(Timestamp::now(), &plan.playbook.name);
     execute(
         &playbook,
         &text,
@@ -213,6 +216,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
         target,
         a.yes,
         &a.audit_dir,
+        &run_id,
         None,
     )
 }

@@ -32,20 +32,16 @@ pub struct Target {
 pub fn run(a: RunArgs) -> Result<i32, Error> {
     let started = Timestamp::now();
     let now = a.as_of.unwrap_or(started);
-    let pre = prepare(
-        &a.playbook,
-        &a.vars.vars,
-        now,
-        &audit::run_id(started, "run"),
-    )?;
+    let pre = prepare(&a.playbook, &a.vars.vars, now, started)?;
     for w in &pre.warnings {
         eprintln!("{w}");
     }
     let mut plan = pre.plan;
     let pb = pre.playbook;
+    let run_id = pre.run_id;
 
     if a.sandbox {
-        return run_in_sandbox(&a, &pb, plan);
+        return run_in_sandbox(&a, &pb, plan, &run_id);
     }
     let (base_url, source) = match &a.endpoint {
         Some(e) => (
@@ -78,6 +74,7 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
         target,
         a.yes,
         &a.audit_dir,
+        &run_id,
         None,
     )
 }
@@ -101,6 +98,7 @@ fn run_in_sandbox(
     a: &RunArgs,
     pb: &crate::playbook::Playbook,
     mut plan: Plan,
+    run_id: &str,
 ) -> Result<i32, Error> {
     use super::sandbox::{InProcess, clock_offset, parse_faults, seed_from};
     let mut config = crate::sandbox::SandboxConfig::with_random_credentials();
@@ -148,6 +146,7 @@ fn run_in_sandbox(
         target,
         a.yes,
         &a.audit_dir,
+        run_id,
         Some(&note),
     );
     let record = sandbox.stop();
@@ -218,7 +217,9 @@ pub(super) fn read_credentials(plan: &Plan) -> Result<AppCredentials, Error> {
     }
 }
 
-/// Everything after the plan is made: shared by `run` and `run --sandbox`.
+/// Everything after the plan is made: shared by `run`, `run --sandbox` and `apply`.
+/// `run_id` names the run directory (`-2` is added if another run took that name).
+#[allow(clippy::too_many_arguments)]
 pub fn execute(
     playbook_path: &Path,
     playbook_text: &str,
@@ -226,6 +227,7 @@ pub fn execute(
     target: Target,
     yes: bool,
     audit_dir: &Path,
+    run_id: &str,
     sandbox_note: Option<&str>,
 ) -> Result<i32, Error> {
     plan.provider.base_url = target.base_url.clone();
@@ -245,9 +247,7 @@ pub fn execute(
     }
 
     let started = Timestamp::now();
-    let (run_dir, run_id) =
-        audit::create_run_dir(audit_dir, &audit::run_id(started, &plan.playbook.name))
-            .map_err(Error::Other)?;
+    let (run_dir, run_id) = audit::create_run_dir(audit_dir, run_id).map_err(Error::Other)?;
     let operator = audit::operator();
     let _lock = RunLock::acquire(
         audit_dir,
@@ -280,21 +280,23 @@ pub fn execute(
         Journal::create(&run_dir.join("journal.jsonl"), redact)
             .map_err(|e| Error::Other(e.to_string()))?,
     );
-    journal.append(&Event::RunStarted {
-        at: started,
-        run_id: run_id.clone(),
-        playbook_path: playbook_path.display().to_string(),
-        playbook_name: plan.playbook.name.clone(),
-        playbook_sha256: plan.playbook.sha256.clone(),
-        git_commit: audit::git_commit(playbook_path),
-        operator,
-        content_sha256: plan.content_sha256.clone(),
-        provider: plan.provider.kind.as_str().into(),
-        base_url: target.base_url.clone(),
-        app: target.credentials.id.clone(),
-        sandbox: target.sandbox,
-        as_of: target.sandbox.then_some(plan.as_of),
-    });
+    journal
+        .append(&Event::RunStarted {
+            at: started,
+            run_id: run_id.clone(),
+            playbook_path: playbook_path.display().to_string(),
+            playbook_name: plan.playbook.name.clone(),
+            playbook_sha256: plan.playbook.sha256.clone(),
+            git_commit: audit::git_commit(playbook_path),
+            operator,
+            content_sha256: plan.content_sha256.clone(),
+            provider: plan.provider.kind.as_str().into(),
+            base_url: target.base_url.clone(),
+            app: target.credentials.id.clone(),
+            sandbox: target.sandbox,
+            as_of: target.sandbox.then_some(plan.as_of),
+        })
+        .map_err(|e| Error::Other(format!("cannot write the journal: {e}")))?;
     journal.sync();
     if let Some(note) = sandbox_note {
         eprintln!("{note}");
@@ -366,16 +368,18 @@ pub fn drive(
     // The exit code counts every target of the run (a resumed run included), from the journal.
     let events =
         crate::exec::journal::read(&run_dir.join("journal.jsonl")).map_err(Error::Other)?;
-    let (so_far, _) = report::build(&events).map_err(Error::Other)?;
+    let (so_far, details) = report::build(&events).map_err(Error::Other)?;
     let failures = so_far.totals.outcomes.failed + so_far.totals.outcomes.gave_up;
-    let code = if result.stopped.is_some() || result.journal_error.is_some() {
+    // Targets never dispatched, or in flight without an outcome, mean the run did not finish.
+    let unfinished = so_far.totals.outcomes.not_attempted > 0 || !details.unresolved.is_empty();
+    let code = if result.stopped.is_some() || result.journal_error.is_some() || unfinished {
         crate::exit::ABORTED
     } else if failures > 0 {
         crate::exit::FAILURES
     } else {
         crate::exit::OK
     };
-    journal.append(&Event::RunFinished {
+    let _ = journal.append(&Event::RunFinished {
         at: Timestamp::now(),
         exit_code: code,
         stopped: result.stopped.clone(),

@@ -1,9 +1,9 @@
 //! The failure budget and the stop signal.
 //!
 //! Budget arithmetic (DESIGN §5, "never overshot"): with `allowed` failures tolerated, a target
-//! is dispatched only while `failures + in_flight <= allowed`, so even if every request in
-//! flight fails the run ends with at most `allowed + 1` failures — the one that shows the
-//! budget is exceeded — and stops there.
+//! is dispatched only while `failures + in_flight < allowed` — even if every request in flight
+//! failed, the run would not pass its budget — and dispatch stops for good once `failures`
+//! reaches `allowed`. The price: near the end of the budget, fewer requests run at once.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,9 +25,14 @@ struct State {
 
 impl Budget {
     pub fn new(allowed: Option<u64>) -> Self {
+        // A budget of no failure at all allows no request: any one could fail.
+        let exceeded = allowed == Some(0);
         Budget {
             allowed,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                exceeded,
+                ..State::default()
+            }),
             changed: Notify::new(),
         }
     }
@@ -49,7 +54,7 @@ impl Budget {
                 if s.exceeded {
                     return false;
                 }
-                if self.allowed.is_none_or(|a| s.failures + s.in_flight <= a) {
+                if self.allowed.is_none_or(|a| s.failures + s.in_flight < a) {
                     s.in_flight += 1;
                     return true;
                 }
@@ -58,14 +63,14 @@ impl Budget {
         }
     }
 
-    /// A reserved target finished; returns true when this failure exceeded the budget.
+    /// A reserved target finished; returns true when this failure used the budget up.
     pub fn release(&self, failed: bool) -> bool {
         let mut s = self.lock();
         s.in_flight = s.in_flight.saturating_sub(1);
         let mut newly = false;
         if failed {
             s.failures += 1;
-            if self.allowed.is_some_and(|a| s.failures > a) && !s.exceeded {
+            if self.allowed.is_some_and(|a| s.failures >= a) && !s.exceeded {
                 s.exceeded = true;
                 newly = true;
             }
@@ -143,10 +148,10 @@ mod tests {
 
     #[tokio::test]
     async fn dispatch_waits_when_in_flight_could_overshoot() {
-        let b = Arc::new(Budget::new(Some(2)));
+        let b = Arc::new(Budget::new(Some(3)));
         assert!(b.reserve().await);
         assert!(b.reserve().await);
-        assert!(b.reserve().await); // failures 0 + in flight 2 <= 2
+        assert!(b.reserve().await); // failures 0 + in flight 2 < 3
         let b2 = b.clone();
         let fourth = tokio::spawn(async move { b2.reserve().await });
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -158,14 +163,14 @@ mod tests {
         assert!(fourth.await.unwrap());
         assert!(!b.release(true));
         assert!(!b.release(true));
-        assert!(b.release(true), "the third failure exceeds a budget of 2");
-        assert!(!b.reserve().await);
-        assert_eq!(b.failures(), 3);
+        assert!(b.release(true), "the third failure uses a budget of 3 up");
+        assert!(!b.reserve().await, "and nothing more is dispatched");
+        assert_eq!(b.failures(), 3, "never more than the budget");
     }
 
     #[tokio::test]
-    async fn zero_budget_runs_one_at_a_time() {
-        let b = Budget::new(Some(0));
+    async fn budget_of_one_runs_one_at_a_time() {
+        let b = Budget::new(Some(1));
         assert!(b.reserve().await);
         assert!(
             tokio::time::timeout(Duration::from_millis(20), b.reserve())
@@ -174,6 +179,13 @@ mod tests {
         );
         b.release(false);
         assert!(b.reserve().await);
+    }
+
+    #[tokio::test]
+    async fn budget_of_zero_allows_nothing() {
+        let b = Budget::new(Some(0));
+        assert!(b.exceeded());
+        assert!(!b.reserve().await);
     }
 
     #[tokio::test]

@@ -18,6 +18,9 @@ use crate::units::Rate;
 /// Pace this fraction under the quota, to absorb jitter between our clock and the provider's.
 pub const SAFETY_MARGIN: f64 = 0.01;
 
+/// The least margin of the window guard (network jitter between dispatch and arrival).
+pub const WINDOW_SLACK: Duration = Duration::from_millis(50);
+
 pub struct Pacer {
     interval: Duration,
     /// At most `limit` dispatches in any `window`.
@@ -41,10 +44,13 @@ impl Pacer {
         let interval = rate.interval().mul_f64(margin);
         // A fractional count (0.5/s) becomes one request per 2 s.
         let (limit, window) = if rate.count >= 1.0 {
-            (rate.count.floor() as usize, rate.per.mul_f64(margin))
+            (rate.count.floor() as usize, rate.per)
         } else {
-            (1, rate.per.mul_f64(margin / rate.count))
+            (1, rate.per.mul_f64(1.0 / rate.count))
         };
+        // The window guard's margin is at least WINDOW_SLACK: requests take different times to
+        // reach the provider, and its window is measured where they arrive.
+        let window = window.mul_f64(margin).max(window + WINDOW_SLACK);
         Pacer {
             interval,
             limit: limit.max(1),
@@ -88,8 +94,13 @@ impl Pacer {
                 // A throttle may have arrived while we slept: look again.
                 continue;
             }
-            // Keep the cadence: a late wake-up does not delay the following slots.
-            st.next = Some((slot + self.interval).max(now));
+            // Keep the cadence: a wake-up a little late does not delay the following slots; but
+            // after a pause in demand the cadence restarts from now (no back-to-back pair).
+            st.next = Some(if now.duration_since(slot) < self.interval {
+                slot + self.interval
+            } else {
+                now + self.interval
+            });
             st.recent.push_back(now);
             return now;
         }
@@ -153,7 +164,7 @@ mod tests {
         }
         // And it does not dawdle: 80 requests at 10/s take about 8 s.
         let last = *t.last().unwrap();
-        assert!(last < Duration::from_secs_f64(8.0 * 1.02), "{last:?}");
+        assert!(last < Duration::from_secs_f64(8.0 * 1.06), "{last:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -194,6 +205,31 @@ mod tests {
         assert_eq!(pacer.paused(), Some(start + Duration::from_secs(90)));
     }
 
+    /// After a pause in demand, the next two requests are still an interval apart.
+    #[tokio::test(start_paused = true)]
+    async fn no_back_to_back_pair_after_idling() {
+        let pacer = Pacer::new(Rate::per_second(10.0));
+        pacer.acquire().await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let a = pacer.acquire().await;
+        let b = pacer.acquire().await;
+        assert!(b - a >= Duration::from_millis(100), "{:?}", b - a);
+    }
+
+    /// One request per second stays one per second plus the slack, measured anywhere.
+    #[tokio::test(start_paused = true)]
+    async fn one_per_second_keeps_its_slack() {
+        let pacer = Pacer::new(Rate::per_second(1.0));
+        let start = Instant::now();
+        let mut t = Vec::new();
+        for _ in 0..5 {
+            t.push(pacer.acquire().await - start);
+        }
+        for w in t.windows(2) {
+            assert!(w[1] - w[0] >= Duration::from_millis(1050), "{t:?}");
+        }
+    }
+
     /// A late wake-up does not cost throughput, and still no window overflows.
     #[tokio::test(start_paused = true)]
     async fn late_wakeups_keep_the_cadence() {
@@ -208,7 +244,7 @@ mod tests {
             }
         }
         let last = times.last().unwrap().as_secs_f64();
-        assert!(last < 199.0 / 50.0 * 1.02, "{last}");
+        assert!(last < 199.0 / 50.0 * 1.06, "{last}");
         for (i, a) in times.iter().enumerate() {
             let n = times[i..]
                 .iter()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use jiff::Timestamp;
 use serde_json::Value;
 use tokio::sync::Mutex as AsyncMutex;
@@ -25,6 +26,9 @@ use crate::units::FailureBudget;
 
 /// Throttled answers tolerated per request before giving up on it.
 const MAX_THROTTLES: u32 = 20;
+
+/// Longest pause a throttling answer can impose (a wild `Retry-After` must not freeze a run).
+const MAX_PAUSE: Duration = Duration::from_secs(15 * 60);
 
 /// Pause after a throttling answer that names no reset: doubles per repeat, up to a minute.
 fn default_throttle_pause(throttles: u32) -> Duration {
@@ -205,6 +209,11 @@ impl<T: Transport> Executor<T> {
     /// Run every step. Journals everything; returns the outcome counts.
     pub async fn run(&self) -> RunResult {
         let mut result = RunResult::default();
+        if self.budget.exceeded() && self.plan.totals.send > 0 {
+            self.stop.trigger(
+                "limits.max_failures allows no failure among these targets, so nothing can be sent without risking one",
+            );
+        }
         for (index, step) in self.plan.steps.iter().enumerate() {
             let outcomes = self.run_step(index, step).await;
             for (o, n) in outcomes {
@@ -219,7 +228,7 @@ impl<T: Transport> Executor<T> {
 
     async fn run_step(&self, index: usize, step: &PlanStep) -> HashMap<Outcome, u64> {
         let mut counts: HashMap<Outcome, u64> = HashMap::new();
-        self.journal.append(&Event::StepStarted {
+        let _ = self.journal.append(&Event::StepStarted {
             at: Timestamp::now(),
             step: step.name.clone(),
             action: step.action.to_string(),
@@ -288,7 +297,7 @@ impl<T: Transport> Executor<T> {
             *counts.entry(Outcome::NotAttempted).or_default() += 1;
         }
         self.progress.step_finished();
-        self.journal.append(&Event::StepFinished {
+        let _ = self.journal.append(&Event::StepFinished {
             at: Timestamp::now(),
             step: step.name.clone(),
         });
@@ -319,21 +328,43 @@ impl<T: Transport> Executor<T> {
             };
             let target = &step.targets[i];
             self.progress.in_flight(1);
-            let fin = self.process(step, target).await;
+            // A bug must not lose a target: a panic becomes its outcome, and the run stops.
+            let fin = match std::panic::AssertUnwindSafe(self.process(step, target))
+                .catch_unwind()
+                .await
+            {
+                Ok(f) => f,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    self.stop.trigger(format!("internal error: {what}"));
+                    Final::new(
+                        Outcome::GaveUp,
+                        Some(format!("internal error (a bug in pushfix): {what}")),
+                    )
+                }
+            };
             self.progress.in_flight(-1);
             let outcome = fin.outcome;
             // An interrupted target that never sent anything is not a failure.
             let failed = outcome.is_failure();
             self.finish(step, target, fin);
             *counts.entry(outcome).or_default() += 1;
-            if self.budget.release(failed) {
+            let work_left = queue.lock().is_ok_and(|q| !q.is_empty())
+                || self.plan.steps[step_index + 1..]
+                    .iter()
+                    .any(|s| s.dispositions.send > 0);
+            if self.budget.release(failed) && work_left {
                 let allowed = self.budget.allowed().unwrap_or(0);
                 self.stop.trigger(format!(
-                    "failure budget exceeded: {} failures, limits.max_failures allows {allowed}",
+                    "failure budget used up: {} failures, limits.max_failures allows {allowed}; the rest was not dispatched",
                     self.budget.failures()
                 ));
                 self.progress.note(&format!(
-                    "stopping: more than {allowed} failures (limits.max_failures)"
+                    "stopping: {allowed} failures reached (limits.max_failures)"
                 ));
             }
             if let Some(e) = self.journal.error() {
@@ -345,7 +376,7 @@ impl<T: Transport> Executor<T> {
     }
 
     fn finish(&self, step: &PlanStep, t: &PlanTarget, f: Final) {
-        self.journal.append(&Event::Final {
+        let _ = self.journal.append(&Event::Final {
             at: Timestamp::now(),
             step: step.name.clone(),
             target: t.id.clone(),
@@ -379,7 +410,7 @@ impl<T: Transport> Executor<T> {
                         Call::JpushRecall,
                         None,
                         true,
-                        0,
+                        false,
                     )
                     .await;
                 end_to_final(end, false)
@@ -394,7 +425,7 @@ impl<T: Transport> Executor<T> {
                         Call::TpnsTask,
                         None,
                         true,
-                        0,
+                        false,
                     )
                     .await;
                 end_to_final(end, false)
@@ -427,7 +458,7 @@ impl<T: Transport> Executor<T> {
         let spec = jpush::override_push(
             &jpush::OverrideInput {
                 msg_id: id,
-                platforms: &o.platforms,
+                platforms: o.push_targets(),
                 audience: &audience,
                 message: m,
                 apns_production: self.plan.provider.apns_production.unwrap_or(true),
@@ -435,7 +466,7 @@ impl<T: Transport> Executor<T> {
             Value::String(cid.clone()),
         );
         let end = self
-            .call(step, &t.id, &spec, Call::JpushPush, Some(&cid), true, 0)
+            .call(step, &t.id, &spec, Call::JpushPush, Some(&cid), true, false)
             .await;
         end_to_final(end, true)
     }
@@ -465,7 +496,7 @@ impl<T: Transport> Executor<T> {
                     Call::TpnsRecord,
                     None,
                     true,
-                    0,
+                    false,
                 )
                 .await
             {
@@ -474,7 +505,11 @@ impl<T: Transport> Executor<T> {
                 {
                     return Final::new(
                         Outcome::Done,
-                        Some("re-checked after the interruption: the original is already collapsed (overridden)".to_string()),
+                        Some(
+                            "re-checked after the interruption: the original is already collapsed (by this run's \
+                             interrupted push, or an earlier override); not pushed again, which would show twice"
+                                .to_string(),
+                        ),
                     );
                 }
                 CallEnd::Answered(Class::Done(d)) => {
@@ -500,7 +535,7 @@ impl<T: Transport> Executor<T> {
                     Call::TpnsRecord,
                     None,
                     true,
-                    0,
+                    false,
                 )
                 .await
             {
@@ -541,15 +576,7 @@ impl<T: Transport> Executor<T> {
         // With the same collapse_id a repeated push replaces the first one; with
         // force_collapse it would show twice on OPPO/vivo, so a lost answer is not retried.
         let end = self
-            .call(
-                step,
-                &t.id,
-                &spec,
-                Call::TpnsPush,
-                None,
-                !force,
-                u32::from(sent),
-            )
+            .call(step, &t.id, &spec, Call::TpnsPush, None, !force, sent)
             .await;
         end_to_final(end, true)
     }
@@ -565,15 +592,17 @@ impl<T: Transport> Executor<T> {
         kind: Call,
         cid: Option<&str>,
         retry_lost: bool,
-        already_sent: u32,
+        already_sent: bool,
     ) -> CallEnd {
         let pacer = self.pacer(spec.family);
         let retry = self.cfg.retry;
         let mut failed_attempts = 0u32;
         let mut throttles = 0u32;
+        // Attempts of this request (journaled); whether anything for this target left at all.
+        let mut attempt = 0u32;
         let mut sent = already_sent;
-        // An answer lost earlier in this call may have been acted on: a later "gone" can be
-        // the echo of our own success, and the outcome says so.
+        // An answer lost earlier in this call may have been acted on: a later "gone" (or TPNS
+        // "Push repeat") can be the echo of our own success, and the outcome says so.
         let mut lost_before = false;
         loop {
             let got_slot = tokio::select! {
@@ -581,14 +610,15 @@ impl<T: Transport> Executor<T> {
                 _ = self.stop.wait() => false,
             };
             if !got_slot {
-                return CallEnd::Interrupted { sent: sent > 0 };
+                return CallEnd::Interrupted { sent };
             }
-            sent += 1;
-            self.journal.append(&Event::Intent {
+            attempt += 1;
+            // Intent before the request: if it cannot be written, the request is not sent.
+            let intent = Event::Intent {
                 at: Timestamp::now(),
                 step: step.name.clone(),
                 target: target.to_string(),
-                attempt: sent,
+                attempt,
                 request: format!(
                     "{} {}",
                     spec.method,
@@ -596,38 +626,43 @@ impl<T: Transport> Executor<T> {
                 ),
                 family: spec.family.as_str().to_string(),
                 cid: cid.map(String::from),
-            });
+            };
+            if let Err(e) = self.journal.append(&intent) {
+                self.stop
+                    .trigger(format!("the journal cannot be written: {e}"));
+                return CallEnd::Interrupted { sent };
+            }
+            sent = true;
             self.progress.request_sent();
             let started = Instant::now();
             let result = self.transport.send(spec).await;
             let latency_ms = started.elapsed().as_millis() as u64;
             let class = match &result {
                 Ok(a) => self.classify(kind, a, &pacer),
-                Err(TransportError::NotSent(m)) => Class::Transient {
+                Err(e) => Class::Transient {
                     code: None,
-                    message: m.clone(),
+                    message: e.message().to_string(),
                 },
-                Err(TransportError::Lost(m)) => Class::Transient {
-                    code: None,
-                    message: m.clone(),
-                },
+            };
+            // An answer of 502-504 comes from a gateway: the provider may have acted on it.
+            let ambiguous = match &result {
+                Err(TransportError::Lost(_)) => true,
+                Ok(a) => (502..=504).contains(&a.status),
+                Err(TransportError::NotSent(_)) => false,
             };
             let (new_id, collapse_id) = match &class {
                 Class::Done(d) => (d.new_id.clone(), d.collapse_id),
                 _ => (None, None),
             };
-            self.journal.append(&Event::Answer {
+            let _ = self.journal.append(&Event::Answer {
                 at: Timestamp::now(),
                 step: step.name.clone(),
                 target: target.to_string(),
-                attempt: sent,
+                attempt,
                 status: result.as_ref().ok().map(|a| a.status),
                 class: class.name().to_string(),
                 code: class.code(),
-                message: class
-                    .message()
-                    .map(String::from)
-                    .or_else(|| result.as_ref().err().map(|e| e.message().to_string())),
+                message: class.message().map(String::from),
                 latency_ms,
                 new_id,
                 collapse_id,
@@ -635,11 +670,16 @@ impl<T: Transport> Executor<T> {
             match class {
                 Class::Throttled { pause, .. } => {
                     throttles += 1;
-                    let wait = pause.unwrap_or_else(|| default_throttle_pause(throttles));
-                    pacer.pause_until(Instant::now() + wait);
+                    let wait = pause
+                        .unwrap_or_else(|| default_throttle_pause(throttles))
+                        .min(MAX_PAUSE);
+                    pacer.pause_until(
+                        Instant::now()
+                            .checked_add(wait)
+                            .unwrap_or_else(Instant::now),
+                    );
                     self.progress.note(&format!(
-                        "throttled by the provider ({}): pausing the {} family for {}",
-                        spec.family.as_str(),
+                        "throttled by the provider: pausing the {} family for {}",
                         spec.family.as_str(),
                         crate::units::format_duration(wait)
                     ));
@@ -648,8 +688,8 @@ impl<T: Transport> Executor<T> {
                     }
                 }
                 Class::Transient { message, .. } => {
-                    lost_before |= matches!(result, Err(TransportError::Lost(_)));
-                    if matches!(result, Err(TransportError::Lost(_))) && !retry_lost {
+                    lost_before |= ambiguous;
+                    if ambiguous && !retry_lost {
                         return CallEnd::GaveUp(format!(
                             "{message}; not retried: the push may have gone out, and with force_collapse a second one would show twice"
                         ));
@@ -675,6 +715,14 @@ impl<T: Transport> Executor<T> {
                         ),
                     });
                 }
+                Class::Failed {
+                    code: Some(crate::provider::answer::TPNS_PUSH_REPEAT),
+                    message,
+                } if lost_before => {
+                    // TPNS refused a repeat of a push whose first answer we lost: it went out.
+                    let _ = message;
+                    return CallEnd::Answered(Class::Done(Done::default()));
+                }
                 other => return CallEnd::Answered(other),
             }
         }
@@ -690,7 +738,11 @@ impl<T: Transport> Executor<T> {
             && !matches!(class, Class::Throttled { .. })
             && let Some(p) = a.rate.pause()
         {
-            pacer.pause_until(Instant::now() + p);
+            pacer.pause_until(
+                Instant::now()
+                    .checked_add(p.min(MAX_PAUSE))
+                    .unwrap_or_else(Instant::now),
+            );
         }
         class
     }
@@ -800,7 +852,7 @@ impl CidPool {
                     Call::JpushCid,
                     None,
                     true,
-                    0,
+                    false,
                 )
                 .await
             {
@@ -1026,6 +1078,52 @@ mod tests {
             "{later:?}"
         );
         assert_eq!(seen.len(), 13, "one retry for the throttled target");
+    }
+
+    /// A wild `X-Rate-Limit-Reset` (u64::MAX seconds) is capped, never overflows the clock.
+    #[tokio::test(start_paused = true)]
+    async fn an_absurd_reset_is_capped() {
+        let t = Scripted {
+            script: Box::new(|n, _| {
+                if n == 0 {
+                    // A success that says the window is used up, then a throttle: both absurd.
+                    return Ok(Answer {
+                        status: 200,
+                        rate: RateHeaders {
+                            limit: None,
+                            remaining: Some(0),
+                            reset: Some(u64::MAX),
+                            retry_after: None,
+                        },
+                        body: Vec::new(),
+                    });
+                }
+                if n == 1 {
+                    return Ok(Answer {
+                        status: 429,
+                        rate: RateHeaders {
+                            limit: None,
+                            remaining: Some(0),
+                            reset: None,
+                            retry_after: Some(u64::MAX),
+                        },
+                        body: br#"{"error":{"code":2002,"message":"Rate limit exceeded"}}"#
+                            .to_vec(),
+                    });
+                }
+                ok()
+            }),
+            seen: Mutex::new(Vec::new()),
+        };
+        let (e, _) = executor(recall_plan(3, "100/s", 2), t, Arc::new(Stop::default()));
+        let start = Instant::now();
+        let r = e.run().await;
+        assert_eq!(r.count(Outcome::Done), 3);
+        let waited = Instant::now() - start;
+        assert!(
+            waited >= MAX_PAUSE && waited < 2 * MAX_PAUSE + Duration::from_secs(5),
+            "{waited:?}"
+        );
     }
 
     /// Transient failures retry with backoff and give up after `attempts`.

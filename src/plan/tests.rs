@@ -31,7 +31,7 @@ fn plan_of(name: &str, playbook: &str, ledger: &str) -> Result<Plan, Error> {
         "sends.csv"
     };
     let dir = scratch(name, &[("pb.yaml", playbook), (ledger_name, ledger)]);
-    prepare(&dir.join("pb.yaml"), &[], now(), "run-1").map(|p| p.plan)
+    prepare(&dir.join("pb.yaml"), &[], now(), now()).map(|p| p.plan)
 }
 
 fn jpush_pb(steps: &str) -> String {
@@ -526,5 +526,52 @@ fn recalling_before_overriding_is_flagged() {
         plan.steps
             .iter()
             .all(|s| s.warnings.iter().all(|w| !w.contains("recalled by")))
+    );
+}
+
+#[test]
+fn jpush_override_is_not_pushed_where_nothing_can_replace_it() {
+    let ledger = [jpush_record(
+        1,
+        "2026-11-21T10:00:00Z",
+        "[\"android\",\"ios\",\"quickapp\"]",
+        "",
+    )];
+    let plan = plan_of(
+        "push-platforms",
+        &jpush_pb(OVERRIDE_STEP),
+        &ledger.join("\n"),
+    )
+    .unwrap();
+    let t = &plan.steps[0].targets[0];
+    let reqs = target_requests(&plan.provider, Action::Override, UnsupportedPolicy::Skip, t);
+    assert_eq!(
+        reqs[1].body.as_ref().unwrap()["platform"],
+        serde_json::json!(["android"])
+    );
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n == "not pushed to ios: no channel there can replace the original"),
+        "{:?}",
+        t.notes
+    );
+    // `force` sends to the original platforms, as asked.
+    let forced = OVERRIDE_STEP.replace("    message:", "    unsupported: force\n    message:");
+    let plan = plan_of(
+        "push-platforms-force",
+        &jpush_pb(&forced),
+        &ledger.join("\n"),
+    )
+    .unwrap();
+    let reqs = target_requests(
+        &plan.provider,
+        Action::Override,
+        UnsupportedPolicy::Force,
+        &plan.steps[0].targets[0],
+    );
+    assert_eq!(
+        reqs[1].body.as_ref().unwrap()["platform"],
+        serde_json::json!(["android", "ios", "quickapp"])
     );
 }

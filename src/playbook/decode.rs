@@ -738,6 +738,11 @@ impl<'a> Decoder<'a> {
                 _ => None,
             };
             match text.map(|t| FailureBudget::parse(&t)) {
+                Some(Ok(FailureBudget::Count(0) | FailureBudget::Percent(0.0))) => {
+                    self.error(n.span, "`limits.max_failures` of 0 would allow no request at all: any one could fail")
+                        .with_help("use 1 to stop at the first failure (requests then run one at a time)");
+                    ok = false;
+                }
                 Some(Ok(b)) => limits.max_failures = Some(b),
                 Some(Err(e)) => {
                     self.error(n.span, format!("invalid `limits.max_failures`: {e}"));
@@ -977,9 +982,8 @@ impl<'a> Decoder<'a> {
                 let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
                 match (kind, digits) {
                     // Integers beyond u64 reach us as floats; the text says what was meant.
-                    (ProviderKind::Jpush, true) => Err(format!(
-                        "`{raw}` is too large for a JPush msg_id (at most 18446744073709551615)"
-                    )),
+                    // Digits the parser took for a float: too large, or written with leading zeros.
+                    (ProviderKind::Jpush, true) => MsgId::parse(kind, &raw),
                     (ProviderKind::Tpns, true) => MsgId::parse(kind, &raw),
                     (ProviderKind::Jpush, false) => Err(format!(
                         "`{raw}` is not a JPush msg_id: ids are exact unsigned integers, not floating-point numbers"

@@ -275,9 +275,13 @@ impl MsgId {
                 if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(format!("`{t}` is not a JPush msg_id (an unsigned integer)"));
                 }
-                t.parse::<u64>().map(MsgId::Jpush).map_err(|_| {
-                    format!("`{t}` is too large for a JPush msg_id (at most 18446744073709551615)")
-                })
+                match t.parse::<u64>() {
+                    Ok(0) => Err("0 is not a JPush msg_id".to_string()),
+                    Ok(n) => Ok(MsgId::Jpush(n)),
+                    Err(_) => Err(format!(
+                        "`{t}` is too large for a JPush msg_id (at most 18446744073709551615)"
+                    )),
+                }
             }
             ProviderKind::Tpns => {
                 if t.is_empty() {

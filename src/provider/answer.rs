@@ -169,6 +169,27 @@ fn jpush_error(v: &Value) -> Option<(i64, String)> {
     Some((code, message))
 }
 
+/// Whether a JPush error means the message no longer exists (reference/jpush.md §2, §3).
+/// Recall: 1003, or a 400/404 saying the msgid does not exist. Override push: a 1003 about the
+/// message to override (an unknown or over-a-day-old `override_msg_id`); other 1003s are bad
+/// parameters, which are failures, not "gone".
+fn jpush_gone(call: Call, status: u16, code: i64, message: &str) -> bool {
+    let m = message.to_lowercase();
+    let not_exist = ["doesn't exist", "not exist", "does not exist", "不存在"]
+        .iter()
+        .any(|t| m.contains(t));
+    match call {
+        Call::JpushRecall => code == 1003 || (not_exist && matches!(status, 400 | 404)),
+        Call::JpushPush => {
+            let about_target = ["override", "覆盖", "msg_id", "msgid"]
+                .iter()
+                .any(|t| m.contains(t));
+            code == 1003 && about_target && !m.contains("must be")
+        }
+        _ => false,
+    }
+}
+
 /// Classify a JPush answer (reference/jpush.md §1, §3, §4).
 pub fn classify_jpush(call: Call, a: &Answer) -> Class {
     let v = json(&a.body);
@@ -184,20 +205,17 @@ pub fn classify_jpush(call: Call, a: &Answer) -> Class {
         };
     }
     if let Some((code, message)) = err {
-        let lower = message.to_ascii_lowercase();
-        let gone_text = lower.contains("doesn't exist")
-            || lower.contains("not exist")
-            || lower.contains("does not exist");
         return match code {
-            1003 if call != Call::JpushCid => Class::Gone {
-                code: Some(code),
-                message,
-            },
-            _ if gone_text && call != Call::JpushCid => Class::Gone {
+            // Authentication and permission errors are never "gone", whatever their text says.
+            1004 | 1008 | 2003..=2008 => Class::Failed {
                 code: Some(code),
                 message,
             },
             1000 | 1030 => Class::Transient {
+                code: Some(code),
+                message,
+            },
+            _ if jpush_gone(call, a.status, code, &message) => Class::Gone {
                 code: Some(code),
                 message,
             },
@@ -259,6 +277,8 @@ pub const TPNS_AUTH_FAILURE: i64 = 1008003;
 pub const TPNS_SERVICE_ERROR: i64 = 1008004;
 pub const TPNS_PUSH_ID_NOT_EXIST: i64 = 1008015;
 pub const TPNS_TOO_FAST: i64 = 1008028;
+/// "Push repeat": a duplicate all/tag push (reference/tpns.md §6).
+pub const TPNS_PUSH_REPEAT: i64 = 10010018;
 
 /// Classify a TPNS answer. Both envelope spellings are read: `ret_code`/`err_msg` (push API)
 /// and `retCode`/`errMsg` (statistics); stop/revoke/cancel are undocumented, so either.
@@ -352,7 +372,8 @@ pub fn classify_tpns(call: Call, a: &Answer) -> Class {
             done.collapse_id = record
                 .get("collapseID")
                 .and_then(|c| c.as_u64().or_else(|| c.as_str()?.parse().ok()))
-                .and_then(|c| u32::try_from(c).ok());
+                .and_then(|c| u32::try_from(c).ok())
+                .filter(|c| *c != 0);
             if done.collapse_id.is_none() {
                 return Class::Failed {
                     code: None,
@@ -509,6 +530,53 @@ mod tests {
             f,
             Class::Failed {
                 code: Some(1009),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn not_gone_unless_it_is_about_the_message() {
+        // An auth error that happens to say "does not exist", and a bad parameter: failures.
+        let auth = classify_jpush(
+            Call::JpushRecall,
+            &ans(
+                401,
+                r#"{"error":{"code":1004,"message":"app_key does not exist"}}"#,
+            ),
+        );
+        assert!(matches!(
+            auth,
+            Class::Failed {
+                code: Some(1004),
+                ..
+            }
+        ));
+        let bad = classify_jpush(
+            Call::JpushPush,
+            &ans(
+                400,
+                r#"{"error":{"code":1003,"message":"audience value must be JSON Array format!"}}"#,
+            ),
+        );
+        assert!(matches!(
+            bad,
+            Class::Failed {
+                code: Some(1003),
+                ..
+            }
+        ));
+        let window = classify_jpush(
+            Call::JpushPush,
+            &ans(
+                400,
+                r#"{"error":{"code":1003,"message":"override_msg_id is not a valid message to override within 1 day"}}"#,
+            ),
+        );
+        assert!(matches!(
+            window,
+            Class::Gone {
+                code: Some(1003),
                 ..
             }
         ));

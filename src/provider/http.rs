@@ -62,6 +62,9 @@ impl HttpTransport {
             .timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("pushfix/", env!("CARGO_PKG_VERSION")))
+            // Never follow a redirect: it would resend the request, credentials included,
+            // somewhere the playbook did not name.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
         Ok(HttpTransport {

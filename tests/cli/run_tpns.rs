@@ -212,6 +212,10 @@ fn override_looks_up_the_collapse_id_then_pushes_to_the_same_audience() {
     push.assert_calls(1);
     let r = report(&dir);
     assert_eq!(r["steps"][0]["requests"], 2);
+    assert_eq!(
+        r["steps"][0]["retries"], 0,
+        "the lookup and the push are two first attempts"
+    );
     // No Sign value reaches stdout, stderr or the audit directory.
     let mut places = vec![text(&out.stdout), text(&out.stderr)];
     places.extend(all_files(&dir.join("audit")).into_iter().map(|(_, t)| t));
