@@ -6,17 +6,17 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::prepare;
-use super::run::{Target, confirm, drive, execute, is_loopback, read_credentials};
+use super::run::{
+    Target, confirm, drive, execute, is_loopback, read_credentials, redactions, take_lock,
+};
 use crate::audit;
 use crate::cli::{ApplyArgs, ResumeArgs};
 use crate::error::Error;
 use crate::exec::journal::{self, Event, Journal};
-use crate::exec::lock::{LockError, RunLock};
 use crate::exec::resume::{recover, trim_torn_tail};
 use crate::inputs::sha256_hex;
 use crate::plan::{self, PLAN_SCHEMA, Plan};
 use crate::playbook::check_endpoint;
-use crate::provider::auth::basic_header;
 
 fn read_plan(path: &Path) -> Result<Plan, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -108,33 +108,19 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
     };
     let audit_dir = a.run_dir.parent().unwrap_or(Path::new("."));
     let operator = audit::operator();
-    let _lock = RunLock::acquire(
-        audit_dir,
-        plan.provider.kind.as_str(),
-        &target.credentials.id,
-        &plan.playbook.name,
-        &format!(
-            "resume of {run_id} by {operator}, pid {}, since {}",
-            std::process::id(),
-            Timestamp::now()
-        ),
-    )
-    .map_err(|e| match e {
-        LockError::Held(m) => Error::Locked(m),
-        LockError::Io(m) => Error::Other(m),
-    })?;
+    let holder = format!(
+        "resume of {run_id} by {operator}, pid {}, since {}",
+        std::process::id(),
+        Timestamp::now()
+    );
+    let _lock = take_lock(audit_dir, &plan, &target, &holder)?;
     if recovery.to_send == 0 && reduced.steps.is_empty() {
         eprintln!("nothing to resume: every target has its outcome; rebuilding the report");
     } else if !a.yes {
         print!("{}", plan::render_text(&reduced));
         confirm(&reduced, &target)?;
     }
-    let redact = vec![
-        target.credentials.secret.expose().to_string(),
-        basic_header(&target.credentials)
-            .trim_start_matches("Basic ")
-            .to_string(),
-    ];
+    let redact = redactions(&target.credentials);
     let journal =
         Arc::new(Journal::create(&journal_path, redact).map_err(|e| Error::Other(e.to_string()))?);
     journal

@@ -247,35 +247,22 @@ pub fn execute(
     }
 
     let started = Timestamp::now();
-    let (run_dir, run_id) = audit::create_run_dir(audit_dir, run_id).map_err(Error::Other)?;
     let operator = audit::operator();
-    let _lock = RunLock::acquire(
+    // The lock comes first: a refused run leaves nothing behind.
+    let _lock = take_lock(
         audit_dir,
-        plan.provider.kind.as_str(),
-        &target.credentials.id,
-        &plan.playbook.name,
+        plan,
+        &target,
         &format!(
             "run {run_id} by {operator}, pid {}, since {started}",
             std::process::id()
         ),
-    )
-    .map_err(|e| match e {
-        LockError::Held(m) => {
-            let _ = std::fs::remove_dir(&run_dir);
-            Error::Locked(m)
-        }
-        LockError::Io(m) => Error::Other(m),
-    })?;
+    )?;
+    let (run_dir, run_id) = audit::create_run_dir(audit_dir, run_id).map_err(Error::Other)?;
     write_atomic(&run_dir.join("playbook.yaml"), playbook_text.as_bytes())?;
     write_json(&run_dir.join("plan.json"), &plan::to_json(plan))?;
 
-    // Every string that could reveal a credential is scrubbed from the journal.
-    let redact = vec![
-        target.credentials.secret.expose().to_string(),
-        basic_header(&target.credentials)
-            .trim_start_matches("Basic ")
-            .to_string(),
-    ];
+    let redact = redactions(&target.credentials);
     let journal = Arc::new(
         Journal::create(&run_dir.join("journal.jsonl"), redact)
             .map_err(|e| Error::Other(e.to_string()))?,
@@ -307,6 +294,34 @@ pub fn execute(
     );
 
     drive(&run_dir, journal, plan, target, Hints::default())
+}
+
+/// Take the run lock for this provider app and playbook (exit 4 when another run holds it).
+pub(super) fn take_lock(
+    audit_dir: &Path,
+    plan: &Plan,
+    target: &Target,
+    holder: &str,
+) -> Result<RunLock, Error> {
+    RunLock::acquire(
+        audit_dir,
+        plan.provider.kind.as_str(),
+        &target.credentials.id,
+        &plan.playbook.name,
+        holder,
+    )
+    .map_err(|e| match e {
+        LockError::Held(m) => Error::Locked(m),
+        LockError::Io(m) => Error::Other(m),
+    })
+}
+
+/// Every form of the credentials that could reveal them, to scrub from the journal.
+pub(super) fn redactions(c: &AppCredentials) -> Vec<String> {
+    vec![
+        c.secret.expose().to_string(),
+        basic_header(c).trim_start_matches("Basic ").to_string(),
+    ]
 }
 
 /// Run the executor on a plan with an open journal, then write the run's end, the reports,

@@ -8,7 +8,7 @@ use httpmock::Method::{DELETE, GET, POST};
 use httpmock::MockServer;
 use serde_json::{Value, json};
 
-use crate::run_jpush::{APP_KEY, Campaign, SECRET, record};
+use crate::run_jpush::{APP_KEY, Campaign, SECRET, record, record_at};
 use crate::support::{pushfix, text};
 
 fn run_resume(c: &Campaign, extra: &[&str]) -> std::process::Output {
@@ -172,7 +172,13 @@ fn apply_runs_exactly_a_saved_plan_and_refuses_a_changed_or_stale_one() {
             .json_body(json!({"sendno": "0", "msg_id": "1"}));
     });
     let steps = "  - name: pull\n    action: recall\n    select: { ids: [1, 2] }\n  - name: fix\n    action: override\n    select: { where: { tags_any: [bf] } }\n    message: { body: fixed }\n";
-    let ledger = [record("67554224848096790", "[\"android\"]", "")];
+    // Fixed times: the plan and its checks are made as of given instants.
+    let ledger = [record_at(
+        "67554224848096790",
+        "2026-11-21T03:00:00Z",
+        "[\"android\"]",
+        "",
+    )];
     let c = Campaign::new("apply", &server, "  concurrency: 1", steps, &ledger);
     let url = server.base_url();
     let plan = |as_of: &str| {

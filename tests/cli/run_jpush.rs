@@ -19,12 +19,16 @@ pub const SECRET: &str = "5e987ac6d2e04d95a9d8f0d1";
 pub const BASIC: &str =
     "Basic N2Q0MzFlNDJkZmE2YTZkNjkzYWMyZDA0OjVlOTg3YWM2ZDJlMDRkOTVhOWQ4ZjBkMQ==";
 
-/// Planning instant for these tests (the ledger below is an hour older).
-pub const AS_OF_LEDGER: &str = "2026-11-21T03:00:00Z";
-
+/// A ledger record sent an hour ago by the real clock: `run` plans against the real clock
+/// (a real provider's cannot be moved), so the JPush override window must be open today.
 pub fn record(id: &str, platforms: &str, extra: &str) -> String {
+    let sent_at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    record_at(id, &sent_at.to_string(), platforms, extra)
+}
+
+pub fn record_at(id: &str, sent_at: &str, platforms: &str, extra: &str) -> String {
     format!(
-        r#"{{"msg_id":"{id}","sent_at":"{AS_OF_LEDGER}","platforms":{platforms},"tags":["bf"],"title":"48h sale","body":"Up to 70% off","audience":{{"tag":["bf"]}}{extra}}}"#
+        r#"{{"msg_id":"{id}","sent_at":"{sent_at}","platforms":{platforms},"tags":["bf"],"title":"48h sale","body":"Up to 70% off","audience":{{"tag":["bf"]}}{extra}}}"#
     )
 }
 
