@@ -68,7 +68,11 @@ fn resume_after_a_hard_kill_finishes_without_a_second_push() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1100));
+    // Kill once some pushes are out (however slowly this machine started the run).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while seen.lock().unwrap().len() < 5 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     std::process::Command::new("kill")
         .args(["-KILL", &child.id().to_string()])
         .status()

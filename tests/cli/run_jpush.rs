@@ -380,7 +380,8 @@ fn requests_never_exceed_the_rate_in_any_second() {
     let rate = c.report()["steps"][0]["achieved_rate_per_s"]
         .as_f64()
         .unwrap();
-    assert!(rate > 7.0 && rate <= 10.0, "achieved {rate}/s");
+    // The upper bound is the contract; the lower one only says pacing did not stall.
+    assert!(rate > 5.0 && rate <= 10.0, "achieved {rate}/s");
 }
 
 #[test]
@@ -569,7 +570,11 @@ fn sigint_drains_in_flight_requests_and_writes_a_partial_report() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1200));
+    // Interrupt once the campaign is under way (however slowly this machine started it).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while recalls.calls() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
