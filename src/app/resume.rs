@@ -6,9 +6,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::prepare;
-use super::run::{
-    Target, confirm, drive, execute, is_loopback, read_credentials, redactions, take_lock,
-};
+use super::run::{Target, confirm, drive, execute, read_credentials, redactions, take_lock};
 use crate::audit;
 use crate::cli::{ApplyArgs, ResumeArgs};
 use crate::error::Error;
@@ -16,7 +14,7 @@ use crate::exec::journal::{self, Event, Journal};
 use crate::exec::resume::{recover, trim_torn_tail};
 use crate::inputs::sha256_hex;
 use crate::plan::{self, PLAN_SCHEMA, Plan};
-use crate::playbook::check_endpoint;
+use crate::playbook::{check_endpoint, is_loopback_url};
 
 fn read_plan(path: &Path) -> Result<Plan, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -157,7 +155,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
         }
     }
     let (url, source) = endpoint_or(&plan, &a.endpoint)?;
-    if a.as_of.is_some() && !is_loopback(&url) {
+    if a.as_of.is_some() && !is_loopback_url(&url) {
         return Err(Error::Usage(
             "--as-of needs a loopback --endpoint: a real provider's clock cannot be moved".into(),
         ));
@@ -205,6 +203,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
         &run_id,
         None,
     )
+    .map(|f| f.code)
 }
 
 /// Targets whose verdict or disposition differs between a saved plan and a fresh one.

@@ -16,7 +16,7 @@ use crate::exec::lock::{LockError, RunLock};
 use crate::exec::progress::{Mode, Progress};
 use crate::exec::{ExecConfig, Executor, Hints, RetrySettings, signals};
 use crate::plan::{self, Plan};
-use crate::playbook::{ProviderKind, TpnsAuth, check_endpoint};
+use crate::playbook::{ProviderKind, TpnsAuth, check_endpoint, is_loopback_url};
 use crate::provider::auth::{AppCredentials, Secret, basic_header};
 use crate::provider::http::{AuthScheme, HttpTransport};
 use crate::report;
@@ -53,7 +53,7 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
             pb.provider.base_url_source.clone(),
         ),
     };
-    if a.as_of.is_some() && !is_loopback(&base_url) {
+    if a.as_of.is_some() && !is_loopback_url(&base_url) {
         return Err(Error::Usage(
             "--as-of needs --sandbox or a loopback --endpoint: a real provider's clock cannot be moved \
              (`pushfix plan --as-of` reviews a plan as of any time)"
@@ -77,19 +77,7 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
         &run_id,
         None,
     )
-}
-
-pub(super) fn is_loopback(url: &str) -> bool {
-    reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(String::from))
-        .is_some_and(|h| {
-            h == "localhost"
-                || h.trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        })
+    .map(|f| f.code)
 }
 
 /// `run --sandbox`: the simulator in this process, seeded from the playbook's ledger, with
@@ -138,7 +126,6 @@ fn run_in_sandbox(
         credentials,
         sandbox: true,
     };
-    let before = latest_run_dir(&a.audit_dir);
     let result = execute(
         &a.playbook,
         &pb.file.text,
@@ -151,12 +138,9 @@ fn run_in_sandbox(
     );
     let record = sandbox.stop();
     // Keep the sandbox's own record of what it received and changed, for comparison.
-    if result.is_ok()
-        && let Some(dir) = latest_run_dir(&a.audit_dir).filter(|d| Some(d) != before.as_ref())
-    {
-        write_json(&dir.join("sandbox.json"), &record)?;
-    }
-    result
+    let finished = result?;
+    write_json(&finished.run_dir.join("sandbox.json"), &record)?;
+    Ok(finished.code)
 }
 
 /// The sandbox app's quota for a playbook that paces at `rate`: like a real app, whose quota
@@ -172,21 +156,6 @@ fn sandbox_quota(rate: crate::units::Rate) -> crate::units::Rate {
     } else {
         rate
     }
-}
-
-fn latest_run_dir(audit_dir: &Path) -> Option<std::path::PathBuf> {
-    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(audit_dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_dir()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    dirs.sort();
-    dirs.pop()
 }
 
 /// Read the credentials the plan names from the environment (exit 2 when missing).
@@ -229,7 +198,7 @@ pub fn execute(
     audit_dir: &Path,
     run_id: &str,
     sandbox_note: Option<&str>,
-) -> Result<i32, Error> {
+) -> Result<Finished, Error> {
     plan.provider.base_url = target.base_url.clone();
     plan.provider.base_url_source = target.base_url_source.clone();
     let mut stdout = std::io::stdout().lock();
@@ -293,7 +262,14 @@ pub fn execute(
         run_dir.join("journal.jsonl").display()
     );
 
-    drive(&run_dir, journal, plan, target, Hints::default())
+    let code = drive(&run_dir, journal, plan, target, Hints::default())?;
+    Ok(Finished { code, run_dir })
+}
+
+/// A run that went through: its exit code and where its audit record is.
+pub struct Finished {
+    pub code: i32,
+    pub run_dir: std::path::PathBuf,
 }
 
 /// Take the run lock for this provider app and playbook (exit 4 when another run holds it).
@@ -387,13 +363,8 @@ pub fn drive(
     let failures = so_far.totals.outcomes.failed + so_far.totals.outcomes.gave_up;
     // Targets never dispatched, or in flight without an outcome, mean the run did not finish.
     let unfinished = so_far.totals.outcomes.not_attempted > 0 || !details.unresolved.is_empty();
-    let code = if result.stopped.is_some() || result.journal_error.is_some() || unfinished {
-        crate::exit::ABORTED
-    } else if failures > 0 {
-        crate::exit::FAILURES
-    } else {
-        crate::exit::OK
-    };
+    let stopped = result.stopped.is_some() || result.journal_error.is_some();
+    let code = crate::exec::runner::exit_code(stopped || unfinished, failures);
     let _ = journal.append(&Event::RunFinished {
         at: Timestamp::now(),
         exit_code: code,

@@ -89,17 +89,28 @@ pub struct RunResult {
 impl RunResult {
     /// DESIGN §1: 3 when stopped early, 1 when targets failed or gave up, else 0.
     pub fn exit_code(&self) -> i32 {
-        if self.stopped.is_some() || self.journal_error.is_some() {
-            crate::exit::ABORTED
-        } else if self.count(Outcome::Failed) + self.count(Outcome::GaveUp) > 0 {
-            crate::exit::FAILURES
-        } else {
-            crate::exit::OK
-        }
+        exit_code(
+            self.stopped.is_some()
+                || self.journal_error.is_some()
+                || self.count(Outcome::NotAttempted) > 0,
+            self.count(Outcome::Failed) + self.count(Outcome::GaveUp),
+        )
     }
 
     pub fn count(&self, o: Outcome) -> u64 {
         self.outcomes.get(&o).copied().unwrap_or(0)
+    }
+}
+
+/// DESIGN §1: 3 when the run did not finish (stopped, or targets left without an outcome),
+/// 1 when targets failed or gave up, else 0.
+pub fn exit_code(unfinished: bool, failures: u64) -> i32 {
+    if unfinished {
+        crate::exit::ABORTED
+    } else if failures > 0 {
+        crate::exit::FAILURES
+    } else {
+        crate::exit::OK
     }
 }
 
@@ -909,6 +920,15 @@ mod tests {
         }
     }
 
+    /// JPush's throttling answer (429 + 2002) with these rate-limit headers.
+    fn throttled(rate: RateHeaders) -> Result<Answer, TransportError> {
+        Ok(Answer {
+            status: 429,
+            rate,
+            body: br#"{"error":{"code":2002,"message":"Rate limit exceeded"}}"#.to_vec(),
+        })
+    }
+
     fn ok() -> Result<Answer, TransportError> {
         Ok(Answer {
             status: 200,
@@ -1039,16 +1059,11 @@ mod tests {
         let t = Scripted {
             script: Box::new(|n, _| {
                 if n == 3 {
-                    return Ok(Answer {
-                        status: 429,
-                        rate: RateHeaders {
-                            limit: Some(600),
-                            remaining: Some(0),
-                            reset: Some(30),
-                            retry_after: None,
-                        },
-                        body: br#"{"error":{"code":2002,"message":"Rate limit exceeded"}}"#
-                            .to_vec(),
+                    return throttled(RateHeaders {
+                        limit: Some(600),
+                        remaining: Some(0),
+                        reset: Some(30),
+                        retry_after: None,
                     });
                 }
                 ok()
@@ -1099,16 +1114,11 @@ mod tests {
                     });
                 }
                 if n == 1 {
-                    return Ok(Answer {
-                        status: 429,
-                        rate: RateHeaders {
-                            limit: None,
-                            remaining: Some(0),
-                            reset: None,
-                            retry_after: Some(u64::MAX),
-                        },
-                        body: br#"{"error":{"code":2002,"message":"Rate limit exceeded"}}"#
-                            .to_vec(),
+                    return throttled(RateHeaders {
+                        limit: None,
+                        remaining: Some(0),
+                        reset: None,
+                        retry_after: Some(u64::MAX),
                     });
                 }
                 ok()

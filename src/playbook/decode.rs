@@ -1449,6 +1449,24 @@ fn valid_var_name(s: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
 
+/// `localhost` or a loopback IP (v4 or bracketed v6): where plain http may go (a sandbox).
+pub fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a URL points at a loopback host.
+pub fn is_loopback_url(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(is_loopback_host))
+        .unwrap_or(false)
+}
+
 pub struct EndpointError {
     pub message: String,
     pub help: String,
@@ -1462,12 +1480,7 @@ pub fn check_endpoint(text: &str) -> Result<String, EndpointError> {
         help: "write a base URL such as https://api.jpush.cn".into(),
     })?;
     let host = url.host_str().unwrap_or("");
-    let loopback = host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = is_loopback_host(host);
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}

@@ -130,14 +130,7 @@ fn resume_refuses_other_credentials_and_sandbox_runs() {
         when.method(DELETE);
         then.status(200);
     });
-    let steps = "  - name: pull\n    action: recall\n    select: { ids: [1] }\n";
-    let c = Campaign::new(
-        "resume-creds",
-        &server,
-        "  concurrency: 1",
-        steps,
-        &[record("9", "[\"android\"]", "")],
-    );
+    let c = Campaign::recall("resume-creds", &server, "  concurrency: 1", "1");
     assert_eq!(c.run(&[]).status.code(), Some(0));
     let dir = c.run_dir();
     let out = pushfix(&c.dir)

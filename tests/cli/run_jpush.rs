@@ -54,6 +54,18 @@ impl Campaign {
         Campaign { dir }
     }
 
+    /// A one-step recall of `ids` (a YAML list body, e.g. `1, 2`) over a one-record ledger.
+    pub fn recall(name: &str, server: &MockServer, limits: &str, ids: &str) -> Campaign {
+        let steps = format!("  - name: pull\n    action: recall\n    select: {{ ids: [{ids}] }}\n");
+        Campaign::new(
+            name,
+            server,
+            limits,
+            &steps,
+            &[record("9", "[\"android\"]", "")],
+        )
+    }
+
     pub fn run(&self, extra: &[&str]) -> Output {
         let mut args = vec!["run", "pb.yaml", "--yes", "--audit-dir", "audit"];
         args.extend_from_slice(extra);
@@ -243,14 +255,7 @@ fn every_answer_class_reaches_its_outcome() {
         when.method(DELETE).path("/v3/push/5");
         then.status(200).body("");
     });
-    let steps = "  - name: pull\n    action: recall\n    select: { ids: [1, 2, 3, 4, 5] }\n";
-    let c = Campaign::new(
-        "classes",
-        &server,
-        "  concurrency: 2",
-        steps,
-        &[record("9", "[\"android\"]", "")],
-    );
+    let c = Campaign::recall("classes", &server, "  concurrency: 2", "1, 2, 3, 4, 5");
     let out = c.run(&[]);
     assert_eq!(
         out.status.code(),
@@ -354,16 +359,11 @@ fn requests_never_exceed_the_rate_in_any_second() {
         then.status(200).body("");
     });
     let ids: Vec<String> = (1..=35).map(|i| i.to_string()).collect();
-    let steps = format!(
-        "  - name: pull\n    action: recall\n    select: {{ ids: [{}] }}\n",
-        ids.join(", ")
-    );
-    let c = Campaign::new(
+    let c = Campaign::recall(
         "pace",
         &server,
         "  rate: 10/s\n  concurrency: 8",
-        &steps,
-        &[record("9", "[\"android\"]", "")],
+        &ids.join(", "),
     );
     let out = c.run(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -393,16 +393,11 @@ fn failure_budget_stops_dispatch_and_exits_3() {
             .json_body(json!({"error": {"code": 1004, "message": "Authen failed"}}));
     });
     let ids: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
-    let steps = format!(
-        "  - name: pull\n    action: recall\n    select: {{ ids: [{}] }}\n",
-        ids.join(", ")
-    );
-    let c = Campaign::new(
+    let c = Campaign::recall(
         "budget",
         &server,
         "  max_failures: 2\n  concurrency: 4",
-        &steps,
-        &[record("9", "[\"android\"]", "")],
+        &ids.join(", "),
     );
     let out = c.run(&[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
@@ -425,14 +420,7 @@ fn missing_credentials_or_confirmation_exit_2_and_send_nothing() {
         when.any_request();
         then.status(200);
     });
-    let steps = "  - name: pull\n    action: recall\n    select: { ids: [1] }\n";
-    let c = Campaign::new(
-        "creds",
-        &server,
-        "  concurrency: 1",
-        steps,
-        &[record("9", "[\"android\"]", "")],
-    );
+    let c = Campaign::recall("creds", &server, "  concurrency: 1", "1");
     let out = pushfix(&c.dir)
         .args(["run", "pb.yaml", "--yes"])
         .env("JPUSH_APP_KEY", APP_KEY)
@@ -468,14 +456,7 @@ fn a_second_run_of_the_same_playbook_and_app_exits_4() {
         when.any_request();
         then.status(200);
     });
-    let steps = "  - name: pull\n    action: recall\n    select: { ids: [1] }\n";
-    let c = Campaign::new(
-        "locked",
-        &server,
-        "  concurrency: 1",
-        steps,
-        &[record("9", "[\"android\"]", "")],
-    );
+    let c = Campaign::recall("locked", &server, "  concurrency: 1", "1");
     let held = pushfix::exec::lock::RunLock::acquire(
         &c.dir.join("audit"),
         "jpush",
@@ -551,17 +532,7 @@ fn sigint_drains_in_flight_requests_and_writes_a_partial_report() {
         then.status(200).delay(Duration::from_millis(300)).body("");
     });
     let ids: Vec<String> = (1..=40).map(|i| i.to_string()).collect();
-    let steps = format!(
-        "  - name: pull\n    action: recall\n    select: {{ ids: [{}] }}\n",
-        ids.join(", ")
-    );
-    let c = Campaign::new(
-        "sigint",
-        &server,
-        "  concurrency: 2",
-        &steps,
-        &[record("9", "[\"android\"]", "")],
-    );
+    let c = Campaign::recall("sigint", &server, "  concurrency: 2", &ids.join(", "));
     let child = pushfix(&c.dir)
         .args(["run", "pb.yaml", "--yes", "--audit-dir", "audit"])
         .env("JPUSH_APP_KEY", APP_KEY)
@@ -608,14 +579,7 @@ fn report_command_rebuilds_from_the_journal() {
         when.method(DELETE);
         then.status(200);
     });
-    let steps = "  - name: pull\n    action: recall\n    select: { ids: [1, 2] }\n";
-    let c = Campaign::new(
-        "report",
-        &server,
-        "  concurrency: 1",
-        steps,
-        &[record("9", "[\"android\"]", "")],
-    );
+    let c = Campaign::recall("report", &server, "  concurrency: 1", "1, 2");
     assert_eq!(c.run(&[]).status.code(), Some(0));
     let dir = c.run_dir();
     let before = std::fs::read_to_string(dir.join("report.json")).unwrap();
@@ -663,14 +627,7 @@ fn confirmation_on_a_terminal() {
         when.method(DELETE);
         then.status(200);
     });
-    let steps = "  - name: pull\n    action: recall\n    select: { ids: [1] }\n";
-    let c = Campaign::new(
-        "confirm",
-        &server,
-        "  concurrency: 1",
-        steps,
-        &[record("9", "[\"android\"]", "")],
-    );
+    let c = Campaign::recall("confirm", &server, "  concurrency: 1", "1");
     let bin = env!("CARGO_BIN_EXE_pushfix");
     let answer = |reply: &str| {
         let mut child = std::process::Command::new("script")
