@@ -11,18 +11,20 @@ mod resume;
 mod run;
 mod sandbox;
 
+use crate::atomic_file::write_json;
 use crate::cli::{
     AsOfArgs, Cli, Command, MatrixArgs, OutputFormat, PlanArgs, ProviderArg, ReportArgs,
     ReportFormat, ValidateArgs,
 };
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::domain::ProviderKind;
 use crate::error::Error;
 use crate::exit;
-use crate::inputs::InputSet;
+use crate::input_set::InputSet;
 use crate::ledger;
 use crate::matrix::Matrix;
 use crate::plan::{self, Plan, PlanContext};
-use crate::playbook::{self, Playbook, ProviderKind};
+use crate::playbook::{self, Playbook};
 
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -136,7 +138,7 @@ pub fn prepare(
     };
     let path_text = path.display().to_string();
     // The id the run directory will have, so `{{ run.id }}` in a template names it.
-    let run_id = crate::audit::run_id(started, &pb.name.value);
+    let run_id = crate::run_dir::run_id(started, &pb.name.value);
     let ctx = PlanContext {
         playbook: &pb,
         playbook_path: &path_text,
@@ -218,30 +220,6 @@ fn plan_cmd(a: PlanArgs) -> Result<i32, Error> {
     drop(stdout);
     check_max_targets(&plan)?;
     Ok(exit::OK)
-}
-
-/// Write JSON atomically (temp file + rename), so a reader never sees half a file.
-pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), Error> {
-    let mut text = serde_json::to_vec_pretty(value).map_err(|e| Error::Other(e.to_string()))?;
-    text.push(b'\n');
-    write_atomic(path, &text)
-}
-
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let fail = |e: std::io::Error| {
-        Error::Other(format!(
-            "cannot write `{}`: {}",
-            path.display(),
-            crate::io_reason(&e)
-        ))
-    };
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(fail)?;
-        f.write_all(bytes).map_err(fail)?;
-        f.sync_all().map_err(fail)?;
-    }
-    std::fs::rename(&tmp, path).map_err(fail)
 }
 
 fn validate(a: ValidateArgs) -> Result<i32, Error> {
@@ -363,7 +341,7 @@ fn report_cmd(a: ReportArgs) -> Result<i32, Error> {
             a.run_dir.display()
         )));
     }
-    let (r, d) = crate::audit::write_reports(&a.run_dir).map_err(Error::Other)?;
+    let (r, d) = crate::report::write_reports(&a.run_dir).map_err(Error::Other)?;
     let text = match a.format {
         ReportFormat::Md => crate::report::to_markdown(&r, &d),
         ReportFormat::Json => format!(

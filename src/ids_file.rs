@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Diagnostics, Span};
-use crate::inputs::InputSet;
-use crate::playbook::{MsgId, ProviderKind};
+use crate::domain::{MsgId, ProviderKind};
+use crate::input_set::InputSet;
 
 /// Read every id, reporting every bad line (not just the first).
 pub fn read(

@@ -8,23 +8,26 @@
 #![allow(clippy::result_large_err)]
 
 pub mod app;
-pub mod audit;
+pub mod atomic_file;
 pub mod cli;
 pub mod diag;
+pub mod domain;
 pub mod error;
+pub mod event;
 pub mod exec;
 pub mod exit;
 pub mod ids_file;
-pub mod inputs;
+pub mod input_set;
+pub mod journal;
 pub mod ledger;
 pub mod matrix;
 pub mod plan;
 pub mod playbook;
 pub mod provider;
 pub mod report;
+pub mod run_dir;
 pub mod sandbox;
 pub mod template;
-pub mod units;
 pub mod yaml;
 
 /// An I/O error as a short reason ("no such file or directory").

@@ -9,8 +9,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::playbook::{Action, Platform, ProviderKind};
-use crate::units::{format_duration, parse_duration};
+use crate::domain::{Action, Platform, ProviderKind};
+use crate::domain::{format_duration, parse_duration};
 
 /// The data file, checked into the source tree beside this module.
 pub const MATRIX_YAML: &str = include_str!("matrix.yaml");
@@ -526,7 +526,7 @@ pub fn render_json(m: &Matrix, only: Option<ProviderKind>) -> serde_json::Value 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::playbook::Platform::*;
+    use crate::domain::Platform::*;
 
     fn m() -> Matrix {
         Matrix::builtin().unwrap()

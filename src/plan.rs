@@ -12,16 +12,14 @@ use serde_json::Value;
 pub use summary::render_text;
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::inputs::InputSet;
+use crate::domain::{Action, MsgId, Platform, ProviderKind};
+use crate::domain::{Rate, format_duration};
+use crate::input_set::InputSet;
 use crate::ledger::{LedgerRecord, Scan, StepQuery};
 use crate::matrix::{Matrix, TargetFacts, Verdict};
-use crate::playbook::{
-    Action, MsgId, Platform, Playbook, ProviderKind, Step, TpnsAuth, TpnsEnvironment,
-    UnsupportedPolicy,
-};
+use crate::playbook::{Playbook, Step, TpnsAuth, TpnsEnvironment, UnsupportedPolicy};
 use crate::provider::{Family, RenderedMessage, RequestSpec, jpush, tpns};
 use crate::template::{CompiledTree, RenderError, StepTemplates, TemplateId};
-use crate::units::{Rate, format_duration};
 
 pub const PLAN_SCHEMA: &str = "pushfix.plan/v1";
 

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::exec::journal::{Event, Outcome};
+use crate::event::{Event, Outcome};
 
 pub const REPORT_SCHEMA: &str = "pushfix.report/v1";
 
@@ -545,6 +546,17 @@ pub fn exit_meaning(code: i32) -> &'static str {
         5 => "refused by a guard",
         _ => "unknown",
     }
+}
+
+/// Rebuild report.json and report.md from the journal of `dir`.
+pub fn write_reports(dir: &Path) -> Result<(Report, Details), String> {
+    let events = crate::journal::read(&dir.join("journal.jsonl"))?;
+    let (r, d) = build(&events)?;
+    let json = to_json(&r);
+    crate::atomic_file::write_json(&dir.join("report.json"), &json).map_err(|e| e.to_string())?;
+    crate::atomic_file::write_atomic(&dir.join("report.md"), to_markdown(&r, &d).as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok((r, d))
 }
 
 #[cfg(test)]

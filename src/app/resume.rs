@@ -7,14 +7,15 @@ use jiff::Timestamp;
 
 use super::prepare;
 use super::run::{Target, confirm, drive, execute, read_credentials, redactions, take_lock};
-use crate::audit;
 use crate::cli::{ApplyArgs, ResumeArgs};
 use crate::error::Error;
-use crate::exec::journal::{self, Event, Journal};
+use crate::event::Event;
 use crate::exec::resume::{recover, trim_torn_tail};
-use crate::inputs::sha256_hex;
+use crate::input_set::sha256_hex;
+use crate::journal::{self, Journal};
 use crate::plan::{self, PLAN_SCHEMA, Plan};
-use crate::playbook::{check_endpoint, is_loopback_url};
+use crate::provider::endpoint::{check_endpoint, is_loopback_url};
+use crate::run_dir;
 
 fn read_plan(path: &Path) -> Result<Plan, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -105,7 +106,7 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
         sandbox: false,
     };
     let audit_dir = a.run_dir.parent().unwrap_or(Path::new("."));
-    let operator = audit::operator();
+    let operator = run_dir::operator();
     let holder = format!(
         "resume of {run_id} by {operator}, pid {}, since {}",
         std::process::id(),
@@ -192,7 +193,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
         sandbox: false,
     };
     let text = std::fs::read_to_string(&playbook).map_err(|e| Error::Other(e.to_string()))?;
-    let run_id = audit::run_id(Timestamp::now(), &plan.playbook.name);
+    let run_id = run_dir::run_id(Timestamp::now(), &plan.playbook.name);
     execute(
         &playbook,
         &text,

@@ -6,20 +6,24 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::{check_max_targets, prepare, write_atomic, write_json};
-use crate::audit;
+use super::{check_max_targets, prepare};
+use crate::atomic_file::{write_atomic, write_json};
 use crate::cli::RunArgs;
+use crate::domain::ProviderKind;
 use crate::error::Error;
-use crate::exec::budget::Stop;
-use crate::exec::journal::{Event, Journal};
+use crate::event::Event;
 use crate::exec::lock::{LockError, RunLock};
 use crate::exec::progress::{Mode, Progress};
+use crate::exec::stop::Stop;
 use crate::exec::{ExecConfig, Executor, Hints, RetrySettings, signals};
+use crate::journal::Journal;
 use crate::plan::{self, Plan};
-use crate::playbook::{ProviderKind, TpnsAuth, check_endpoint, is_loopback_url};
+use crate::playbook::TpnsAuth;
 use crate::provider::auth::{AppCredentials, Secret, basic_header};
+use crate::provider::endpoint::{check_endpoint, is_loopback_url};
 use crate::provider::http::{AuthScheme, HttpTransport};
 use crate::report;
+use crate::run_dir;
 
 /// Where a run sends its requests and with which credentials.
 pub struct Target {
@@ -147,9 +151,9 @@ fn run_in_sandbox(
 /// the playbook stays under, it has 20% headroom (a quota equal to the pace would answer
 /// `X-Rate-Limit-Remaining: 0` every window, and pushfix rightly pauses on that). Small rates
 /// are the providers' documented quotas (TPNS 1/s) and stay exact.
-fn sandbox_quota(rate: crate::units::Rate) -> crate::units::Rate {
+fn sandbox_quota(rate: crate::domain::Rate) -> crate::domain::Rate {
     if rate.count >= 5.0 {
-        crate::units::Rate {
+        crate::domain::Rate {
             count: (rate.count * 1.2).ceil(),
             per: rate.per,
         }
@@ -216,7 +220,7 @@ pub fn execute(
     }
 
     let started = Timestamp::now();
-    let operator = audit::operator();
+    let operator = run_dir::operator();
     // The lock comes first: a refused run leaves nothing behind.
     let _lock = take_lock(
         audit_dir,
@@ -227,7 +231,7 @@ pub fn execute(
             std::process::id()
         ),
     )?;
-    let (run_dir, run_id) = audit::create_run_dir(audit_dir, run_id).map_err(Error::Other)?;
+    let (run_dir, run_id) = run_dir::create_run_dir(audit_dir, run_id).map_err(Error::Other)?;
     write_atomic(&run_dir.join("playbook.yaml"), playbook_text.as_bytes())?;
     write_json(&run_dir.join("plan.json"), &plan::to_json(plan))?;
 
@@ -243,7 +247,7 @@ pub fn execute(
             playbook_path: playbook_path.display().to_string(),
             playbook_name: plan.playbook.name.clone(),
             playbook_sha256: plan.playbook.sha256.clone(),
-            git_commit: audit::git_commit(playbook_path),
+            git_commit: run_dir::git_commit(playbook_path),
             operator,
             content_sha256: plan.content_sha256.clone(),
             provider: plan.provider.kind.as_str().into(),
@@ -334,7 +338,7 @@ pub fn drive(
             .limits
             .max_failures
             .as_deref()
-            .and_then(|b| crate::units::FailureBudget::parse(b).ok()),
+            .and_then(|b| crate::domain::FailureBudget::parse(b).ok()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -357,8 +361,7 @@ pub fn drive(
     });
     runtime.shutdown_background();
     // The exit code counts every target of the run (a resumed run included), from the journal.
-    let events =
-        crate::exec::journal::read(&run_dir.join("journal.jsonl")).map_err(Error::Other)?;
+    let events = crate::journal::read(&run_dir.join("journal.jsonl")).map_err(Error::Other)?;
     let (so_far, details) = report::build(&events).map_err(Error::Other)?;
     let failures = so_far.totals.outcomes.failed + so_far.totals.outcomes.gave_up;
     // Targets never dispatched, or in flight without an outcome, mean the run did not finish.
@@ -372,7 +375,7 @@ pub fn drive(
     });
     journal.sync();
 
-    let (r, _) = audit::write_reports(run_dir).map_err(Error::Other)?;
+    let (r, _) = crate::report::write_reports(run_dir).map_err(Error::Other)?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out);
     let _ = write!(out, "{}", report::table(&r));

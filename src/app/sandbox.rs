@@ -5,12 +5,12 @@ use std::path::Path;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::cli::SandboxArgs;
+use crate::domain::Rate;
 use crate::error::Error;
 use crate::exit;
 use crate::sandbox::{
     Faults, Sandbox, SandboxConfig, SeedMessage, load_ledger, serve_until_signal,
 };
-use crate::units::Rate;
 
 /// The sandbox clock's offset from the system clock for a rehearsal "as of" `as_of`.
 pub fn clock_offset(as_of: Option<Timestamp>) -> SignedDuration {

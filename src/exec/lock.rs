@@ -29,7 +29,7 @@ impl RunLock {
         let dir = audit_dir.join(".locks");
         std::fs::create_dir_all(&dir)
             .map_err(|e| LockError::Io(format!("cannot create `{}`: {e}", dir.display())))?;
-        let app_hash = &crate::inputs::sha256_hex(app.as_bytes())[..12];
+        let app_hash = &crate::input_set::sha256_hex(app.as_bytes())[..12];
         let path = dir.join(format!("{provider}-{app_hash}-{playbook}.lock"));
         let mut file = OpenOptions::new()
             .read(true)

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
 
-use crate::units::Rate;
+use crate::domain::Rate;
 
 /// Pace this fraction under the quota, to absorb jitter between our clock and the provider's.
 pub const SAFETY_MARGIN: f64 = 0.01;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::journal::Outcome;
-use crate::units::format_duration;
+use crate::domain::format_duration;
+use crate::event::Outcome;
 
 /// How often the plain status line is printed.
 pub const STATUS_EVERY: Duration = Duration::from_secs(5);

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use super::journal::{Event, Outcome};
 use super::runner::Hints;
+use crate::domain::{Action, ProviderKind};
+use crate::event::{Event, Outcome};
 use crate::plan::{Disposition, Plan};
-use crate::playbook::{Action, ProviderKind, UnsupportedPolicy};
+use crate::playbook::UnsupportedPolicy;
 
 /// The plan reduced to what still needs doing, with what the journal knows about it.
 #[derive(Debug)]

@@ -12,17 +12,20 @@ use serde_json::Value;
 use tokio::sync::Mutex as AsyncMutex;
 use tokio::time::Instant;
 
-use super::budget::{Budget, Stop};
-use super::journal::{Event, Journal, Outcome};
+use super::failure_budget::Budget;
 use super::pacer::Pacer;
 use super::progress::Progress;
+use super::stop::Stop;
+use crate::domain::FailureBudget;
+use crate::domain::{Action, ProviderKind};
+use crate::event::{Event, Outcome};
+use crate::journal::Journal;
 use crate::matrix::Verdict;
 use crate::plan::{Disposition, Plan, PlanStep, PlanTarget};
-use crate::playbook::{Action, ProviderKind, TpnsEnvironment, UnsupportedPolicy};
+use crate::playbook::{TpnsEnvironment, UnsupportedPolicy};
 use crate::provider::answer::{Answer, Call, Class, Done, classify_jpush, classify_tpns};
 use crate::provider::http::{Transport, TransportError};
 use crate::provider::{Family, RequestSpec, jpush, tpns};
-use crate::units::FailureBudget;
 
 /// Throttled answers tolerated per request before giving up on it.
 const MAX_THROTTLES: u32 = 20;
@@ -692,7 +695,7 @@ impl<T: Transport> Executor<T> {
                     self.progress.note(&format!(
                         "throttled by the provider: pausing the {} family for {}",
                         spec.family.as_str(),
-                        crate::units::format_duration(wait)
+                        crate::domain::format_duration(wait)
                     ));
                     if throttles > MAX_THROTTLES {
                         return CallEnd::GaveUp(format!("throttled {throttles} times in a row"));
@@ -952,7 +955,7 @@ mod tests {
                 message: None,
             })
             .collect::<Vec<_>>();
-        let r = crate::units::Rate::parse(rate).unwrap();
+        let r = crate::domain::Rate::parse(rate).unwrap();
         let mut rates = BTreeMap::new();
         rates.insert(
             Family::JpushPush,

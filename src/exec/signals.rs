@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use super::budget::Stop;
 use super::progress::Progress;
+use super::stop::Stop;
 
 /// Listen for signals for the rest of the run. `on_second` runs before the immediate exit.
 pub fn install(stop: Arc<Stop>, progress: Arc<Progress>, on_second: impl Fn() + Send + 'static) {

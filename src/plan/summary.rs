@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::{Disposition, Plan};
+use crate::domain::format_duration;
 use crate::matrix::Verdict;
-use crate::units::format_duration;
 
 /// How many example targets to list per verdict that needs attention.
 const EXAMPLES: usize = 3;

@@ -12,9 +12,13 @@ use jiff::Timestamp;
 
 use super::model::*;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, Span, did_you_mean};
+use crate::domain::{Action, MsgId, Platform, ProviderKind};
+use crate::domain::{FailureBudget, Rate, parse_duration};
 use crate::ids_file;
-use crate::inputs::InputSet;
-use crate::units::{FailureBudget, Rate, parse_duration};
+use crate::input_set::InputSet;
+use crate::ledger::Filter;
+use crate::provider::endpoint::check_endpoint;
+use crate::template::{TemplateOrigin, TemplateSrc, TemplateTree};
 use crate::yaml::{self, Key, Node, Value};
 
 pub const TOP_KEYS: &[&str] = &[
@@ -346,7 +350,7 @@ impl<'a> Decoder<'a> {
             self.error(node.span, format!("`{what}` cannot be empty"));
             return None;
         }
-        let p = crate::inputs::normalize(&self.dir.join(&s.value));
+        let p = crate::input_set::normalize(&self.dir.join(&s.value));
         if !p.is_file() {
             let reason = if p.exists() {
                 "is not a file"
@@ -1449,67 +1453,6 @@ fn valid_var_name(s: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
 
-/// `localhost` or a loopback IP (v4 or bracketed v6): where plain http may go (a sandbox).
-pub fn is_loopback_host(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Whether a URL points at a loopback host.
-pub fn is_loopback_url(url: &str) -> bool {
-    reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(is_loopback_host))
-        .unwrap_or(false)
-}
-
-pub struct EndpointError {
-    pub message: String,
-    pub help: String,
-}
-
-/// Validate a provider base URL: https, or plain http only to a loopback host (a sandbox).
-/// Returns it without a trailing slash.
-pub fn check_endpoint(text: &str) -> Result<String, EndpointError> {
-    let url = reqwest::Url::parse(text.trim()).map_err(|e| EndpointError {
-        message: format!("`{text}` is not a URL ({e})"),
-        help: "write a base URL such as https://api.jpush.cn".into(),
-    })?;
-    let host = url.host_str().unwrap_or("");
-    let loopback = is_loopback_host(host);
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(EndpointError {
-                message: format!("plain http:// is refused for `{host}`: credentials would cross the network in clear text"),
-                help: "use https://, or http:// only to a loopback address (127.0.0.1, ::1, localhost) such as a sandbox".into(),
-            });
-        }
-        other => {
-            return Err(EndpointError {
-                message: format!("`{other}://` is not an HTTP endpoint"),
-                help: "use an https:// URL".into(),
-            });
-        }
-    }
-    if url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-        || url.password().is_some()
-    {
-        return Err(EndpointError {
-            message: "an endpoint is a base URL: no user, password, query or fragment".into(),
-            help: "credentials go in `provider.credentials`".into(),
-        });
-    }
-    Ok(url.as_str().trim_end_matches('/').to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1522,26 +1465,5 @@ mod tests {
         assert!(!valid_name("-x"));
         assert!(!valid_name("a_b"));
         assert!(!valid_name(""));
-    }
-
-    #[test]
-    fn endpoints() {
-        assert_eq!(
-            check_endpoint("https://api.jpush.cn/").ok().unwrap(),
-            "https://api.jpush.cn"
-        );
-        assert!(check_endpoint("http://127.0.0.1:8787").is_ok());
-        assert!(check_endpoint("http://[::1]:8787").is_ok());
-        assert!(check_endpoint("http://localhost:1").is_ok());
-        assert!(
-            check_endpoint("http://api.jpush.cn")
-                .err()
-                .unwrap()
-                .message
-                .contains("refused")
-        );
-        assert!(check_endpoint("ftp://x").is_err());
-        assert!(check_endpoint("https://u:p@x").is_err());
-        assert!(check_endpoint("nope").is_err());
     }
 }

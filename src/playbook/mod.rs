@@ -4,7 +4,7 @@ mod decode;
 mod model;
 pub mod schema;
 
-pub use decode::{VarOverrides, check_endpoint, is_loopback_url, load, valid_name};
+pub use decode::{VarOverrides, load, valid_name};
 pub use model::*;
 
 /// The key lists each mapping accepts, for the schema consistency test.

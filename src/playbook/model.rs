@@ -1,15 +1,15 @@
 //! The decoded, validated playbook. Everything here has passed the checks in `decode`;
 //! values that can be wrong at plan time (templates) keep their source location.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::{SourceFile, Span};
-use crate::units::{FailureBudget, Rate};
+use crate::domain::{Action, FailureBudget, MsgId, ProviderKind, Rate};
+use crate::ledger::Filter;
+use crate::template::{TemplateSrc, TemplateTree};
 
 /// A value and where it was written.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,35 +37,6 @@ pub struct Playbook {
     pub limits: Limits,
     pub retry: RetryPolicy,
     pub steps: Vec<Step>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderKind {
-    Jpush,
-    Tpns,
-}
-
-impl ProviderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::Jpush => "jpush",
-            ProviderKind::Tpns => "tpns",
-        }
-    }
-
-    pub fn display_name(self) -> &'static str {
-        match self {
-            ProviderKind::Jpush => "JPush",
-            ProviderKind::Tpns => "TPNS",
-        }
-    }
-}
-
-impl fmt::Display for ProviderKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,39 +155,6 @@ impl Default for RetryPolicy {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Recall,
-    Stop,
-    Override,
-    CancelScheduled,
-}
-
-impl Action {
-    pub const ALL: [(&'static str, Action); 4] = [
-        ("recall", Action::Recall),
-        ("stop", Action::Stop),
-        ("override", Action::Override),
-        ("cancel_scheduled", Action::CancelScheduled),
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Recall => "recall",
-            Action::Stop => "stop",
-            Action::Override => "override",
-            Action::CancelScheduled => "cancel_scheduled",
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// What a step does with targets the channel matrix says it cannot (fully) reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -250,52 +188,6 @@ pub struct Step {
     pub span: Span,
 }
 
-/// A message id: JPush ids are u64 (never through a float), TPNS push ids are strings.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MsgId {
-    Jpush(u64),
-    Tpns(String),
-}
-
-impl fmt::Display for MsgId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MsgId::Jpush(n) => write!(f, "{n}"),
-            MsgId::Tpns(s) => f.write_str(s),
-        }
-    }
-}
-
-impl MsgId {
-    /// Parse an id written as text, by the rules of `kind`.
-    pub fn parse(kind: ProviderKind, text: &str) -> Result<MsgId, String> {
-        let t = text.trim();
-        match kind {
-            ProviderKind::Jpush => {
-                if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(format!("`{t}` is not a JPush msg_id (an unsigned integer)"));
-                }
-                match t.parse::<u64>() {
-                    Ok(0) => Err("0 is not a JPush msg_id".to_string()),
-                    Ok(n) => Ok(MsgId::Jpush(n)),
-                    Err(_) => Err(format!(
-                        "`{t}` is too large for a JPush msg_id (at most 18446744073709551615)"
-                    )),
-                }
-            }
-            ProviderKind::Tpns => {
-                if t.is_empty() {
-                    return Err("a TPNS push id cannot be empty".to_string());
-                }
-                if t.len() > 64 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                    return Err(format!("`{t}` is not a TPNS push id"));
-                }
-                Ok(MsgId::Tpns(t.to_string()))
-            }
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct Selector {
     pub ids: Vec<Located<MsgId>>,
@@ -303,112 +195,6 @@ pub struct Selector {
     /// The ids read from `ids_file`.
     pub file_ids: Vec<MsgId>,
     pub filter: Option<Located<Filter>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Platform {
-    Android,
-    Ios,
-    Hmos,
-    Quickapp,
-}
-
-impl Platform {
-    pub const ALL: [(&'static str, Platform); 4] = [
-        ("android", Platform::Android),
-        ("ios", Platform::Ios),
-        ("hmos", Platform::Hmos),
-        ("quickapp", Platform::Quickapp),
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Android => "android",
-            Platform::Ios => "ios",
-            Platform::Hmos => "hmos",
-            Platform::Quickapp => "quickapp",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Platform> {
-        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, p)| *p)
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Filters over the ledger. All given conditions must hold (AND); within a list, any (OR).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Filter {
-    pub tags_any: Vec<String>,
-    pub tags_all: Vec<String>,
-    pub sent_after: Option<Timestamp>,
-    pub sent_before: Option<Timestamp>,
-    /// Relative to the run's start: sent no earlier than now - d.
-    pub sent_within: Option<Duration>,
-    /// Relative to the run's start: sent no later than now - d.
-    pub older_than: Option<Duration>,
-    pub platforms: Vec<Platform>,
-}
-
-impl Filter {
-    /// The absolute time range this filter selects, given the run's start.
-    pub fn time_range(&self, now: Timestamp) -> (Option<Timestamp>, Option<Timestamp>) {
-        let lower = match (self.sent_after, self.sent_within) {
-            (Some(a), _) => Some(a),
-            (None, Some(d)) => now.checked_sub(d).ok(),
-            (None, None) => None,
-        };
-        let upper = match (self.sent_before, self.older_than) {
-            (Some(b), _) => Some(b),
-            (None, Some(d)) => now.checked_sub(d).ok(),
-            (None, None) => None,
-        };
-        (lower, upper)
-    }
-
-    pub fn uses_time(&self) -> bool {
-        self.sent_after.is_some()
-            || self.sent_before.is_some()
-            || self.sent_within.is_some()
-            || self.older_than.is_some()
-    }
-}
-
-/// A template and where its text came from, so render errors point into the right file.
-#[derive(Debug, Clone)]
-pub struct TemplateSrc {
-    pub text: String,
-    /// The field it came from, for messages (`message.body`).
-    pub field: String,
-    pub origin: TemplateOrigin,
-}
-
-#[derive(Debug, Clone)]
-pub enum TemplateOrigin {
-    /// Written in the playbook: the scalar's byte range in the playbook file.
-    Inline {
-        file: SourceFile,
-        offset: usize,
-        len: usize,
-        span: Span,
-    },
-    /// Read from a template file (`body_template`).
-    File { file: SourceFile },
-}
-
-/// Free-form JSON whose strings are templates (`extras`).
-#[derive(Debug, Clone)]
-pub enum TemplateTree {
-    Template(TemplateSrc),
-    Literal(serde_json::Value),
-    Map(Vec<(String, TemplateTree)>),
-    List(Vec<TemplateTree>),
 }
 
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Family, RenderedMessage, RequestSpec};
-use crate::playbook::Platform;
+use crate::domain::Platform;
 
 /// `DELETE /v3/push/{msg_id}`: no body.
 pub fn recall(msg_id: u64) -> RequestSpec {

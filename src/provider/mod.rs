@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod auth;
+pub mod endpoint;
 pub mod http;
 pub mod jpush;
 pub mod tpns;

@@ -3,7 +3,8 @@
 use serde_json::{Map, Value, json};
 
 use super::{Family, RenderedMessage, RequestSpec};
-use crate::playbook::{Action, TpnsEnvironment};
+use crate::domain::Action;
+use crate::playbook::TpnsEnvironment;
 
 /// stop / revoke / cancel: the parameter table says `pushId`, every sample says `pushid`; the
 /// reference recommends sending both with the same string value.

@@ -111,7 +111,7 @@ pub struct SandboxConfig {
     /// TPNS `/v3/push/app` all/tag/account_list/package pushes, and separately
     /// stop/revoke/cancel). None = provider defaults: JPush 600/min (per-minute window), TPNS
     /// 1/s. TPNS statistics (`get_push_record`) are always 200/h.
-    pub rate: Option<crate::units::Rate>,
+    pub rate: Option<crate::domain::Rate>,
     pub faults: Faults,
     /// `revoke_push_msg` is offline at Tencent (2025); answer as offline unless this is true.
     pub tpns_revoke_enabled: bool,
@@ -167,12 +167,12 @@ impl SandboxConfig {
         }
     }
 
-    fn jpush_rate(&self) -> crate::units::Rate {
-        self.rate.unwrap_or(crate::units::Rate::per_minute(600.0))
+    fn jpush_rate(&self) -> crate::domain::Rate {
+        self.rate.unwrap_or(crate::domain::Rate::per_minute(600.0))
     }
 
-    fn tpns_rate(&self) -> crate::units::Rate {
-        self.rate.unwrap_or(crate::units::Rate::per_second(1.0))
+    fn tpns_rate(&self) -> crate::domain::Rate {
+        self.rate.unwrap_or(crate::domain::Rate::per_second(1.0))
     }
 }
 
@@ -216,7 +216,7 @@ impl Sandbox {
             jpush_window: Window::from_rate(config.jpush_rate()),
             tpns_push_window: Window::from_rate(config.tpns_rate()),
             tpns_corrective_window: Window::from_rate(config.tpns_rate()),
-            tpns_stats_window: Window::from_rate(crate::units::Rate::per_hour(200.0)),
+            tpns_stats_window: Window::from_rate(crate::domain::Rate::per_hour(200.0)),
             cids: HashMap::new(),
         };
         let shared = Arc::new(Shared {
@@ -938,7 +938,7 @@ fn debug_endpoint(shared: &Shared, method: &Method, path: &str) -> Resp {
 }
 
 impl Window {
-    fn describe(rate: crate::units::Rate) -> String {
+    fn describe(rate: crate::domain::Rate) -> String {
         let w = Window::from_rate(rate);
         format!("{} per {}s", w.limit, w.len.as_secs_f64())
     }

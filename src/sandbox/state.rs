@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::seed::{Provider, Scheduled, SeedMessage};
-use crate::units::Rate;
+use crate::domain::Rate;
 
 /// One state change of a message.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use super::*;
-use crate::units::Rate;
+use crate::domain::Rate;
 
 // The JPush doc's Basic-auth pair (reference §1) and TPNS's official signature example (§2.3).
 const JPUSH_KEY: &str = "7d431e42dfa6a6d693ac2d04";

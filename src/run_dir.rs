@@ -6,9 +6,6 @@ use std::process::Command;
 
 use jiff::Timestamp;
 
-use crate::exec::journal;
-use crate::report;
-
 /// `20261122T013000Z-bf-promo-broken-link`.
 pub fn run_id(started: Timestamp, name: &str) -> String {
     format!("{}-{name}", started.strftime("%Y%m%dT%H%M%SZ"))
@@ -92,18 +89,4 @@ pub fn git_commit(playbook: &Path) -> Option<String> {
     } else {
         commit
     })
-}
-
-/// Rebuild report.json and report.md from the journal of `dir`.
-pub fn write_reports(dir: &Path) -> Result<(report::Report, report::Details), String> {
-    let events = journal::read(&dir.join("journal.jsonl"))?;
-    let (r, d) = report::build(&events)?;
-    let json = report::to_json(&r);
-    crate::app::write_json(&dir.join("report.json"), &json).map_err(|e| e.to_string())?;
-    crate::app::write_atomic(
-        &dir.join("report.md"),
-        report::to_markdown(&r, &d).as_bytes(),
-    )
-    .map_err(|e| e.to_string())?;
-    Ok((r, d))
 }

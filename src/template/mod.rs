@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::error::Error as _;
 
 use crate::diag::{Diagnostic, SourceFile, Span};
-use crate::playbook::{TemplateOrigin, TemplateSrc, TemplateTree};
+mod source;
+
+pub use source::{TemplateOrigin, TemplateSrc, TemplateTree};
 
 /// Compile one template alone (syntax check while decoding the playbook).
 pub fn compile(t: &TemplateSrc) -> Result<(), Diagnostic> {

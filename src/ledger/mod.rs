@@ -18,8 +18,12 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::diag::{Diagnostic, Diagnostics, Span, did_you_mean};
+use crate::domain::{MsgId, Platform, ProviderKind};
 use crate::matrix::{ProviderMatrix, Scheduled};
-use crate::playbook::{Filter, MsgId, Platform, ProviderKind};
+
+mod filter;
+
+pub use filter::{Filter, matches};
 
 /// One sent message, as the ledger describes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -947,37 +951,6 @@ fn other_provider(kind: ProviderKind) -> &'static str {
         ProviderKind::Jpush => "TPNS",
         ProviderKind::Tpns => "JPush",
     }
-}
-
-/// Does a record match a `where` filter? Lower time bounds are inclusive, upper exclusive.
-pub fn matches(
-    f: &Filter,
-    range: (Option<Timestamp>, Option<Timestamp>),
-    sent_at: Option<Timestamp>,
-    tags: &[&str],
-    platforms: &[&str],
-) -> bool {
-    if !f.tags_any.is_empty() && !f.tags_any.iter().any(|t| tags.contains(&t.as_str())) {
-        return false;
-    }
-    if !f.tags_all.is_empty() && !f.tags_all.iter().all(|t| tags.contains(&t.as_str())) {
-        return false;
-    }
-    if !f.platforms.is_empty()
-        && !f
-            .platforms
-            .iter()
-            .any(|p| platforms.iter().any(|q| *q == p.as_str() || *q == "all"))
-    {
-        return false;
-    }
-    if range.0.is_some() || range.1.is_some() {
-        let Some(t) = sent_at else { return false };
-        if range.0.is_some_and(|lo| t < lo) || range.1.is_some_and(|hi| t >= hi) {
-            return false;
-        }
-    }
-    true
 }
 
 /// Where in a record line an error about `field` belongs: at the first `token` the message
