@@ -2,14 +2,17 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::ProviderKind;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "pushfix",
     version,
     about = "Corrective push-notification campaigns: recall, stop or override sent messages from a reviewed YAML playbook",
-    after_help = "Exit codes: 0 ok, 1 some targets failed, 2 invalid input, 3 aborted, 4 locked, 5 refused by a guard."
+    after_help = crate::exit::HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -117,17 +120,20 @@ pub struct PlanArgs {
     pub as_of: AsOfArgs,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ProviderArg {
-    Jpush,
-    Tpns,
+/// A provider's name, as `provider.kind` writes it (the registry's list).
+fn provider_kind() -> impl clap::builder::TypedValueParser<Value = ProviderKind> {
+    clap::builder::PossibleValuesParser::new(crate::provider::kind_names()).map(|name| {
+        crate::provider::find(&name)
+            .map(|p| p.kind())
+            .expect("a possible value is a provider's name")
+    })
 }
 
 #[derive(Debug, Args)]
 pub struct MatrixArgs {
     /// Only this provider
-    #[arg(long, value_enum)]
-    pub provider: Option<ProviderArg>,
+    #[arg(long, value_parser = provider_kind())]
+    pub provider: Option<ProviderKind>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
@@ -158,6 +164,10 @@ pub struct RunArgs {
     /// or a loopback --endpoint (a real provider's clock cannot move)
     #[arg(long = "as-of", value_name = "TIME", value_parser = parse_timestamp)]
     pub as_of: Option<jiff::Timestamp>,
+    /// Also write the run's live event stream as JSON Lines to FILE, or to stdout with `-`
+    /// (the plan and summary then go to stderr)
+    #[arg(long, value_name = "FILE|-")]
+    pub events: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -1,9 +1,15 @@
-//! The run's vocabulary: what happened, as one stream of events (DESIGN §5, §6). The executor
-//! emits them; the journal, the progress display, the report and the exit status consume them.
-//! Synchronous and free of I/O, so reports and tests use it without a runtime.
+//! The run's vocabulary: what happened, as one stream (DESIGN §5, §6). The executor emits
+//! `Event`s (the journal's records) and `Note`s (what a display wants to know besides) to one
+//! `Sink`; the journal, the progress display, the report builder and the `--events` stream are
+//! sinks. Synchronous and free of I/O, so reports and tests use it without a runtime.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+
+use crate::redact::Redactor;
 
 /// Final outcome of a target (DESIGN §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -108,8 +114,9 @@ pub enum Event {
         latency_ms: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         new_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        collapse_id: Option<u32>,
+        /// Facts the answer carried (a looked-up TPNS `collapse_id`), under their ledger names.
+        #[serde(flatten)]
+        facts: serde_json::Map<String, serde_json::Value>,
     },
     /// The target's outcome; nothing more happens to it in this run.
     Final {
@@ -134,4 +141,118 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stopped: Option<String>,
     },
+}
+
+/// What a display wants to know besides the journal's records. Not journaled.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "note", rename_all = "snake_case")]
+pub enum Note {
+    /// The step's planned skips and failures are recorded; dispatch of the rest begins.
+    Dispatching {
+        step: String,
+        action: String,
+        to_send: u64,
+    },
+    /// A worker took a target: its first request is about to be paced.
+    Dispatched { step: String, target: String },
+    /// The provider throttled: the whole family waits.
+    Throttled {
+        family: String,
+        #[serde(with = "millis")]
+        pause: Duration,
+    },
+    /// Dispatch stops early (failure budget, signal, deadline, journal); requests in flight
+    /// finish.
+    Stopping { reason: String },
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+}
+
+/// The journal could not record an event: nothing that depends on it may happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkError(pub String);
+
+impl std::fmt::Display for SinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Something that receives the run's stream as it happens.
+pub trait Sink: Send + Sync {
+    /// A record. An error means it was not durably kept (the journal), so whatever depends on
+    /// it (the request an intent announces) must not happen.
+    fn event(&self, event: &Event) -> Result<(), SinkError>;
+
+    fn note(&self, _note: &Note) {}
+
+    /// Push what was kept to disk (step boundaries, the end).
+    fn flush(&self) {}
+
+    /// The first error this sink had, if any.
+    fn failed(&self) -> Option<SinkError> {
+        None
+    }
+}
+
+/// Several sinks as one, in order: the journal first, so a record it could not keep reaches
+/// no other sink either. Credentials are scrubbed before any sink sees a record, even when a
+/// provider echoed them back in an answer.
+#[derive(Clone, Default)]
+pub struct Fanout {
+    sinks: Vec<Arc<dyn Sink>>,
+    redact: Redactor,
+}
+
+impl Fanout {
+    pub fn new(sinks: Vec<Arc<dyn Sink>>, redact: Redactor) -> Fanout {
+        Fanout { sinks, redact }
+    }
+
+    pub fn push(&mut self, sink: Arc<dyn Sink>) {
+        self.sinks.push(sink);
+    }
+}
+
+impl Sink for Fanout {
+    fn event(&self, event: &Event) -> Result<(), SinkError> {
+        let clean = self.redact.scrub_value(event);
+        let event = clean.as_ref().unwrap_or(event);
+        for s in &self.sinks {
+            s.event(event)?;
+        }
+        Ok(())
+    }
+
+    fn note(&self, note: &Note) {
+        // Notes are not read back: their strings are scrubbed one by one.
+        let clean = match note {
+            Note::Stopping { reason } if self.redact.holds_secret(reason) => Some(Note::Stopping {
+                reason: self.redact.scrub(reason.clone()),
+            }),
+            _ => None,
+        };
+        let note = clean.as_ref().unwrap_or(note);
+        for s in &self.sinks {
+            s.note(note);
+        }
+    }
+
+    fn flush(&self) {
+        for s in &self.sinks {
+            s.flush();
+        }
+    }
+
+    fn failed(&self) -> Option<SinkError> {
+        self.sinks.iter().find_map(|s| s.failed())
+    }
 }

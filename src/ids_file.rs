@@ -3,13 +3,14 @@
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Diagnostics, Span};
-use crate::domain::{MsgId, ProviderKind};
+use crate::domain::MsgId;
 use crate::input_set::InputSet;
+use crate::provider::Provider;
 
 /// Read every id, reporting every bad line (not just the first).
 pub fn read(
     path: &Path,
-    kind: ProviderKind,
+    provider: &dyn Provider,
     inputs: &mut InputSet,
 ) -> Result<Vec<MsgId>, Diagnostics> {
     let mut diags = Diagnostics::new();
@@ -43,7 +44,7 @@ pub fn read(
             );
             continue;
         }
-        match MsgId::parse(kind, token) {
+        match provider.parse_id(token) {
             Ok(id) => ids.push(id),
             Err(e) => {
                 let span = Span {
@@ -66,30 +67,34 @@ pub fn read(
 mod tests {
     use super::*;
 
-    fn read_str(text: &str, kind: ProviderKind) -> Result<Vec<MsgId>, Diagnostics> {
+    fn read_str(text: &str, kind: &str) -> Result<Vec<MsgId>, Diagnostics> {
         let dir = std::env::temp_dir().join(format!("pushfix-ids-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join(format!("{}.txt", text.len()));
         std::fs::write(&p, text).unwrap();
-        read(&p, kind, &mut InputSet::new())
+        read(
+            &p,
+            crate::provider::find(kind).unwrap(),
+            &mut InputSet::new(),
+        )
     }
 
     #[test]
     fn comments_blank_lines_and_exact_u64() {
         let ids = read_str(
             "# incident 42\n67554224848096790\n\n  18446744073709551615  # max\n",
-            ProviderKind::Jpush,
+            "jpush",
         )
         .unwrap();
         assert_eq!(
             ids,
-            vec![MsgId::Jpush(67554224848096790), MsgId::Jpush(u64::MAX)]
+            vec![MsgId::Num(67554224848096790), MsgId::Num(u64::MAX)]
         );
     }
 
     #[test]
     fn bad_lines_are_all_located() {
-        let e = read_str("123\nabc\n18446744073709551616\n1 2\n", ProviderKind::Jpush).unwrap_err();
+        let e = read_str("123\nabc\n18446744073709551616\n1 2\n", "jpush").unwrap_err();
         let locs: Vec<String> = e
             .items
             .iter()
@@ -108,8 +113,8 @@ mod tests {
     #[test]
     fn tpns_ids_are_strings() {
         assert_eq!(
-            read_str("43214535\n", ProviderKind::Tpns).unwrap(),
-            vec![MsgId::Tpns("43214535".into())]
+            read_str("43214535\n", "tpns").unwrap(),
+            vec![MsgId::Text("43214535".into())]
         );
     }
 }

@@ -6,15 +6,14 @@
 //! process crash keeps it: it is in the kernel); `fsync` happens in small groups (every 100 ms
 //! at most, on a thread of its own) and at step boundaries, for power loss.
 
+use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::event::Event;
-
-/// Shortest credential scrubbed from journal lines.
-const MIN_REDACTED: usize = 8;
+use crate::event::{Event, Sink, SinkError};
+use crate::redact::Redactor;
 
 /// How often the background syncer flushes written lines to disk.
 const SYNC_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
@@ -22,7 +21,7 @@ const SYNC_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 pub struct Journal {
     inner: Mutex<Inner>,
     /// Strings that must never be written (credentials, auth header values).
-    redact: Vec<String>,
+    redact: Redactor,
     syncer: Syncer,
 }
 
@@ -45,8 +44,7 @@ impl Drop for Syncer {
 }
 
 impl Journal {
-    /// `redact`: credentials to scrub from every line. Strings under 8 characters are not
-    /// scrubbed (replacing them would mangle the JSON); real keys are 24 characters or more.
+    /// `redact`: credentials to scrub from every line (see `Redactor`).
     pub fn create(path: &Path, redact: Vec<String>) -> std::io::Result<Journal> {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, Ordering};
@@ -66,10 +64,7 @@ impl Journal {
                 }
                 let _ = handle.sync_data();
             })?;
-        let redact = redact
-            .into_iter()
-            .filter(|s| s.len() >= MIN_REDACTED)
-            .collect();
+        let redact = Redactor::new(redact);
         Ok(Journal {
             inner: Mutex::new(Inner { file, failed: None }),
             redact,
@@ -80,16 +75,9 @@ impl Journal {
     /// Append one event (one `write`, so a crash of the process keeps it). An error is also
     /// remembered (see `error`); a request whose intent cannot be written is not sent.
     pub fn append(&self, event: &Event) -> Result<(), String> {
-        let mut line = serde_json::to_string(event).unwrap_or_default();
-        for secret in &self.redact {
-            // As written, and as JSON escapes it inside a string.
-            let escaped = serde_json::to_string(secret).unwrap_or_default();
-            for form in [secret.as_str(), escaped.trim_matches('"')] {
-                if line.contains(form) {
-                    line = line.replace(form, "********");
-                }
-            }
-        }
+        let mut line = self
+            .redact
+            .scrub(serde_json::to_string(event).unwrap_or_default());
         line.push('\n');
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = &inner.failed {
@@ -122,32 +110,89 @@ impl Journal {
     }
 }
 
-/// Read a journal back. A torn last line (a crash mid-write) is ignored; any other bad line is
-/// an error naming its line number.
-pub fn read(path: &Path) -> Result<Vec<Event>, String> {
-    let file = File::open(path)
-        .map_err(|e| format!("cannot read `{}`: {}", path.display(), crate::io_reason(&e)))?;
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let mut events = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Event>(line) {
-            Ok(e) => events.push(e),
-            Err(_) if i + 1 == lines.len() => break,
-            Err(e) => {
-                return Err(format!(
-                    "{}:{}: not a journal record: {e}",
-                    path.display(),
-                    i + 1
-                ));
-            }
+impl Sink for Journal {
+    fn event(&self, event: &Event) -> Result<(), SinkError> {
+        self.append(event).map_err(SinkError)
+    }
+
+    fn flush(&self) {
+        self.sync();
+    }
+
+    fn failed(&self) -> Option<SinkError> {
+        self.error().map(SinkError)
+    }
+}
+
+/// A journal that cannot be read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalError {
+    pub path: PathBuf,
+    /// The 1-based line, when one line is the problem.
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+impl fmt::Display for JournalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(
+                f,
+                "{}:{l}: not a journal record: {}",
+                self.path.display(),
+                self.message
+            ),
+            None => write!(f, "cannot read `{}`: {}", self.path.display(), self.message),
         }
     }
+}
+
+impl std::error::Error for JournalError {}
+
+/// Read a journal back, one event at a time, without holding it in memory. A torn last line
+/// (a crash mid-write) is ignored; any other bad line is an error naming its line number.
+pub fn read_each(path: &Path, mut f: impl FnMut(Event)) -> Result<(), JournalError> {
+    let err = |line: Option<u64>, message: String| JournalError {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let file = File::open(path).map_err(|e| err(None, crate::io_reason(&e)))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    // A line is parsed once the next one is read, so the last line is known as the last.
+    let mut pending: Option<(u64, String)> = None;
+    let mut line_no = 0u64;
+    loop {
+        let mut line = String::new();
+        let n = reader
+            .read_line(&mut line)
+            .map_err(|e| err(Some(line_no + 1), e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        if let Some((at, text)) = pending.take() {
+            match serde_json::from_str::<Event>(&text) {
+                Ok(e) => f(e),
+                Err(e) => return Err(err(Some(at), e.to_string())),
+            }
+        }
+        if !line.trim().is_empty() {
+            pending = Some((line_no, line));
+        }
+    }
+    if let Some((_, text)) = pending
+        && let Ok(e) = serde_json::from_str::<Event>(&text)
+    {
+        f(e);
+    }
+    Ok(())
+}
+
+/// Read a whole journal back (see `read_each`).
+pub fn read(path: &Path) -> Result<Vec<Event>, JournalError> {
+    let mut events = Vec::new();
+    read_each(path, |e| events.push(e))?;
     Ok(events)
 }
 

@@ -1,5 +1,5 @@
 //! Thin entry point: parse arguments, run the command, map the outcome to an exit code.
 
 fn main() {
-    std::process::exit(pushfix::app::main());
+    std::process::exit(pushfix::commands::main());
 }

@@ -9,17 +9,19 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Action, Platform, ProviderKind};
+use crate::domain::{Action, Facts, Platform, ProviderKind, Scheduled, Verdict};
 use crate::domain::{format_duration, parse_duration};
+use crate::provider::{self, Provider};
+use crate::target::RenderedMessage;
 
 /// The data file, checked into the source tree beside this module.
 pub const MATRIX_YAML: &str = include_str!("matrix.yaml");
 
+/// One section per provider, keyed by `provider.kind`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(transparent)]
 pub struct Matrix {
-    pub jpush: ProviderMatrix,
-    pub tpns: ProviderMatrix,
+    pub providers: BTreeMap<String, ProviderMatrix>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,8 +45,9 @@ pub struct ActionRule {
     pub api: String,
     pub summary: String,
     pub reaches: Vec<String>,
+    /// Channel -> the provider's condition (`Provider::conditions`) under which it is reached.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub conditional: BTreeMap<String, Condition>,
+    pub conditional: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,8 +56,10 @@ pub struct ActionRule {
     pub audience_types: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline: Option<String>,
+    /// Ledger fields the request cannot be built without (`sent_at`, `platforms`, `audience`,
+    /// or one of the provider's own fields).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub needs: Vec<Need>,
+    pub needs: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub scheduled: bool,
     #[serde(default)]
@@ -62,32 +67,8 @@ pub struct ActionRule {
     pub source: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Condition {
-    /// Reached only when the original push carried an `apns_collapse_id` (≤ 64 bytes).
-    OriginalApnsCollapseId,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Need {
-    SentAt,
-    Platforms,
-    Audience,
-    AudienceType,
-}
-
-impl Need {
-    fn field(self) -> &'static str {
-        match self {
-            Need::SentAt => "sent_at",
-            Need::Platforms => "platforms",
-            Need::Audience => "audience",
-            Need::AudienceType => "audience_type",
-        }
-    }
-}
+/// Ledger fields every provider's records may carry, that `needs` can name.
+const COMMON_NEEDS: &[&str] = &["sent_at", "platforms", "audience"];
 
 impl Matrix {
     /// Parse the built-in data file. It is part of the binary, so a failure is a bug that the
@@ -99,17 +80,41 @@ impl Matrix {
         Ok(m)
     }
 
+    /// The section of a provider (`check` made sure every provider has one).
     pub fn provider(&self, kind: ProviderKind) -> &ProviderMatrix {
-        match kind {
-            ProviderKind::Jpush => &self.jpush,
-            ProviderKind::Tpns => &self.tpns,
-        }
+        &self.providers[kind.as_str()]
     }
 
-    /// Internal consistency: every channel named in a rule exists, windows parse.
+    /// Internal consistency: one section per provider of the registry, every channel named in
+    /// a rule exists, conditions and needed fields are the provider's, windows parse.
     fn check(&self) -> Result<(), String> {
-        for (kind, pm) in [("jpush", &self.jpush), ("tpns", &self.tpns)] {
+        for p in provider::all() {
+            if !self.providers.contains_key(p.kind().as_str()) {
+                return Err(format!("src/matrix.yaml has no section for `{}`", p.kind()));
+            }
+        }
+        for (kind, pm) in &self.providers {
+            let Some(p) = provider::find(kind) else {
+                return Err(format!("src/matrix.yaml: `{kind}` is not a provider"));
+            };
             for (action, rule) in &pm.actions {
+                for (ch, cond) in &rule.conditional {
+                    if !p.conditions().iter().any(|c| c.name == cond) {
+                        return Err(format!(
+                            "src/matrix.yaml: {kind}.{action}.conditional.{ch}: `{cond}` is not a condition {} evaluates",
+                            p.display_name()
+                        ));
+                    }
+                }
+                for need in &rule.needs {
+                    let known = COMMON_NEEDS.contains(&need.as_str())
+                        || p.ledger_fields().iter().any(|f| f.name == need);
+                    if !known {
+                        return Err(format!(
+                            "src/matrix.yaml: {kind}.{action}.needs: `{need}` is not a ledger field"
+                        ));
+                    }
+                }
                 let named = rule
                     .reaches
                     .iter()
@@ -160,42 +165,6 @@ impl ActionRule {
     }
 }
 
-/// The verdict of the matrix for one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    WillRun,
-    Partial,
-    Unsupported,
-    Expired,
-}
-
-impl Verdict {
-    pub const ALL: [Verdict; 4] = [
-        Verdict::WillRun,
-        Verdict::Partial,
-        Verdict::Unsupported,
-        Verdict::Expired,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::WillRun => "will_run",
-            Verdict::Partial => "partial",
-            Verdict::Unsupported => "unsupported",
-            Verdict::Expired => "expired",
-        }
-    }
-}
-
-/// Whether a TPNS task is scheduled, as the ledger says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheduled {
-    No,
-    Yes,
-    At(Timestamp),
-}
-
 /// What the planner knows about one target.
 #[derive(Debug, Clone, Default)]
 pub struct TargetFacts<'a> {
@@ -203,11 +172,34 @@ pub struct TargetFacts<'a> {
     pub platforms: Option<&'a [Platform]>,
     pub sent_at: Option<Timestamp>,
     pub receivers_by_channel: Option<&'a BTreeMap<String, u64>>,
-    /// The collapse id the override would carry to iOS (from the step or the ledger).
-    pub apns_collapse_id: Option<&'a str>,
     pub has_audience: bool,
-    pub audience_type: Option<&'a str>,
-    pub scheduled: Option<Scheduled>,
+    /// The provider's facts from the ledger record.
+    pub facts: Option<&'a Facts>,
+    /// The rendered correction (its fields take precedence over the ledger's facts: a step may
+    /// set the collapse id the override carries).
+    pub message: Option<&'a RenderedMessage>,
+}
+
+impl TargetFacts<'_> {
+    /// A text fact: the message's field of that name, else the ledger's.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.message
+            .and_then(|m| m.field(name))
+            .or_else(|| self.facts?.get(name)?.as_text())
+    }
+
+    pub fn scheduled(&self, name: &str) -> Option<Scheduled> {
+        self.facts?.get(name)?.as_scheduled()
+    }
+
+    fn has(&self, field: &str) -> bool {
+        match field {
+            "sent_at" => self.sent_at.is_some(),
+            "platforms" => self.platforms.is_some_and(|p| !p.is_empty()),
+            "audience" => self.has_audience,
+            other => self.facts.is_some_and(|f| f.contains_key(other)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -228,13 +220,15 @@ pub struct Assessment {
     pub impossible: bool,
 }
 
-pub const APNS_COLLAPSE_ID_MAX_BYTES: usize = crate::playbook::APNS_COLLAPSE_ID_MAX_BYTES;
+/// The ledger fact the `audience_types` rule checks, and the one the `scheduled` rule reads.
+const AUDIENCE_TYPE: &str = "audience_type";
+const SCHEDULED: &str = "scheduled";
 
 impl ProviderMatrix {
     /// The matrix's verdict for one target, as of `now`. Pure.
     pub fn assess(
         &self,
-        kind: ProviderKind,
+        provider: &dyn Provider,
         action: Action,
         facts: &TargetFacts<'_>,
         now: Timestamp,
@@ -250,7 +244,10 @@ impl ProviderMatrix {
         };
         let Some(rule) = self.rule(action) else {
             a.verdict = Verdict::Unsupported;
-            a.reason = Some(format!("{} has no {action} action", kind.display_name()));
+            a.reason = Some(format!(
+                "{} has no {action} action",
+                provider.display_name()
+            ));
             a.impossible = true;
             return a;
         };
@@ -261,11 +258,7 @@ impl ProviderMatrix {
                 a.verdict = Verdict::Unsupported;
                 a.reason = Some(format!(
                     "not in the ledger: {action} needs the original's {} from its ledger record",
-                    rule.needs
-                        .iter()
-                        .map(|n| n.field())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    rule.needs.join(", ")
                 ));
                 a.impossible = true;
                 return a;
@@ -273,13 +266,8 @@ impl ProviderMatrix {
             let missing: Vec<&str> = rule
                 .needs
                 .iter()
-                .filter(|n| match n {
-                    Need::SentAt => facts.sent_at.is_none(),
-                    Need::Platforms => facts.platforms.is_none_or(|p| p.is_empty()),
-                    Need::Audience => !facts.has_audience,
-                    Need::AudienceType => facts.audience_type.is_none(),
-                })
-                .map(|n| n.field())
+                .filter(|n| !facts.has(n))
+                .map(String::as_str)
                 .collect();
             if !missing.is_empty() {
                 a.verdict = Verdict::Unsupported;
@@ -293,11 +281,12 @@ impl ProviderMatrix {
         }
 
         if let Some(types) = &rule.audience_types {
-            match facts.audience_type {
+            match facts.text(AUDIENCE_TYPE) {
                 Some(t) if !types.iter().any(|x| x == t) => {
                     a.verdict = Verdict::Unsupported;
                     a.reason = Some(format!(
-                        "TPNS can {} only tasks sent to {}; this task's audience_type is `{t}`",
+                        "{} can {} only tasks sent to {}; this task's audience_type is `{t}`",
+                        provider.display_name(),
                         action_verb(action),
                         types.join(", ")
                     ));
@@ -305,7 +294,8 @@ impl ProviderMatrix {
                 }
                 Some(_) => {}
                 None => a.notes.push(format!(
-                    "audience type unknown (not in the ledger): TPNS accepts {} only for {} tasks",
+                    "audience type unknown (not in the ledger): {} accepts {} only for {} tasks",
+                    provider.display_name(),
                     action,
                     types.join(", ")
                 )),
@@ -313,7 +303,7 @@ impl ProviderMatrix {
         }
 
         if rule.scheduled {
-            match facts.scheduled {
+            match facts.scheduled(SCHEDULED) {
                 Some(Scheduled::No) => {
                     a.verdict = Verdict::Unsupported;
                     a.reason = Some("not a scheduled task: there is nothing to cancel (use stop for a dispatched task)".into());
@@ -393,16 +383,27 @@ impl ProviderMatrix {
             let reached = if rule.reaches.iter().any(|r| r == ch) {
                 Ok(())
             } else {
-                match rule.conditional.get(ch) {
-                    Some(Condition::OriginalApnsCollapseId) => match facts.apns_collapse_id {
-                        Some(id) if id.len() <= APNS_COLLAPSE_ID_MAX_BYTES => Ok(()),
-                        Some(id) => Err(format!(
-                            "apns_collapse_id is {} bytes; APNs allows at most {APNS_COLLAPSE_ID_MAX_BYTES}",
-                            id.len()
+                let condition = rule
+                    .conditional
+                    .get(ch)
+                    .and_then(|name| provider.conditions().iter().find(|c| c.name == name));
+                match condition {
+                    Some(c) => match facts.text(c.fact) {
+                        Some(v) if v.len() <= c.max_bytes => Ok(()),
+                        Some(v) => Err(format!(
+                            "{} is {} bytes; {} allows at most {}",
+                            c.fact,
+                            v.len(),
+                            c.limit_owner,
+                            c.max_bytes
                         )),
-                        None => Err("the original push carried no apns_collapse_id, so iOS cannot replace it".to_string()),
+                        None => Err(c.missing.to_string()),
                     },
-                    None => Err(rule.notes.get(ch).cloned().unwrap_or_else(|| format!("{action} does not reach {ch}"))),
+                    None => Err(rule
+                        .notes
+                        .get(ch)
+                        .cloned()
+                        .unwrap_or_else(|| format!("{action} does not reach {ch}"))),
                 }
             };
             match reached {
@@ -454,12 +455,13 @@ fn action_verb(action: Action) -> &'static str {
 /// `pushfix matrix` as text: one block per provider and action.
 pub fn render_text(m: &Matrix, only: Option<ProviderKind>) -> String {
     let mut out = String::new();
-    for kind in [ProviderKind::Jpush, ProviderKind::Tpns] {
+    for p in provider::all() {
+        let kind = p.kind();
         if only.is_some_and(|o| o != kind) {
             continue;
         }
         let pm = m.provider(kind);
-        let _ = writeln!(out, "{}", kind.display_name());
+        let _ = writeln!(out, "{}", p.display_name());
         for (action, rule) in &pm.actions {
             let _ = writeln!(out, "  {action}  {}", rule.api);
             let _ = writeln!(out, "    {}", rule.summary);
@@ -512,7 +514,7 @@ pub fn render_text(m: &Matrix, only: Option<ProviderKind>) -> String {
 /// `pushfix matrix --format json`: versioned.
 pub fn render_json(m: &Matrix, only: Option<ProviderKind>) -> serde_json::Value {
     let mut providers = serde_json::Map::new();
-    for kind in [ProviderKind::Jpush, ProviderKind::Tpns] {
+    for kind in provider::all().iter().map(|p| p.kind()) {
         if only.is_none_or(|o| o == kind) {
             providers.insert(
                 kind.as_str().into(),
@@ -526,7 +528,18 @@ pub fn render_json(m: &Matrix, only: Option<ProviderKind>) -> serde_json::Value 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Fact;
     use crate::domain::Platform::*;
+
+    const JPUSH: ProviderKind = ProviderKind::new("jpush");
+    const TPNS: ProviderKind = ProviderKind::new("tpns");
+
+    /// Set one ledger fact (tests leak the small maps they build).
+    fn set(f: &mut TargetFacts<'_>, name: &'static str, fact: Fact) {
+        let mut facts = f.facts.cloned().unwrap_or_default();
+        facts.insert(name, fact);
+        f.facts = Some(Box::leak(Box::new(facts)));
+    }
 
     fn m() -> Matrix {
         Matrix::builtin().unwrap()
@@ -546,8 +559,10 @@ mod tests {
             sent_at: Some("2026-11-21T10:00:00Z".parse().unwrap()),
             receivers_by_channel: receivers,
             has_audience: true,
-            audience_type: Some("tag"),
-            scheduled: Some(Scheduled::No),
+            facts: Some(Box::leak(Box::new(Facts::from([
+                ("audience_type", Fact::Text("tag".into())),
+                ("scheduled", Fact::Scheduled(Scheduled::No)),
+            ])))),
             ..Default::default()
         }
     }
@@ -562,7 +577,7 @@ mod tests {
         let m = m();
         let table: &[(ProviderKind, Action, &[&str], &[&str])] = &[
             (
-                ProviderKind::Jpush,
+                JPUSH,
                 Action::Recall,
                 &["jpush", "xiaomi", "vivo"],
                 &[
@@ -578,7 +593,7 @@ mod tests {
                 ],
             ),
             (
-                ProviderKind::Jpush,
+                JPUSH,
                 Action::Override,
                 &[
                     "jpush", "xiaomi", "meizu", "oppo", "fcm", "huawei", "honor", "hmos",
@@ -591,7 +606,7 @@ mod tests {
                 ],
             ),
             (
-                ProviderKind::Tpns,
+                TPNS,
                 Action::Stop,
                 &[
                     "tpns",
@@ -607,7 +622,7 @@ mod tests {
                 &["apns"],
             ),
             (
-                ProviderKind::Tpns,
+                TPNS,
                 Action::Recall,
                 &["tpns", "apns"],
                 &[
@@ -622,13 +637,13 @@ mod tests {
                 ],
             ),
             (
-                ProviderKind::Tpns,
+                TPNS,
                 Action::Override,
                 &["tpns", "xiaomi", "meizu", "huawei", "apns"],
                 &["oppo", "vivo", "huawei_legacy", "honor", "fcm"],
             ),
             (
-                ProviderKind::Tpns,
+                TPNS,
                 Action::CancelScheduled,
                 &[
                     "tpns",
@@ -651,9 +666,13 @@ mod tests {
                 let r = on(&[ch]);
                 let mut f = facts(&[Android, Ios, Hmos, Quickapp], Some(&r));
                 if *action == Action::CancelScheduled {
-                    f.scheduled = Some(Scheduled::At("2026-11-22T00:00:00Z".parse().unwrap()));
+                    set(
+                        &mut f,
+                        "scheduled",
+                        Fact::Scheduled(Scheduled::At("2026-11-22T00:00:00Z".parse().unwrap())),
+                    );
                 }
-                let a = pm.assess(*kind, *action, &f, now());
+                let a = pm.assess(provider::get(*kind), *action, &f, now());
                 let expect = if yes.contains(&ch) {
                     Verdict::WillRun
                 } else {
@@ -671,8 +690,8 @@ mod tests {
     #[test]
     fn jpush_recall_on_android_and_ios_is_partial() {
         let m = m();
-        let a = m.jpush.assess(
-            ProviderKind::Jpush,
+        let a = m.providers["jpush"].assess(
+            provider::get(JPUSH),
             Action::Recall,
             &facts(&[Android, Ios], None),
             now(),
@@ -700,19 +719,19 @@ mod tests {
         let sent: Timestamp = "2026-11-20T12:00:01Z".parse().unwrap(); // 23:59:59 before now
         f.sent_at = Some(sent);
         let a = m
-            .jpush
-            .assess(ProviderKind::Jpush, Action::Override, &f, now());
+            .provider(JPUSH)
+            .assess(provider::get(JPUSH), Action::Override, &f, now());
         assert_eq!(a.verdict, Verdict::Partial, "{a:?}");
         f.sent_at = Some("2026-11-20T12:00:00Z".parse().unwrap()); // exactly 24h
         let a = m
-            .jpush
-            .assess(ProviderKind::Jpush, Action::Override, &f, now());
+            .provider(JPUSH)
+            .assess(provider::get(JPUSH), Action::Override, &f, now());
         assert_eq!(a.verdict, Verdict::Expired);
         assert!(a.reason.unwrap().contains("1003"));
         f.sent_at = Some("2026-11-20T11:59:59Z".parse().unwrap());
         assert_eq!(
-            m.jpush
-                .assess(ProviderKind::Jpush, Action::Override, &f, now())
+            m.providers["jpush"]
+                .assess(provider::get(JPUSH), Action::Override, &f, now())
                 .verdict,
             Verdict::Expired
         );
@@ -724,24 +743,24 @@ mod tests {
         let r = on(&["apns"]);
         let mut f = facts(&[Ios], Some(&r));
         assert_eq!(
-            m.jpush
-                .assess(ProviderKind::Jpush, Action::Override, &f, now())
+            m.providers["jpush"]
+                .assess(provider::get(JPUSH), Action::Override, &f, now())
                 .verdict,
             Verdict::Unsupported
         );
         let ok = "a".repeat(64);
-        f.apns_collapse_id = Some(&ok);
+        set(&mut f, "apns_collapse_id", Fact::Text(ok.to_string()));
         assert_eq!(
-            m.jpush
-                .assess(ProviderKind::Jpush, Action::Override, &f, now())
+            m.providers["jpush"]
+                .assess(provider::get(JPUSH), Action::Override, &f, now())
                 .verdict,
             Verdict::WillRun
         );
         let long = "a".repeat(65);
-        f.apns_collapse_id = Some(&long);
+        set(&mut f, "apns_collapse_id", Fact::Text(long.to_string()));
         let a = m
-            .jpush
-            .assess(ProviderKind::Jpush, Action::Override, &f, now());
+            .provider(JPUSH)
+            .assess(provider::get(JPUSH), Action::Override, &f, now());
         assert_eq!(a.verdict, Verdict::Unsupported);
         assert!(a.not_reached[0].1.contains("65 bytes"));
     }
@@ -759,8 +778,8 @@ mod tests {
             ("package_account_push", Action::Stop, Verdict::Unsupported),
         ] {
             let mut f = facts(&[Android], None);
-            f.audience_type = Some(t);
-            let a = m.tpns.assess(ProviderKind::Tpns, action, &f, now());
+            set(&mut f, "audience_type", Fact::Text(t.to_string()));
+            let a = m.providers["tpns"].assess(provider::get(TPNS), action, &f, now());
             assert_eq!(a.verdict, expect, "{t} {action}: {a:?}");
         }
     }
@@ -769,9 +788,9 @@ mod tests {
     fn tpns_stop_on_ios() {
         let m = m();
         assert_eq!(
-            m.tpns
+            m.providers["tpns"]
                 .assess(
-                    ProviderKind::Tpns,
+                    provider::get(TPNS),
                     Action::Stop,
                     &facts(&[Ios], None),
                     now()
@@ -779,8 +798,8 @@ mod tests {
                 .verdict,
             Verdict::Unsupported
         );
-        let a = m.tpns.assess(
-            ProviderKind::Tpns,
+        let a = m.providers["tpns"].assess(
+            provider::get(TPNS),
             Action::Stop,
             &facts(&[Android, Ios], None),
             now(),
@@ -803,8 +822,8 @@ mod tests {
         .iter()
         .map(|(c, n)| (c.to_string(), *n))
         .collect();
-        let a = m.jpush.assess(
-            ProviderKind::Jpush,
+        let a = m.providers["jpush"].assess(
+            provider::get(JPUSH),
             Action::Recall,
             &facts(&[Android, Ios], Some(&r)),
             now(),
@@ -816,8 +835,8 @@ mod tests {
     fn receivers_on_other_platforms_do_not_count() {
         let m = m();
         let r = on(&["jpush"]);
-        let a = m.jpush.assess(
-            ProviderKind::Jpush,
+        let a = m.providers["jpush"].assess(
+            provider::get(JPUSH),
             Action::Override,
             &facts(&[Ios], Some(&r)),
             now(),
@@ -834,25 +853,29 @@ mod tests {
     fn cancel_scheduled_states() {
         let m = m();
         let mut f = facts(&[Android], None);
-        f.audience_type = Some("all");
-        f.scheduled = Some(Scheduled::At("2026-11-21T11:00:00Z".parse().unwrap()));
+        set(&mut f, "audience_type", Fact::Text("all".to_string()));
+        set(
+            &mut f,
+            "scheduled",
+            Fact::Scheduled(Scheduled::At("2026-11-21T11:00:00Z".parse().unwrap())),
+        );
         assert_eq!(
-            m.tpns
-                .assess(ProviderKind::Tpns, Action::CancelScheduled, &f, now())
+            m.providers["tpns"]
+                .assess(provider::get(TPNS), Action::CancelScheduled, &f, now())
                 .verdict,
             Verdict::Expired
         );
-        f.scheduled = Some(Scheduled::No);
+        set(&mut f, "scheduled", Fact::Scheduled(Scheduled::No));
         assert_eq!(
-            m.tpns
-                .assess(ProviderKind::Tpns, Action::CancelScheduled, &f, now())
+            m.providers["tpns"]
+                .assess(provider::get(TPNS), Action::CancelScheduled, &f, now())
                 .verdict,
             Verdict::Unsupported
         );
-        f.scheduled = Some(Scheduled::Yes);
+        set(&mut f, "scheduled", Fact::Scheduled(Scheduled::Yes));
         assert_eq!(
-            m.tpns
-                .assess(ProviderKind::Tpns, Action::CancelScheduled, &f, now())
+            m.providers["tpns"]
+                .assess(provider::get(TPNS), Action::CancelScheduled, &f, now())
                 .verdict,
             Verdict::WillRun
         );
@@ -863,13 +886,13 @@ mod tests {
         let m = m();
         let f = TargetFacts::default();
         let a = m
-            .jpush
-            .assess(ProviderKind::Jpush, Action::Override, &f, now());
+            .provider(JPUSH)
+            .assess(provider::get(JPUSH), Action::Override, &f, now());
         assert_eq!(a.verdict, Verdict::Unsupported);
         assert!(a.impossible);
         let a = m
-            .jpush
-            .assess(ProviderKind::Jpush, Action::Recall, &f, now());
+            .provider(JPUSH)
+            .assess(provider::get(JPUSH), Action::Recall, &f, now());
         assert_eq!(a.verdict, Verdict::WillRun);
         assert!(a.notes[0].contains("not in the ledger"));
     }
@@ -877,7 +900,7 @@ mod tests {
     #[test]
     fn text_and_json_render() {
         let m = m();
-        let t = render_text(&m, Some(ProviderKind::Tpns));
+        let t = render_text(&m, Some(TPNS));
         assert!(t.contains("stop  POST /v3/push/stop_push_msg"));
         assert!(!t.contains("DELETE /v3/push"));
         let j = render_json(&m, None);

@@ -6,20 +6,16 @@ use std::process::Command;
 
 use jiff::Timestamp;
 
+use crate::atomic_file::WriteError;
+
 /// `20261122T013000Z-bf-promo-broken-link`.
 pub fn run_id(started: Timestamp, name: &str) -> String {
     format!("{}-{name}", started.strftime("%Y%m%dT%H%M%SZ"))
 }
 
 /// Create a fresh run directory; a second run in the same second gets a `-2` suffix.
-pub fn create_run_dir(audit_dir: &Path, run_id: &str) -> Result<(PathBuf, String), String> {
-    std::fs::create_dir_all(audit_dir).map_err(|e| {
-        format!(
-            "cannot create `{}`: {}",
-            audit_dir.display(),
-            crate::io_reason(&e)
-        )
-    })?;
+pub fn create_run_dir(audit_dir: &Path, run_id: &str) -> Result<(PathBuf, String), WriteError> {
+    std::fs::create_dir_all(audit_dir).map_err(|e| WriteError::new(audit_dir, e))?;
     for n in 1..1000 {
         let id = if n == 1 {
             run_id.to_string()
@@ -30,18 +26,12 @@ pub fn create_run_dir(audit_dir: &Path, run_id: &str) -> Result<(PathBuf, String
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok((dir, id)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(format!(
-                    "cannot create `{}`: {}",
-                    dir.display(),
-                    crate::io_reason(&e)
-                ));
-            }
+            Err(e) => return Err(WriteError::new(&dir, e)),
         }
     }
-    Err(format!(
-        "too many runs named `{run_id}` in `{}`",
-        audit_dir.display()
+    Err(WriteError::new(
+        &audit_dir.join(run_id),
+        std::io::Error::other("too many runs of that name in the same second"),
     ))
 }
 

@@ -1,18 +1,23 @@
-//! Shared domain types: the vocabulary every layer uses (message ids, platforms, providers,
-//! actions, durations, rates, failure budgets). Depends on nothing else in the crate.
+//! Shared domain types: the vocabulary every layer uses (message ids, platforms, provider
+//! kinds, actions, verdicts, ledger facts, durations, rates, failure budgets). Depends on
+//! nothing else in the crate.
 
 mod action;
 mod duration;
+mod fact;
 mod failure_budget;
 mod msg_id;
 mod platform;
 mod provider_kind;
 mod rate;
+mod verdict;
 
 pub use action::Action;
 pub use duration::{format_duration, parse_duration};
+pub use fact::{Fact, Facts, Scheduled};
 pub use failure_budget::FailureBudget;
 pub use msg_id::MsgId;
 pub use platform::Platform;
 pub use provider_kind::ProviderKind;
 pub use rate::Rate;
+pub use verdict::{Disposition, UnsupportedPolicy, Verdict};

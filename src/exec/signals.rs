@@ -1,32 +1,25 @@
-//! SIGINT / SIGTERM: the first stops dispatch (in-flight requests drain, the journal and a
-//! partial report are written, exit 3); the second exits at once.
+//! SIGINT / SIGTERM only set the stop flag: the first stops dispatch (requests in flight drain;
+//! the journal and a partial report are written; exit 3), the second abandons the requests in
+//! flight too, so the run ends at once.
 
 use std::sync::Arc;
 
-use super::progress::Progress;
 use super::stop::Stop;
 
-/// Listen for signals for the rest of the run. `on_second` runs before the immediate exit.
-pub fn install(stop: Arc<Stop>, progress: Arc<Progress>, on_second: impl Fn() + Send + 'static) {
+/// Listen for signals for the rest of the run (on the current tokio runtime).
+pub fn install(stop: Arc<Stop>) {
     tokio::spawn(async move {
         let Some(mut signals) = Signals::new() else {
             return;
         };
         let mut seen = 0;
-        loop {
-            if !signals.next().await {
-                return;
-            }
+        while signals.next().await {
             seen += 1;
             if seen == 1 {
-                progress.note("interrupted: no new requests; waiting for the ones in flight (interrupt again to exit at once)");
                 stop.trigger("interrupted by a signal");
             } else {
-                on_second();
-                eprintln!(
-                    "interrupted twice: exiting now; `pushfix report` rebuilds the report from the journal"
-                );
-                std::process::exit(crate::exit::ABORTED);
+                stop.abort("interrupted twice: requests in flight were abandoned");
+                return;
             }
         }
     });

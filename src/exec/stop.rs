@@ -6,10 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Notify;
 
-/// Stop dispatching: a signal, the failure budget, or a journal that cannot be written.
+/// Stop dispatching: a signal, the failure budget, or a journal that cannot be written. A
+/// second, harder level (`abort`, a second signal) also abandons the requests in flight: their
+/// intents are journaled, so `resume` re-checks them.
 #[derive(Default)]
 pub struct Stop {
     set: AtomicBool,
+    abort: AtomicBool,
     reason: Mutex<Option<String>>,
     notify: Notify,
 }
@@ -41,6 +44,27 @@ impl Stop {
         loop {
             let notified = self.notify.notified();
             if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Stop at once: requests in flight are abandoned too.
+    pub fn abort(&self, reason: impl Into<String>) {
+        self.abort.store(true, Ordering::SeqCst);
+        self.trigger(reason);
+    }
+
+    pub fn is_aborted(&self) -> bool {
+        self.abort.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once `abort` is called.
+    pub async fn aborted(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_aborted() {
                 return;
             }
             notified.await;

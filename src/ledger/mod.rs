@@ -18,8 +18,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::diag::{Diagnostic, Diagnostics, Span, did_you_mean};
-use crate::domain::{MsgId, Platform, ProviderKind};
-use crate::matrix::{ProviderMatrix, Scheduled};
+use crate::domain::{Fact, Facts, MsgId, Platform, Scheduled};
+use crate::matrix::ProviderMatrix;
+use crate::provider::{self, FieldKind, LedgerField, Provider};
 
 mod filter;
 
@@ -35,52 +36,14 @@ pub struct LedgerRecord {
     pub tags: Vec<String>,
     pub title: Option<String>,
     pub body: Option<String>,
-    /// JPush: the original's APNs collapse id.
-    pub apns_collapse_id: Option<String>,
-    /// The original targeting (JPush audience object or "all"; TPNS targeting fields).
+    /// The original targeting (a JPush audience object or "all"; TPNS targeting fields).
     pub audience: Option<Value>,
-    /// TPNS only.
-    pub audience_type: Option<String>,
-    /// TPNS only: the original task's collapse id.
-    pub collapse_id: Option<u32>,
-    /// TPNS only.
-    pub scheduled: Option<Scheduled>,
+    /// The provider's own fields (`Provider::ledger_fields`), checked.
+    pub facts: Facts,
     pub receivers_by_channel: Option<BTreeMap<String, u64>>,
     /// The whole record, for templates (`message.*`), unknown fields included.
     pub raw: Map<String, Value>,
 }
-
-impl LedgerRecord {
-    /// Whether the original targeting is known well enough to send an override to it.
-    pub fn has_audience(&self) -> bool {
-        match self.audience_type.as_deref() {
-            None => self.audience.is_some(),
-            Some("all") => true,
-            Some(t) => {
-                let a = self.audience.as_ref().and_then(Value::as_object);
-                let has = |k: &str| a.is_some_and(|m| m.contains_key(k));
-                match t {
-                    "tag" => has("tag_rules") || has("tag_list"),
-                    "account_list" | "account" => has("account_list"),
-                    "token_list" | "token" => has("token_list"),
-                    "package_account_push" | "package_token_push" => has("upload_id"),
-                    _ => false,
-                }
-            }
-        }
-    }
-}
-
-pub const TPNS_AUDIENCE_TYPES: &[&str] = &[
-    "all",
-    "tag",
-    "token",
-    "token_list",
-    "account",
-    "account_list",
-    "package_account_push",
-    "package_token_push",
-];
 
 /// What one step wants from the ledger.
 #[derive(Debug, Default)]
@@ -126,7 +89,7 @@ impl Format {
 /// Read the whole ledger once, for every step at the same time.
 pub fn scan(
     path: &Path,
-    kind: ProviderKind,
+    provider: &'static dyn Provider,
     matrix: &ProviderMatrix,
     steps: &[StepQuery<'_>],
 ) -> Result<Scan, Diagnostics> {
@@ -159,7 +122,7 @@ pub fn scan(
     };
     let mut ctx = ScanCtx {
         path,
-        kind,
+        provider,
         matrix,
         steps,
         needs_time: steps
@@ -219,7 +182,7 @@ impl<R: Read> Read for HashingReader<R> {
 
 struct ScanCtx<'a> {
     path: &'a Path,
-    kind: ProviderKind,
+    provider: &'static dyn Provider,
     matrix: &'a ProviderMatrix,
     steps: &'a [StepQuery<'a>],
     needs_time: bool,
@@ -229,19 +192,107 @@ struct ScanCtx<'a> {
     seen: HashSet<MsgId>,
 }
 
-/// The few fields needed to decide whether a record is selected, borrowed from the line.
-#[derive(Deserialize)]
+/// The few fields needed to decide whether a record is selected, borrowed from the line: the
+/// provider's id field (and whether another provider's is there instead), send time, tags and
+/// platforms. Everything else is skipped unparsed.
+#[derive(Default)]
 struct Probe<'a> {
-    #[serde(default, borrow)]
-    msg_id: Option<IdValue<'a>>,
-    #[serde(default, borrow)]
-    push_id: Option<IdValue<'a>>,
-    #[serde(default, borrow)]
+    id: Option<IdValue<'a>>,
+    /// The id field of another provider, when the record has one.
+    other_id: Option<&'static str>,
     sent_at: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
     tags: Option<Vec<Cow<'a, str>>>,
-    #[serde(default, borrow)]
     platforms: Option<Vec<Cow<'a, str>>>,
+}
+
+/// Reads a `Probe` for `own` (the provider's id field); `others` are the other providers'.
+struct ProbeSeed<'s> {
+    own: &'static str,
+    others: &'s [&'static str],
+}
+
+/// A string borrowed from the line when it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+fn texts(v: Option<Vec<Text<'_>>>) -> Option<Vec<Cow<'_, str>>> {
+    v.map(|items| items.into_iter().map(|t| t.0).collect())
+}
+
+impl<'de> de::DeserializeSeed<'de> for ProbeSeed<'_> {
+    type Value = Probe<'de>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        struct V<'s>(ProbeSeed<'s>);
+        impl<'de> Visitor<'de> for V<'_> {
+            type Value = Probe<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a ledger record")
+            }
+            fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut p = Probe::default();
+                // A repeated field is an error, as serde's derived structs make it: which of
+                // two values did the exporter mean?
+                let mut seen = [false; 4];
+                let mut once = |i: usize, name: &'static str| {
+                    if std::mem::replace(&mut seen[i], true) {
+                        Err(de::Error::duplicate_field(name))
+                    } else {
+                        Ok(())
+                    }
+                };
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    match key.0.as_ref() {
+                        k if k == self.0.own => {
+                            once(0, self.0.own)?;
+                            p.id = map.next_value()?;
+                        }
+                        "sent_at" => {
+                            once(1, "sent_at")?;
+                            p.sent_at = map.next_value::<Option<Text>>()?.map(|t| t.0);
+                        }
+                        "tags" => {
+                            once(2, "tags")?;
+                            p.tags = texts(map.next_value()?);
+                        }
+                        "platforms" => {
+                            once(3, "platforms")?;
+                            p.platforms = texts(map.next_value()?);
+                        }
+                        k => {
+                            if let Some(o) = self.0.others.iter().find(|o| **o == k) {
+                                p.other_id = Some(o);
+                            }
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(p)
+            }
+        }
+        d.deserialize_map(V(self))
+    }
 }
 
 /// An id written as a JSON string or an integer (never through a float).
@@ -285,11 +336,17 @@ impl<'de: 'a, 'a> Deserialize<'de> for IdValue<'a> {
 }
 
 impl<'a> ScanCtx<'a> {
-    fn id_field(&self) -> (&'static str, &'static str) {
-        match self.kind {
-            ProviderKind::Jpush => ("msg_id", "push_id"),
-            ProviderKind::Tpns => ("push_id", "msg_id"),
-        }
+    fn id_field(&self) -> &'static str {
+        self.provider.id_field()
+    }
+
+    /// The other providers' id fields (a record naming one is probably the wrong ledger).
+    fn other_id_fields(&self) -> Vec<&'static str> {
+        provider::all()
+            .iter()
+            .map(|p| p.id_field())
+            .filter(|f| *f != self.id_field())
+            .collect()
     }
 
     fn error(&mut self, line: u64, col: u32, width: u32, text: &str, message: String) {
@@ -398,7 +455,16 @@ impl<'a> ScanCtx<'a> {
             );
             return;
         }
-        let probe: Probe = match serde_json::from_str(text) {
+        let others = self.other_id_fields();
+        let seed = ProbeSeed {
+            own: self.id_field(),
+            others: &others,
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        let probe = match de::DeserializeSeed::deserialize(seed, &mut de).and_then(|p| {
+            de.end()?;
+            Ok(p)
+        }) {
             Ok(p) => p,
             Err(e) => {
                 if let Some((field, msg)) = e
@@ -423,17 +489,16 @@ impl<'a> ScanCtx<'a> {
                 return;
             }
         };
-        let (own, other) = self.id_field();
-        let (raw_id, wrong) = match self.kind {
-            ProviderKind::Jpush => (probe.msg_id, probe.push_id.is_some()),
-            ProviderKind::Tpns => (probe.push_id, probe.msg_id.is_some()),
-        };
-        let Some(raw_id) = raw_id else {
-            let help = wrong.then(|| {
+        let own = self.id_field();
+        let Some(raw_id) = probe.id else {
+            let help = probe.other_id.map(|other| {
+                let owner = provider::all()
+                    .iter()
+                    .find(|p| p.id_field() == other)
+                    .map_or("another provider's", |p| p.display_name());
                 format!(
-                    "`{other}` is the {} id field; a {} ledger names each message by `{own}`",
-                    other_provider(self.kind),
-                    self.kind.display_name()
+                    "`{other}` is the {owner} id field; a {} ledger names each message by `{own}`",
+                    self.provider.display_name()
                 )
             });
             self.error_with_help(
@@ -450,7 +515,7 @@ impl<'a> ScanCtx<'a> {
             IdValue::Text(s) => s.clone(),
             IdValue::Int(n) => Cow::Owned(n.to_string()),
         };
-        let id = match MsgId::parse(self.kind, &id_text) {
+        let id = match self.provider.parse_id(&id_text) {
             Ok(id) => id,
             Err(e) => {
                 let (col, width) = find_field(text, own);
@@ -535,8 +600,8 @@ impl<'a> ScanCtx<'a> {
     /// Which probe field has the wrong type, and how to say so (the error path only).
     fn explain_probe_error(&self, text: &str) -> Option<(&'static str, String)> {
         let v: Value = serde_json::from_str(text).ok()?;
-        let (own, _) = self.id_field();
-        for id_field in ["msg_id", "push_id"] {
+        let own = self.id_field();
+        for id_field in provider::all().iter().map(|p| p.id_field()) {
             match v.get(id_field) {
                 Some(Value::Number(n)) if n.as_u64().is_none() => {
                     let raw = raw_value(text, id_field).unwrap_or_else(|| n.to_string());
@@ -545,11 +610,7 @@ impl<'a> ScanCtx<'a> {
                     } else {
                         "not an exact integer (too large, or fractional)"
                     };
-                    let field = if id_field == "msg_id" {
-                        "msg_id"
-                    } else {
-                        "push_id"
-                    };
+                    let field = id_field;
                     return Some((
                         field,
                         format!(
@@ -560,7 +621,7 @@ impl<'a> ScanCtx<'a> {
                 Some(Value::String(_) | Value::Number(_)) | None => {}
                 Some(other) if id_field == own => {
                     return Some((
-                        if own == "msg_id" { "msg_id" } else { "push_id" },
+                        own,
                         format!(
                             "`{own}` must be a string or an integer, found {}",
                             json_kind(other)
@@ -618,7 +679,7 @@ impl<'a> ScanCtx<'a> {
                 return;
             }
         };
-        let (own, _) = self.id_field();
+        let own = self.id_field();
         if headers.is_empty() || headers.iter().all(str::is_empty) {
             self.diags.push(
                 Diagnostic::error("the CSV ledger is empty: it has no header row").at_line(
@@ -673,7 +734,7 @@ impl<'a> ScanCtx<'a> {
                 .position()
                 .and_then(|p| line_at(self.path, p.byte()))
                 .unwrap_or_else(|| record.iter().collect::<Vec<_>>().join(","));
-            match csv_to_json(&headers, &record) {
+            match csv_to_json(&headers, &record, self.provider.ledger_fields()) {
                 Ok(obj) => {
                     // Re-serialize so both formats share one code path and one set of checks,
                     // then point the diagnostics at the CSV cell instead of the JSON text.
@@ -720,7 +781,7 @@ impl<'a> ScanCtx<'a> {
         raw: Map<String, Value>,
         _text: &str,
     ) -> Result<LedgerRecord, (&'static str, String)> {
-        let kind = self.kind;
+        let p = self.provider;
         let str_field = |k: &'static str| -> Result<Option<String>, (&'static str, String)> {
             match raw.get(k) {
                 None | Some(Value::Null) => Ok(None),
@@ -762,11 +823,11 @@ impl<'a> ScanCtx<'a> {
                                 ) {
                                     Some(m) => format!(
                                         "`{s}` is not a {} platform (did you mean `{m}`?)",
-                                        kind.display_name()
+                                        p.display_name()
                                     ),
                                     None => format!(
                                         "`{s}` is not a {} platform; expected one of: {}",
-                                        kind.display_name(),
+                                        p.display_name(),
                                         self.all_platforms()
                                             .iter()
                                             .map(|p| p.as_str())
@@ -820,11 +881,11 @@ impl<'a> ScanCtx<'a> {
         let audience = match raw.get("audience") {
             None | Some(Value::Null) => None,
             Some(v @ Value::Object(_)) => Some(v.clone()),
-            Some(Value::String(s)) if s == "all" && kind == ProviderKind::Jpush => {
+            Some(Value::String(s)) if s == "all" && p.audience_may_be_all() => {
                 Some(Value::String(s.clone()))
             }
             Some(v) => {
-                let expected = if kind == ProviderKind::Jpush {
+                let expected = if p.audience_may_be_all() {
                     "\"all\" or an object"
                 } else {
                     "an object"
@@ -835,6 +896,12 @@ impl<'a> ScanCtx<'a> {
                 ));
             }
         };
+        let mut facts = Facts::new();
+        for field in p.ledger_fields() {
+            if let Some(f) = fact(p, field, raw.get(field.name))? {
+                facts.insert(field.name, f);
+            }
+        }
         let mut rec = LedgerRecord {
             id,
             line,
@@ -843,65 +910,18 @@ impl<'a> ScanCtx<'a> {
             tags,
             title,
             body,
-            apns_collapse_id: None,
             audience,
-            audience_type: None,
-            collapse_id: None,
-            scheduled: None,
+            facts,
             receivers_by_channel: None,
             raw: Map::new(),
         };
-        match kind {
-            ProviderKind::Jpush => {
-                rec.apns_collapse_id = str_field("apns_collapse_id")?.filter(|s| !s.is_empty());
-            }
-            ProviderKind::Tpns => {
-                if let Some(t) = str_field("audience_type")? {
-                    if !TPNS_AUDIENCE_TYPES.contains(&t.as_str()) {
-                        let mut msg = format!("`{t}` is not a TPNS audience_type");
-                        match did_you_mean(&t, TPNS_AUDIENCE_TYPES.iter().copied()) {
-                            Some(s) => msg.push_str(&format!(" (did you mean `{s}`?)")),
-                            None => msg.push_str(&format!(
-                                "; expected one of: {}",
-                                TPNS_AUDIENCE_TYPES.join(", ")
-                            )),
-                        }
-                        return Err(("audience_type", msg));
-                    }
-                    rec.audience_type = Some(t);
-                }
-                rec.collapse_id = match raw.get("collapse_id") {
-                    None | Some(Value::Null) => None,
-                    Some(v) => {
-                        let n = v
-                            .as_u64()
-                            .or_else(|| v.as_str().and_then(|s| s.parse().ok()));
-                        let id = n.and_then(|n| u32::try_from(n).ok()).ok_or((
-                            "collapse_id",
-                            "`collapse_id` must be an unsigned 32-bit integer".to_string(),
-                        ))?;
-                        // By the SDKs' convention 0 means "none": look it up instead.
-                        (id != 0).then_some(id)
-                    }
-                };
-                rec.scheduled = match raw.get("scheduled") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::Bool(false)) => Some(Scheduled::No),
-                    Some(Value::Bool(true)) => Some(Scheduled::Yes),
-                    Some(Value::String(s)) => Some(Scheduled::At(s.parse::<Timestamp>().map_err(|_| {
-                        ("scheduled", format!("`scheduled` must be true, false or the send time with an offset, found `{s}`"))
-                    })?)),
-                    Some(v) => return Err(("scheduled", format!("`scheduled` must be a boolean or a timestamp, found {}", json_kind(v)))),
-                };
-            }
-        }
         rec.receivers_by_channel = match raw.get("receivers_by_channel") {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) => {
                 let mut out = BTreeMap::new();
                 for (ch, n) in m {
                     if self.matrix.channel(ch).is_none() {
-                        let mut msg = format!("`{ch}` is not a {} channel", kind.display_name());
+                        let mut msg = format!("`{ch}` is not a {} channel", p.display_name());
                         match did_you_mean(ch, self.matrix.channel_names()) {
                             Some(s) => msg.push_str(&format!(" (did you mean `{s}`?)")),
                             None => msg.push_str(&format!(
@@ -946,10 +966,69 @@ impl<'a> ScanCtx<'a> {
     }
 }
 
-fn other_provider(kind: ProviderKind) -> &'static str {
-    match kind {
-        ProviderKind::Jpush => "TPNS",
-        ProviderKind::Tpns => "JPush",
+/// One provider field of a selected record, checked by its kind.
+fn fact(
+    p: &dyn Provider,
+    field: &LedgerField,
+    value: Option<&Value>,
+) -> Result<Option<Fact>, (&'static str, String)> {
+    let name = field.name;
+    let value = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => v,
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => Ok(s.clone()),
+        v => Err((
+            name,
+            format!("`{name}` must be a string, found {}", json_kind(v)),
+        )),
+    };
+    match field.kind {
+        FieldKind::Text => Ok(Some(text(value)?).filter(|s| !s.is_empty()).map(Fact::Text)),
+        FieldKind::OneOf(options) => {
+            let t = text(value)?;
+            if options.contains(&t.as_str()) {
+                return Ok(Some(Fact::Text(t)));
+            }
+            let mut msg = format!("`{t}` is not a {} {name}", p.display_name());
+            match did_you_mean(&t, options.iter().copied()) {
+                Some(s) => msg.push_str(&format!(" (did you mean `{s}`?)")),
+                None => msg.push_str(&format!("; expected one of: {}", options.join(", "))),
+            }
+            Err((name, msg))
+        }
+        FieldKind::U32 => {
+            let n = value
+                .as_u64()
+                .or_else(|| value.as_str().and_then(|s| s.parse().ok()));
+            let n = n.and_then(|n| u32::try_from(n).ok()).ok_or((
+                name,
+                format!("`{name}` must be an unsigned 32-bit integer"),
+            ))?;
+            // By the SDKs' convention 0 means "none".
+            Ok((n != 0).then_some(Fact::Uint(u64::from(n))))
+        }
+        FieldKind::Schedule => match value {
+            Value::Bool(false) => Ok(Some(Fact::Scheduled(Scheduled::No))),
+            Value::Bool(true) => Ok(Some(Fact::Scheduled(Scheduled::Yes))),
+            Value::String(s) => s
+                .parse::<Timestamp>()
+                .map(|t| Some(Fact::Scheduled(Scheduled::At(t))))
+                .map_err(|_| {
+                    (
+                        name,
+                        format!("`{name}` must be true, false or the send time with an offset, found `{s}`"),
+                    )
+                }),
+            v => Err((
+                name,
+                format!(
+                    "`{name}` must be a boolean or a timestamp, found {}",
+                    json_kind(v)
+                ),
+            )),
+        },
     }
 }
 
@@ -1043,6 +1122,7 @@ const CSV_JSON_COLUMNS: &[&str] = &["extras", "audience", "receivers_by_channel"
 fn csv_to_json<'h>(
     headers: &'h csv::StringRecord,
     row: &csv::StringRecord,
+    fields: &[LedgerField],
 ) -> Result<Map<String, Value>, (&'h str, String)> {
     let mut obj = Map::new();
     for (h, cell) in headers.iter().zip(row.iter()) {
@@ -1068,12 +1148,18 @@ fn csv_to_json<'h>(
                     ),
                 )
             })?
-        } else if h == "scheduled" && (cell == "true" || cell == "false") {
-            Value::Bool(cell == "true")
-        } else if h == "collapse_id" {
-            cell.parse::<u64>()
-                .map(Value::from)
-                .unwrap_or_else(|_| Value::String(cell.into()))
+        } else if let Some(f) = fields.iter().find(|f| f.name == h) {
+            // A provider field: cells are text, so read them as their kind would be written.
+            match f.kind {
+                FieldKind::Schedule if cell == "true" || cell == "false" => {
+                    Value::Bool(cell == "true")
+                }
+                FieldKind::U32 => cell
+                    .parse::<u64>()
+                    .map(Value::from)
+                    .unwrap_or_else(|_| Value::String(cell.into())),
+                _ => Value::String(cell.to_string()),
+            }
         } else {
             Value::String(cell.to_string())
         };
@@ -1125,6 +1211,7 @@ fn line_at(path: &Path, byte: u64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ProviderKind;
     use crate::matrix::Matrix;
 
     fn write(name: &str, text: &str) -> std::path::PathBuf {
@@ -1155,18 +1242,24 @@ mod tests {
             ..Default::default()
         };
         let q2 = StepQuery {
-            ids: [MsgId::Jpush(67554224848096791), MsgId::Jpush(1)].into(),
+            ids: [MsgId::Num(67554224848096791), MsgId::Num(1)].into(),
             ..Default::default()
         };
-        let s = scan(&p, ProviderKind::Jpush, &m.jpush, &[q1, q2]).unwrap();
+        let s = scan(
+            &p,
+            provider::find("jpush").unwrap(),
+            m.provider(ProviderKind::new("jpush")),
+            &[q1, q2],
+        )
+        .unwrap();
         assert_eq!(s.records_read, 2);
-        assert_eq!(s.matches[0], vec![MsgId::Jpush(67554224848096790)]);
+        assert_eq!(s.matches[0], vec![MsgId::Num(67554224848096790)]);
         assert!(s.matches[1].is_empty());
-        let b = &s.records[&MsgId::Jpush(67554224848096791)];
+        let b = &s.records[&MsgId::Num(67554224848096791)];
         assert_eq!(b.audience, Some(Value::String("all".into())));
         assert_eq!(b.line, 3);
-        let a = &s.records[&MsgId::Jpush(67554224848096790)];
-        assert_eq!(a.apns_collapse_id.as_deref(), Some("bf-1"));
+        let a = &s.records[&MsgId::Num(67554224848096790)];
+        assert_eq!(a.facts["apns_collapse_id"].as_text(), Some("bf-1"));
         assert_eq!(a.raw["id"], "67554224848096790");
         assert_eq!(s.sha256.len(), 64);
     }
@@ -1191,8 +1284,8 @@ mod tests {
         let f = filter_tag("bf-promo");
         let err = scan(
             &p,
-            ProviderKind::Jpush,
-            &m.jpush,
+            provider::find("jpush").unwrap(),
+            m.provider(ProviderKind::new("jpush")),
             &[StepQuery {
                 filter: Some(&f),
                 ..Default::default()
@@ -1221,8 +1314,8 @@ mod tests {
         let f = filter_tag("x");
         let err = scan(
             &p,
-            ProviderKind::Jpush,
-            &m.jpush,
+            provider::find("jpush").unwrap(),
+            m.provider(ProviderKind::new("jpush")),
             &[StepQuery {
                 filter: Some(&f),
                 ..Default::default()
@@ -1249,19 +1342,23 @@ mod tests {
         let f = filter_tag("bf-promo");
         let s = scan(
             &p,
-            ProviderKind::Tpns,
-            &m.tpns,
+            provider::find("tpns").unwrap(),
+            m.provider(ProviderKind::new("tpns")),
             &[StepQuery {
                 filter: Some(&f),
                 ..Default::default()
             }],
         )
         .unwrap();
-        let r = &s.records[&MsgId::Tpns("43214535".into())];
+        let r = &s.records[&MsgId::Text("43214535".into())];
         assert_eq!(r.platforms, Some(vec![Platform::Android, Platform::Ios]));
-        assert_eq!(r.collapse_id, Some(17));
+        assert_eq!(r.facts["collapse_id"].as_uint(), Some(17));
         assert_eq!(r.line, 2);
-        assert!(r.has_audience());
+        assert!(
+            provider::find("tpns")
+                .unwrap()
+                .has_audience(r.audience.as_ref(), &r.facts)
+        );
         assert_eq!(s.records.len(), 1);
     }
 
@@ -1269,7 +1366,13 @@ mod tests {
     fn csv_errors_name_the_row() {
         let m = Matrix::builtin().unwrap();
         let p = write("e.csv", "push_id,tags\n1,a\n2\n");
-        let err = scan(&p, ProviderKind::Tpns, &m.tpns, &[]).unwrap_err();
+        let err = scan(
+            &p,
+            provider::find("tpns").unwrap(),
+            m.provider(ProviderKind::new("tpns")),
+            &[],
+        )
+        .unwrap_err();
         assert!(
             err.items[0].location().unwrap().ends_with("e.csv:3:1"),
             "{:?}",

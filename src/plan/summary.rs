@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::{Disposition, Plan};
+use super::Plan;
 use crate::domain::format_duration;
-use crate::matrix::Verdict;
+use crate::domain::{Disposition, Verdict};
 
 /// How many example targets to list per verdict that needs attention.
 const EXAMPLES: usize = 3;
@@ -20,7 +20,7 @@ pub fn render_text(plan: &Plan) -> String {
     let _ = writeln!(
         o,
         "  provider   {} at {} ({})",
-        p.kind.display_name(),
+        p.provider().display_name(),
         p.base_url,
         p.base_url_source
     );

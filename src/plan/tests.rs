@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 
 use super::*;
-use crate::app::prepare;
+use crate::commands::prepare;
+use crate::domain::{Disposition, Verdict};
 use crate::error::Error;
 
 pub(crate) fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {

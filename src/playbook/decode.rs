@@ -12,12 +12,13 @@ use jiff::Timestamp;
 
 use super::model::*;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, Span, did_you_mean};
-use crate::domain::{Action, MsgId, Platform, ProviderKind};
+use crate::domain::{Action, MsgId, Platform, UnsupportedPolicy};
 use crate::domain::{FailureBudget, Rate, parse_duration};
 use crate::ids_file;
 use crate::input_set::InputSet;
 use crate::ledger::Filter;
 use crate::provider::endpoint::check_endpoint;
+use crate::provider::{self, KeyPath, Provider, SettingsReader};
 use crate::template::{TemplateOrigin, TemplateSrc, TemplateTree};
 use crate::yaml::{self, Key, Node, Value};
 
@@ -32,16 +33,8 @@ pub const TOP_KEYS: &[&str] = &[
     "retry",
     "steps",
 ];
-pub const PROVIDER_KEYS: &[&str] = &[
-    "kind",
-    "endpoint",
-    "region",
-    "credentials",
-    "apns_production",
-    "auth",
-    "environment",
-];
-pub const CREDENTIAL_KEYS: &[&str] = &["app_key", "master_secret", "access_id", "secret_key"];
+/// Keys of `provider:` every provider takes; each provider adds its own (`Provider::own_keys`).
+pub const PROVIDER_COMMON_KEYS: &[&str] = &["kind", "endpoint", "credentials"];
 pub const ENV_REF_KEYS: &[&str] = &["env"];
 pub const LIMITS_KEYS: &[&str] = &[
     "rate",
@@ -63,28 +56,27 @@ pub const WHERE_KEYS: &[&str] = &[
     "older_than",
     "platforms",
 ];
-pub const MESSAGE_KEYS: &[&str] = &[
-    "title",
-    "body",
-    "body_template",
-    "extras",
-    "apns_collapse_id",
-    "intent",
-];
+/// Keys of an override `message:` every provider takes.
+pub const MESSAGE_COMMON_KEYS: &[&str] = &["title", "body", "body_template", "extras"];
 
-/// Provider settings that only one provider understands: (path, key, owner).
-const PROVIDER_ONLY: &[(&str, &str, ProviderKind)] = &[
-    ("provider", "apns_production", ProviderKind::Jpush),
-    ("provider", "region", ProviderKind::Tpns),
-    ("provider", "auth", ProviderKind::Tpns),
-    ("provider", "environment", ProviderKind::Tpns),
-    ("provider.credentials", "app_key", ProviderKind::Jpush),
-    ("provider.credentials", "master_secret", ProviderKind::Jpush),
-    ("provider.credentials", "access_id", ProviderKind::Tpns),
-    ("provider.credentials", "secret_key", ProviderKind::Tpns),
-    ("message", "apns_collapse_id", ProviderKind::Jpush),
-    ("message", "intent", ProviderKind::Tpns),
-];
+/// Every key a mapping accepts: the common ones, then each provider's own in registry order.
+/// Keys of another provider than the playbook's are then reported as such, not as unknown.
+pub fn keys_at(at: KeyPath) -> Vec<&'static str> {
+    let common: &[&str] = match at {
+        KeyPath::Provider => PROVIDER_COMMON_KEYS,
+        KeyPath::Credentials => &[],
+        KeyPath::Message => MESSAGE_COMMON_KEYS,
+    };
+    let mut out: Vec<&'static str> = common.to_vec();
+    for p in provider::all() {
+        for k in p.own_keys().iter().filter(|k| k.at == at) {
+            if !out.contains(&k.name) {
+                out.push(k.name);
+            }
+        }
+    }
+    out
+}
 
 pub const MAX_CONCURRENCY: u64 = 256;
 pub const MAX_ATTEMPTS: u64 = 20;
@@ -125,7 +117,7 @@ pub fn load(
         file: &file,
         dir: &dir,
         diags,
-        kind: None,
+        provider: None,
         inputs,
         owners,
     };
@@ -147,7 +139,7 @@ struct Decoder<'a> {
     file: &'a SourceFile,
     dir: &'a Path,
     diags: Diagnostics,
-    kind: Option<ProviderKind>,
+    provider: Option<&'static dyn Provider>,
     inputs: &'a mut InputSet,
     /// Mapping position -> span of the key that holds it.
     owners: HashMap<(u32, u32), Span>,
@@ -178,6 +170,39 @@ impl<'n> Fields<'n> {
 
     fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
+    }
+}
+
+/// A provider's view of its keys in `provider:`, errors located by the decoder.
+struct ProviderKeys<'d, 'a, 'n> {
+    dec: &'d mut Decoder<'a>,
+    fields: &'d Fields<'n>,
+    endpoint: bool,
+}
+
+impl SettingsReader for ProviderKeys<'_, '_, '_> {
+    fn has(&self, key: &str) -> bool {
+        self.fields.has(key)
+    }
+
+    fn has_endpoint(&self) -> bool {
+        self.endpoint
+    }
+
+    fn boolean(&mut self, key: &str) -> Option<bool> {
+        let n = self.fields.get(key)?;
+        self.dec.boolean(n, &format!("provider.{key}"))
+    }
+
+    fn choice(&mut self, key: &str, options: &[&'static str]) -> Option<&'static str> {
+        let n = self.fields.get(key)?;
+        let options: Vec<(&'static str, &'static str)> = options.iter().map(|o| (*o, *o)).collect();
+        self.dec.choice(n, &format!("provider.{key}"), &options)
+    }
+
+    fn error(&mut self, key: &str, message: &str, help: &str) {
+        let span = self.fields.key(key).map_or(self.fields.span, |k| k.span);
+        self.dec.error(span, message).with_help(help);
     }
 }
 
@@ -416,25 +441,29 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// Report keys that belong to the other provider.
-    fn provider_only_keys(&mut self, f: &Fields<'_>, path: &str) {
-        let Some(kind) = self.kind else { return };
-        for (p, key, owner) in PROVIDER_ONLY {
-            if *p != path || *owner == kind {
+    /// Report keys that belong to another provider than the playbook's.
+    fn provider_only_keys(&mut self, f: &Fields<'_>, at: KeyPath) {
+        let Some(mine) = self.provider else { return };
+        let owns =
+            |p: &dyn Provider, key: &str| p.own_keys().iter().any(|k| k.at == at && k.name == key);
+        for (key, _) in f.entries {
+            if owns(mine, &key.name) {
                 continue;
             }
-            if let Some(k) = f.key(key) {
-                let span = k.span;
-                self.error(
-                    span,
-                    format!(
-                        "`{key}` is a {} setting, but this playbook's provider is {}",
-                        owner.display_name(),
-                        kind.display_name()
-                    ),
-                )
-                .with_help(provider_hint(kind, path));
-            }
+            let Some(owner) = provider::all().iter().find(|p| owns(**p, &key.name)) else {
+                continue;
+            };
+            let span = key.span;
+            self.error(
+                span,
+                format!(
+                    "`{}` is a {} setting, but this playbook's provider is {}",
+                    key.name,
+                    owner.display_name(),
+                    mine.display_name()
+                ),
+            )
+            .with_help(mine.keys_hint(at));
         }
     }
 
@@ -501,78 +530,37 @@ impl<'a> Decoder<'a> {
     }
 
     fn provider(&mut self, node: &Node) -> Option<ProviderConfig> {
-        let f = self.fields(node, "provider", PROVIDER_KEYS)?;
+        let allowed = keys_at(KeyPath::Provider);
+        let f = self.fields(node, "provider", &allowed)?;
         let kind_node = self.require(&f, "kind", "provider")?;
-        let kind = self.choice(
-            kind_node,
-            "provider.kind",
-            &[("jpush", ProviderKind::Jpush), ("tpns", ProviderKind::Tpns)],
-        )?;
-        self.kind = Some(kind);
-        self.provider_only_keys(&f, "provider");
+        let names = provider::kind_names();
+        let options: Vec<(&'static str, &'static str)> = names.iter().map(|n| (*n, *n)).collect();
+        let name = self.choice(kind_node, "provider.kind", &options)?;
+        let p = provider::find(name)?;
+        self.provider = Some(p);
+        self.provider_only_keys(&f, KeyPath::Provider);
 
         let endpoint = f.get("endpoint").and_then(|n| self.endpoint(n));
-        let region = match (kind, f.get("region")) {
-            (ProviderKind::Tpns, Some(n)) => self.choice(n, "provider.region", &TpnsRegion::ALL),
-            _ => None,
+        let decoded = p.decode_settings(&mut ProviderKeys {
+            dec: self,
+            fields: &f,
+            endpoint: endpoint.is_some(),
+        });
+        let (base_url, base_url_source) = match endpoint {
+            Some(e) => (e, "endpoint".to_string()),
+            None => decoded.base_url,
         };
-        if let (Some(_), Some(r)) = (&endpoint, f.key("region"))
-            && kind == ProviderKind::Tpns
-        {
-            let span = r.span;
-            self.error(span, "set either `endpoint` or `region`, not both")
-                    .with_help("`region` picks the TPNS access point; `endpoint` replaces it (for example a sandbox URL)");
-        }
-        let (base_url, base_url_source) = match (&endpoint, kind, region) {
-            (Some(e), _, _) => (e.clone(), "endpoint".to_string()),
-            (None, ProviderKind::Tpns, Some(r)) => {
-                (r.base_url().to_string(), format!("region {}", r.as_str()))
-            }
-            (None, ProviderKind::Tpns, None) => (
-                TpnsRegion::Guangzhou.base_url().to_string(),
-                "default region guangzhou".to_string(),
-            ),
-            (None, ProviderKind::Jpush, _) => {
-                ("https://api.jpush.cn".to_string(), "default".to_string())
-            }
-        };
-
         let credentials = match self.require(&f, "credentials", "provider") {
-            Some(n) => self.credentials(n, kind),
+            Some(n) => self.credentials(n, p),
             None => None,
         };
-        let apns_production = match (kind, f.get("apns_production")) {
-            (ProviderKind::Jpush, Some(n)) => self.boolean(n, "provider.apns_production"),
-            _ => None,
-        };
-        let tpns_auth = match (kind, f.get("auth")) {
-            (ProviderKind::Tpns, Some(n)) => self.choice(
-                n,
-                "provider.auth",
-                &[("sign", TpnsAuth::Sign), ("basic", TpnsAuth::Basic)],
-            ),
-            _ => None,
-        };
-        let tpns_environment = match (kind, f.get("environment")) {
-            (ProviderKind::Tpns, Some(n)) => self.choice(
-                n,
-                "provider.environment",
-                &[
-                    ("product", TpnsEnvironment::Product),
-                    ("dev", TpnsEnvironment::Dev),
-                ],
-            ),
-            _ => None,
-        };
         Some(ProviderConfig {
-            kind,
+            kind: p.kind(),
             base_url,
             base_url_source,
             credentials: credentials?,
-            apns_production: apns_production.unwrap_or(true),
-            apns_production_explicit: apns_production.is_some(),
-            tpns_auth: tpns_auth.unwrap_or(TpnsAuth::Sign),
-            tpns_environment: tpns_environment.unwrap_or(TpnsEnvironment::Product),
+            settings: decoded.values,
+            defaulted: decoded.defaulted,
         })
     }
 
@@ -587,19 +575,17 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn credentials(&mut self, node: &Node, kind: ProviderKind) -> Option<Credentials> {
-        let f = self.fields(node, "provider.credentials", CREDENTIAL_KEYS)?;
-        self.provider_only_keys(&f, "provider.credentials");
-        let (id_key, secret_key) = match kind {
-            ProviderKind::Jpush => ("app_key", "master_secret"),
-            ProviderKind::Tpns => ("access_id", "secret_key"),
-        };
+    fn credentials(&mut self, node: &Node, p: &dyn Provider) -> Option<Credentials> {
+        let allowed = keys_at(KeyPath::Credentials);
+        let f = self.fields(node, "provider.credentials", &allowed)?;
+        self.provider_only_keys(&f, KeyPath::Credentials);
+        let keys = p.credential_keys();
         let id = self
-            .require(&f, id_key, "provider.credentials")
-            .and_then(|n| self.env_ref(n, id_key));
+            .require(&f, keys.id, "provider.credentials")
+            .and_then(|n| self.env_ref(n, keys.id));
         let secret = self
-            .require(&f, secret_key, "provider.credentials")
-            .and_then(|n| self.env_ref(n, secret_key));
+            .require(&f, keys.secret, "provider.credentials")
+            .and_then(|n| self.env_ref(n, keys.secret));
         Some(Credentials {
             id_env: id?,
             secret_env: secret?,
@@ -612,7 +598,9 @@ impl<'a> Decoder<'a> {
         if !matches!(node.value, Value::Map(_)) {
             let upper = format!(
                 "{}_{}",
-                self.kind.map_or("PUSH", |k| k.as_str()).to_uppercase(),
+                self.provider
+                    .map_or("PUSH", |p| p.kind().as_str())
+                    .to_uppercase(),
                 key.to_uppercase()
             );
             self.error(
@@ -842,11 +830,10 @@ impl<'a> Decoder<'a> {
             .and_then(|n| self.name(n, "step name"));
         let action_node = self.require(&f, "action", "step");
         let action = action_node.and_then(|n| self.choice(n, "action", &Action::ALL));
-        let kind = self.kind;
-        if let (Some(a), Some(k), Some(n)) = (action, kind, action_node)
-            && let Some(msg) = action_not_offered(k, a)
+        if let (Some(a), Some(p), Some(n)) = (action, self.provider, action_node)
+            && let Some((message, help)) = p.refuse_action(a)
         {
-            self.error(n.span, msg.0).with_help(msg.1);
+            self.error(n.span, message).with_help(help);
         }
         let unsupported = match f.get("unsupported") {
             Some(n) => self.choice(
@@ -929,8 +916,8 @@ impl<'a> Decoder<'a> {
         if let Some(n) = f.get("ids_file") {
             match self.path(n, "select.ids_file") {
                 Some(p) => {
-                    if let Some(kind) = self.kind {
-                        match ids_file::read(&p.value, kind, self.inputs) {
+                    if let Some(provider) = self.provider {
+                        match ids_file::read(&p.value, provider, self.inputs) {
                             Ok(ids) if ids.is_empty() => {
                                 self.error(
                                     n.span,
@@ -966,37 +953,13 @@ impl<'a> Decoder<'a> {
     }
 
     fn msg_id(&mut self, node: &Node) -> Option<Located<MsgId>> {
-        let kind = self.kind?;
-        let parsed = match (&node.value, kind) {
-            (Value::Int(i), ProviderKind::Jpush) => {
-                u64::try_from(*i).map(MsgId::Jpush).map_err(|_| {
-                    if *i < 0 {
-                        format!("`{i}` is negative; JPush msg_ids are unsigned integers")
-                    } else {
-                        format!(
-                            "`{i}` is too large for a JPush msg_id (at most 18446744073709551615)"
-                        )
-                    }
-                })
-            }
-            (Value::Int(i), ProviderKind::Tpns) => Ok(MsgId::Tpns(i.to_string())),
-            (Value::Str(s), _) => MsgId::parse(kind, s),
-            (Value::Float(_), _) => {
-                let raw = node.raw(self.file).unwrap_or("?").trim().to_string();
-                let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
-                match (kind, digits) {
-                    // Integers beyond u64 reach us as floats; the text says what was meant.
-                    // Digits the parser took for a float: too large, or written with leading zeros.
-                    (ProviderKind::Jpush, true) => MsgId::parse(kind, &raw),
-                    (ProviderKind::Tpns, true) => MsgId::parse(kind, &raw),
-                    (ProviderKind::Jpush, false) => Err(format!(
-                        "`{raw}` is not a JPush msg_id: ids are exact unsigned integers, not floating-point numbers"
-                    )),
-                    (ProviderKind::Tpns, false) => Err(format!(
-                        "`{raw}` is not a TPNS push id: write push ids as strings, exactly as TPNS returned them"
-                    )),
-                }
-            }
+        let p = self.provider?;
+        let parsed = match &node.value {
+            Value::Int(i) => p.id_from_int(*i),
+            Value::Str(s) => p.parse_id(s),
+            // Integers beyond u64 (and digits with leading zeros) reach us as floats; the text
+            // says what was meant.
+            Value::Float(_) => p.id_from_float(node.raw(self.file).unwrap_or("?").trim()),
             _ => Err(format!(
                 "ids must be strings or integers, found {}",
                 node.kind()
@@ -1114,8 +1077,9 @@ impl<'a> Decoder<'a> {
     }
 
     fn message(&mut self, node: &Node) -> Option<MessageSpec> {
-        let f = self.fields(node, "message", MESSAGE_KEYS)?;
-        self.provider_only_keys(&f, "message");
+        let allowed = keys_at(KeyPath::Message);
+        let f = self.fields(node, "message", &allowed)?;
+        self.provider_only_keys(&f, KeyPath::Message);
         let mut ok = true;
         let title = f
             .get("title")
@@ -1153,36 +1117,32 @@ impl<'a> Decoder<'a> {
         if f.has("extras") && extras.is_none() {
             ok = false;
         }
-        let apns_collapse_id = match (self.kind, f.get("apns_collapse_id")) {
-            (Some(ProviderKind::Jpush), Some(n)) => {
-                let t = self.template(n, "message.apns_collapse_id");
-                if let Some(t) = &t {
-                    // A literal (no template syntax) can be checked now; rendered values at plan time.
-                    if !t.text.contains("{{")
-                        && !t.text.contains("{%")
-                        && t.text.len() > APNS_COLLAPSE_ID_MAX_BYTES
-                    {
-                        self.error(
-                            n.span,
-                            format!("`message.apns_collapse_id` is {} bytes; APNs allows at most {APNS_COLLAPSE_ID_MAX_BYTES}", t.text.len()),
-                        );
-                        ok = false;
-                    }
-                } else {
-                    ok = false;
-                }
-                t
+        let mut fields = Vec::new();
+        let own = self.provider.map_or(&[][..], |p| p.message_fields());
+        for field in own {
+            let Some(n) = f.get(field.name) else { continue };
+            let what = format!("message.{}", field.name);
+            let Some(t) = self.template(n, &what) else {
+                ok = false;
+                continue;
+            };
+            // A literal (no template syntax) can be checked now; rendered values at plan time.
+            if let Some((max, whose)) = field.max_bytes
+                && !t.text.contains("{{")
+                && !t.text.contains("{%")
+                && t.text.len() > max
+            {
+                self.error(
+                    n.span,
+                    format!(
+                        "`{what}` is {} bytes; {whose} allows at most {max}",
+                        t.text.len()
+                    ),
+                );
+                ok = false;
             }
-            _ => None,
-        };
-        let intent = match (self.kind, f.get("intent")) {
-            (Some(ProviderKind::Tpns), Some(n)) => {
-                let t = self.template(n, "message.intent");
-                ok &= t.is_some();
-                t
-            }
-            _ => None,
-        };
+            fields.push((field.name, t));
+        }
         if !ok {
             return None;
         }
@@ -1190,8 +1150,7 @@ impl<'a> Decoder<'a> {
             title,
             body: body?,
             extras,
-            apns_collapse_id,
-            intent,
+            fields,
             span: node.span,
         })
     }
@@ -1275,45 +1234,6 @@ impl<'a> Decoder<'a> {
                 self.diags.push(d);
                 false
             }
-        }
-    }
-}
-
-/// The JPush/TPNS action mismatch message, if `action` is not something `kind` offers.
-fn action_not_offered(kind: ProviderKind, action: Action) -> Option<(String, String)> {
-    match (kind, action) {
-        (ProviderKind::Jpush, Action::Stop) => Some((
-            "JPush has no `stop` action; stopping offline delivery is a TPNS API".to_string(),
-            "use `recall` (DELETE /v3/push/{msg_id}) to cancel a JPush message".to_string(),
-        )),
-        (ProviderKind::Jpush, Action::CancelScheduled) => Some((
-            "`cancel_scheduled` is a TPNS action (cancel_timing_task); JPush schedules are not message ids".to_string(),
-            "use `recall` for JPush messages".to_string(),
-        )),
-        _ => None,
-    }
-}
-
-fn provider_hint(kind: ProviderKind, path: &str) -> String {
-    match (kind, path) {
-        (ProviderKind::Jpush, "provider.credentials") => {
-            "JPush credentials are `app_key` and `master_secret`".into()
-        }
-        (ProviderKind::Tpns, "provider.credentials") => {
-            "TPNS credentials are `access_id` and `secret_key`".into()
-        }
-        (ProviderKind::Jpush, "message") => {
-            "a JPush override message takes title, body/body_template, extras and apns_collapse_id"
-                .into()
-        }
-        (ProviderKind::Tpns, "message") => {
-            "a TPNS override message takes title, body/body_template, extras and intent".into()
-        }
-        (ProviderKind::Jpush, _) => {
-            "JPush takes `endpoint`, `credentials` and `apns_production`".into()
-        }
-        (ProviderKind::Tpns, _) => {
-            "TPNS takes `region` (or `endpoint`), `credentials`, `auth` and `environment`".into()
         }
     }
 }

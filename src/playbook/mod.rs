@@ -10,8 +10,8 @@ pub use model::*;
 /// The key lists each mapping accepts, for the schema consistency test.
 pub mod keys {
     pub use super::decode::{
-        BACKOFF_KEYS, CREDENTIAL_KEYS, ENV_REF_KEYS, LIMITS_KEYS, MESSAGE_KEYS, PROVIDER_KEYS,
-        RETRY_KEYS, SELECT_KEYS, STEP_KEYS, TOP_KEYS, WHERE_KEYS,
+        BACKOFF_KEYS, ENV_REF_KEYS, LIMITS_KEYS, RETRY_KEYS, SELECT_KEYS, STEP_KEYS, TOP_KEYS,
+        WHERE_KEYS, keys_at,
     };
 }
 

@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::diag::{SourceFile, Span};
-use crate::domain::{Action, FailureBudget, MsgId, ProviderKind, Rate};
+use crate::domain::{Action, FailureBudget, MsgId, ProviderKind, Rate, UnsupportedPolicy};
 use crate::ledger::Filter;
+use crate::provider::{self, Provider, Settings};
 use crate::template::{TemplateSrc, TemplateTree};
 
 /// A value and where it was written.
@@ -39,88 +38,33 @@ pub struct Playbook {
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TpnsRegion {
-    Guangzhou,
-    Shanghai,
-    Hongkong,
-    Singapore,
-}
-
-impl TpnsRegion {
-    pub const ALL: [(&'static str, TpnsRegion); 4] = [
-        ("guangzhou", TpnsRegion::Guangzhou),
-        ("shanghai", TpnsRegion::Shanghai),
-        ("hongkong", TpnsRegion::Hongkong),
-        ("singapore", TpnsRegion::Singapore),
-    ];
-
-    /// The access point's base URL (reference/tpns.md §1).
-    pub fn base_url(self) -> &'static str {
-        match self {
-            TpnsRegion::Guangzhou => "https://api.tpns.tencent.com",
-            TpnsRegion::Shanghai => "https://api.tpns.sh.tencent.com",
-            TpnsRegion::Hongkong => "https://api.tpns.hk.tencent.com",
-            TpnsRegion::Singapore => "https://api.tpns.sgp.tencent.com",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, r)| *r == self)
-            .map_or("guangzhou", |(n, _)| n)
-    }
-}
-
-/// TPNS accepts two auth schemes; signatures are recommended by the provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TpnsAuth {
-    Sign,
-    Basic,
-}
-
-/// TPNS iOS environment of an override push; must match how devices registered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TpnsEnvironment {
-    Product,
-    Dev,
-}
-
-impl TpnsEnvironment {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TpnsEnvironment::Product => "product",
-            TpnsEnvironment::Dev => "dev",
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     pub kind: ProviderKind,
-    /// Base URL without a trailing slash; from `endpoint`, the TPNS region, or the default.
+    /// Base URL without a trailing slash; from `endpoint`, or the provider's default (a TPNS
+    /// region's access point).
     pub base_url: String,
     /// Where the base URL came from, for the plan ("endpoint", "region guangzhou", "default").
     pub base_url_source: String,
     pub credentials: Credentials,
-    /// JPush: `options.apns_production` on override pushes (always sent).
-    pub apns_production: bool,
-    pub apns_production_explicit: bool,
-    /// TPNS only.
-    pub tpns_auth: TpnsAuth,
-    pub tpns_environment: TpnsEnvironment,
+    /// The provider's own settings (JPush `apns_production`, TPNS `auth`, `environment`).
+    pub settings: Settings,
+    /// Settings not written whose defaults the plan mentions.
+    pub defaulted: Vec<&'static str>,
+}
+
+impl ProviderConfig {
+    pub fn provider(&self) -> &'static dyn Provider {
+        provider::get(self.kind)
+    }
 }
 
 /// Names of the environment variables that hold the credentials; never the values.
 #[derive(Debug, Clone)]
 pub struct Credentials {
-    /// JPush `app_key` / TPNS `access_id`.
+    /// The app's id (JPush `app_key`, TPNS `access_id`).
     pub id_env: Located<String>,
-    /// JPush `master_secret` / TPNS `secret_key`.
+    /// The secret (JPush `master_secret`, TPNS `secret_key`).
     pub secret_env: Located<String>,
 }
 
@@ -155,28 +99,6 @@ impl Default for RetryPolicy {
     }
 }
 
-/// What a step does with targets the channel matrix says it cannot (fully) reach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnsupportedPolicy {
-    /// Unsupported and expired targets are skipped; partial ones run for what they can reach.
-    Skip,
-    /// Any target the matrix cannot fully reach fails without a request.
-    Fail,
-    /// Send anyway (TPNS overrides then set `force_collapse: true`).
-    Force,
-}
-
-impl UnsupportedPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UnsupportedPolicy::Skip => "skip",
-            UnsupportedPolicy::Fail => "fail",
-            UnsupportedPolicy::Force => "force",
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Step {
     pub name: Located<String>,
@@ -202,12 +124,7 @@ pub struct MessageSpec {
     pub title: Option<TemplateSrc>,
     pub body: TemplateSrc,
     pub extras: Option<TemplateTree>,
-    /// JPush: collapse id for iOS when the ledger does not carry the original's.
-    pub apns_collapse_id: Option<TemplateSrc>,
-    /// TPNS: Android `action.intent` (TPNS advises `intent`, not `custom_content`, for overrides).
-    pub intent: Option<TemplateSrc>,
+    /// The provider's own fields (JPush `apns_collapse_id`, TPNS `intent`), by name.
+    pub fields: Vec<(&'static str, TemplateSrc)>,
     pub span: Span,
 }
-
-/// APNs limit on `apns-collapse-id` (reference/jpush.md §6).
-pub const APNS_COLLAPSE_ID_MAX_BYTES: usize = 64;

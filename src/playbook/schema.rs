@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 
+use crate::provider::{self, KeyPath};
+
 /// A pushfix playbook: a corrective campaign against a push provider (format version 1).
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -33,27 +35,13 @@ pub struct PlaybookDoc {
     steps: Vec<StepDoc>,
 }
 
+/// The provider's name (`pushfix matrix` lists them); the registry fills in the list.
 #[derive(JsonSchema)]
-#[serde(rename_all = "snake_case")]
 #[schemars(rename = "ProviderKind")]
 #[allow(dead_code)]
-enum ProviderKindDoc {
-    Jpush,
-    Tpns,
-}
+struct ProviderKindDoc(String);
 
-#[derive(JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(rename = "TpnsRegion")]
-#[allow(dead_code)]
-enum RegionDoc {
-    Guangzhou,
-    Shanghai,
-    Hongkong,
-    Singapore,
-}
-
-/// Which provider app to act on, and how to reach it.
+/// Which provider app to act on, and how to reach it. Each provider adds its own keys.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Provider")]
@@ -63,47 +51,16 @@ struct ProviderDoc {
     /// Base URL (default per provider). Plain http:// only to a loopback host.
     #[schemars(url)]
     endpoint: Option<String>,
-    /// TPNS only: the access point the app was created in (default guangzhou).
-    region: Option<RegionDoc>,
     credentials: CredentialsDoc,
-    /// JPush only: `options.apns_production` on override pushes; always sent (default true).
-    apns_production: Option<bool>,
-    /// TPNS only: `sign` (HMAC signature, default) or `basic`.
-    auth: Option<TpnsAuthDoc>,
-    /// TPNS only: iOS environment of override pushes, `product` (default) or `dev`.
-    environment: Option<TpnsEnvDoc>,
 }
 
-#[derive(JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(rename = "TpnsAuth")]
-#[allow(dead_code)]
-enum TpnsAuthDoc {
-    Sign,
-    Basic,
-}
-
-#[derive(JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(rename = "TpnsEnvironment")]
-#[allow(dead_code)]
-enum TpnsEnvDoc {
-    Product,
-    Dev,
-}
-
-/// References to environment variables; a literal secret is refused.
-/// JPush uses app_key and master_secret; TPNS uses access_id and secret_key.
+/// References to environment variables; a literal secret is refused. Each provider names
+/// its two (JPush: app_key and master_secret; TPNS: access_id and secret_key).
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Credentials")]
 #[allow(dead_code)]
-struct CredentialsDoc {
-    app_key: Option<EnvRefDoc>,
-    master_secret: Option<EnvRefDoc>,
-    access_id: Option<EnvRefDoc>,
-    secret_key: Option<EnvRefDoc>,
-}
+struct CredentialsDoc {}
 
 /// `{ env: NAME }`: the value is read from this environment variable when the run starts.
 #[derive(JsonSchema)]
@@ -292,15 +249,13 @@ struct MessageDoc {
     body_template: Option<String>,
     /// Custom data sent with the notification; string values are templates.
     extras: Option<BTreeMap<String, serde_json::Value>>,
-    /// JPush only: iOS collapse id when the ledger lacks the original's (at most 64 bytes).
-    apns_collapse_id: Option<String>,
-    /// TPNS only: Android action intent (TPNS advises intent, not custom_content, for overrides).
-    intent: Option<String>,
 }
 
 /// The schema as pretty JSON (what `pushfix schema` prints and `playbook.schema.json` holds).
 pub fn playbook_schema_json() -> String {
-    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    // Providers' credential keys refer to `EnvRef`: keep it in `$defs`.
+    let _ = generator.subschema_for::<EnvRefDoc>();
     let mut schema = generator.into_root_schema_for::<PlaybookDoc>();
     schema.insert(
         "$id".into(),
@@ -308,9 +263,40 @@ pub fn playbook_schema_json() -> String {
     );
     let mut value = schema.to_value();
     strip_null(&mut value);
+    add_provider_keys(&mut value);
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// Each provider's own keys, and the list of provider names, from the registry.
+fn add_provider_keys(schema: &mut serde_json::Value) {
+    use serde_json::Value;
+    let defs = &mut schema["$defs"];
+    defs["ProviderKind"] = serde_json::json!({
+        "description": "The provider's name (`pushfix matrix` lists them).",
+        "type": "string",
+        "enum": provider::kind_names(),
+    });
+    for at in KeyPath::ALL {
+        let def = match at {
+            KeyPath::Provider => "Provider",
+            KeyPath::Credentials => "Credentials",
+            KeyPath::Message => "Message",
+        };
+        let props = &mut defs[def]["properties"];
+        if !props.is_object() {
+            *props = Value::Object(serde_json::Map::new());
+        }
+        for p in provider::all() {
+            for k in p.own_keys().iter().filter(|k| k.at == at) {
+                let schema: Value = serde_json::from_str(k.schema).unwrap_or(Value::Bool(true));
+                if let Some(obj) = props.as_object_mut() {
+                    obj.entry(k.name).or_insert(schema);
+                }
+            }
+        }
+    }
 }
 
 /// Optional keys may be omitted but not written as `null` (the decoder refuses `key: ~`), so
@@ -387,8 +373,14 @@ mod tests {
     fn schema_matches_the_decoder() {
         let schema: serde_json::Value = serde_json::from_str(&playbook_schema_json()).unwrap();
         assert_eq!(props(&schema, None), sorted(TOP_KEYS));
-        assert_eq!(props(&schema, Some("Provider")), sorted(PROVIDER_KEYS));
-        assert_eq!(props(&schema, Some("Credentials")), sorted(CREDENTIAL_KEYS));
+        assert_eq!(
+            props(&schema, Some("Provider")),
+            sorted(&keys_at(KeyPath::Provider))
+        );
+        assert_eq!(
+            props(&schema, Some("Credentials")),
+            sorted(&keys_at(KeyPath::Credentials))
+        );
         assert_eq!(props(&schema, Some("EnvRef")), sorted(ENV_REF_KEYS));
         assert_eq!(props(&schema, Some("Limits")), sorted(LIMITS_KEYS));
         assert_eq!(props(&schema, Some("Retry")), sorted(RETRY_KEYS));
@@ -396,7 +388,10 @@ mod tests {
         assert_eq!(props(&schema, Some("Step")), sorted(STEP_KEYS));
         assert_eq!(props(&schema, Some("Select")), sorted(SELECT_KEYS));
         assert_eq!(props(&schema, Some("Where")), sorted(WHERE_KEYS));
-        assert_eq!(props(&schema, Some("Message")), sorted(MESSAGE_KEYS));
+        assert_eq!(
+            props(&schema, Some("Message")),
+            sorted(&keys_at(KeyPath::Message))
+        );
     }
 
     /// The committed `playbook.schema.json` is what `pushfix schema` prints.

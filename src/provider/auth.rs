@@ -1,11 +1,10 @@
-//! Credentials and request authentication: HTTP Basic (JPush, TPNS) and the TPNS signature.
+//! Credentials and request authentication: the secret wrapper, and HTTP Basic (which JPush
+//! and TPNS share). Provider-specific schemes (the TPNS signature) live with their provider.
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 
 /// A secret value. `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -48,16 +47,41 @@ pub fn basic_header(c: &AppCredentials) -> String {
     )
 }
 
-/// TPNS `Sign`: Base64 of the lowercase hex HMAC-SHA256 of TimeStamp + AccessId + body, keyed
-/// with the secret key (reference/tpns.md §2.2: every official sample hex-encodes first).
-pub fn tpns_sign(secret_key: &str, timestamp: &str, access_id: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret_key.as_bytes())
-        .expect("HMAC takes any key length");
-    mac.update(timestamp.as_bytes());
-    mac.update(access_id.as_bytes());
-    mac.update(body);
-    let hex = hex::encode(mac.finalize().into_bytes());
-    BASE64.encode(hex.as_bytes())
+/// How requests to one provider app are authenticated.
+pub trait Auth: Send + Sync {
+    /// Headers that authenticate one request whose body is exactly `body`.
+    fn headers(&self, body: &[u8]) -> Vec<(&'static str, String)>;
+    /// Every credential-derived string that would reveal a secret if it were written down
+    /// (the secret itself, a Basic token): the journal and reports scrub them.
+    fn redactions(&self) -> Vec<String>;
+}
+
+/// HTTP Basic with the app's id and secret (JPush; TPNS `auth: basic`).
+pub struct BasicAuth {
+    header: String,
+    credentials: AppCredentials,
+}
+
+impl BasicAuth {
+    pub fn new(credentials: AppCredentials) -> BasicAuth {
+        BasicAuth {
+            header: basic_header(&credentials),
+            credentials,
+        }
+    }
+}
+
+impl Auth for BasicAuth {
+    fn headers(&self, _body: &[u8]) -> Vec<(&'static str, String)> {
+        vec![("Authorization", self.header.clone())]
+    }
+
+    fn redactions(&self) -> Vec<String> {
+        vec![
+            self.credentials.secret.expose().to_string(),
+            self.header.trim_start_matches("Basic ").to_string(),
+        ]
+    }
 }
 
 #[cfg(test)]
@@ -85,54 +109,6 @@ mod tests {
         assert_eq!(
             basic_header(&c),
             "Basic MTUwMDAwMTA0ODoxNDUyZmNlYmFlOWYzMTE1YmE3OTRmYjBmZmYyZmQ3Mw=="
-        );
-    }
-
-    const V1_BODY: &str = r#"{"audience_type": "account","platform": "android","message": {"title": "test title","content": "test content","android": { "action": {"action_type": 3,"intent": "xgscheme://com.xg.push/notify_detail?param1=xg"}}},"message_type": "notify","account_list": ["5822f0eee44c3625ef0000bb"] }"#;
-    const V2_BODY: &str = r#"{"audience_type": "account","message": {"title": "test title","content": "test content","android": { "action": {"action_type": 3,"intent": "xgscheme://com.xg.push/notify_detail?param1=xg"}}},"message_type": "notify","account_list": ["5822f0eee44c3625ef0000bb"] }"#;
-
-    #[test]
-    fn tpns_signature_v1_official() {
-        let s = tpns_sign(
-            "1452fcebae9f3115ba794fb0fff2fd73",
-            "1565314789",
-            "1500001048",
-            V1_BODY.as_bytes(),
-        );
-        assert_eq!(
-            s,
-            "Y2QyMDc3NDY4MmJmNzhiZmRiNDNlMTdkMWQ1ZDU2YjNlNWI3ODlhMTY3MGZjMTUyN2VmNTRjNjVkMmQ3Yjc2ZA=="
-        );
-    }
-
-    #[test]
-    fn tpns_signature_v2_doc_body() {
-        let s = tpns_sign(
-            "1452fcebae9f3115ba794fb0fff2fd73",
-            "1565314789",
-            "1500001048",
-            V2_BODY.as_bytes(),
-        );
-        assert_eq!(
-            s,
-            "MDlmMDdkMmE1MThhODgxNGUzNjlkY2Q5NTM0ZjEwYjhhMjlkMTI4NTMxYTE5YWRhYTI4Y2IyNDc2MDVjMWU4NA=="
-        );
-        // The wrong-but-plausible reading (Base64 of the raw digest) must not be what we send.
-        assert_ne!(s, "CfB9KlGKiBTjadzZU08QuKKdEoUxoZraooyyR2BcHoQ=");
-    }
-
-    #[test]
-    fn tpns_signature_v3_csharp_sample() {
-        let body = V2_BODY.replace("5822f0eee44c3625ef0000bb", "234");
-        let s = tpns_sign(
-            "2b1163d904bd5f82dcf82dcf82dc4407",
-            "1621307510",
-            "1500004469",
-            body.as_bytes(),
-        );
-        assert_eq!(
-            s,
-            "ZWUzNTM1ODQyYmRiODBkYWJiZTFmMzY3ODcwMGY2Yzc2Y2M2M2U0ZjRkZDZiMDkwYzRhM2JjYWU2N2Y2OGQ4NQ=="
         );
     }
 

@@ -1,11 +1,11 @@
 //! Sending requests: the `Transport` the executor drives, and its HTTP implementation.
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use super::RequestSpec;
 use super::answer::{Answer, RateHeaders};
-use super::auth::{AppCredentials, basic_header, tpns_sign};
+use super::auth::Auth;
+use super::request::RequestSpec;
 
 /// Why no answer came back.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,30 +33,18 @@ pub trait Transport: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Answer, TransportError>> + Send;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthScheme {
-    Basic,
-    TpnsSign,
-}
-
 /// HTTPS (rustls) to a provider's base URL, authenticating every request.
 pub struct HttpTransport {
     client: reqwest::Client,
     base_url: String,
-    credentials: AppCredentials,
-    auth: AuthScheme,
+    auth: Box<dyn Auth>,
 }
 
 /// Largest answer body kept; corrective APIs answer with a few hundred bytes.
 const MAX_BODY: usize = 1 << 20;
 
 impl HttpTransport {
-    pub fn new(
-        base_url: &str,
-        credentials: AppCredentials,
-        auth: AuthScheme,
-        timeout: Duration,
-    ) -> Result<Self, String> {
+    pub fn new(base_url: &str, auth: Box<dyn Auth>, timeout: Duration) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5).min(timeout))
             .timeout(timeout)
@@ -70,7 +58,6 @@ impl HttpTransport {
         Ok(HttpTransport {
             client,
             base_url: base_url.trim_end_matches('/').to_string(),
-            credentials,
             auth,
         })
     }
@@ -85,32 +72,16 @@ impl Transport for HttpTransport {
             .client
             .request(method, &url)
             .header("Content-Type", "application/json");
-        // Serialize once: for TPNS the signature covers exactly these bytes, and exactly these
-        // bytes are sent.
+        // Serialize once: a signature covers exactly these bytes, and exactly these bytes are
+        // sent.
         let body = match &spec.body {
             Some(v) => {
                 Some(serde_json::to_vec(v).map_err(|e| TransportError::NotSent(e.to_string()))?)
             }
             None => None,
         };
-        match self.auth {
-            AuthScheme::Basic => req = req.header("Authorization", basic_header(&self.credentials)),
-            AuthScheme::TpnsSign => {
-                let ts = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs())
-                    .to_string();
-                let sign = tpns_sign(
-                    self.credentials.secret.expose(),
-                    &ts,
-                    &self.credentials.id,
-                    body.as_deref().unwrap_or(b""),
-                );
-                req = req
-                    .header("AccessId", &self.credentials.id)
-                    .header("TimeStamp", ts)
-                    .header("Sign", sign);
-            }
+        for (name, value) in self.auth.headers(body.as_deref().unwrap_or(b"")) {
+            req = req.header(name, value);
         }
         if let Some(b) = body {
             req = req.body(b);

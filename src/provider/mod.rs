@@ -1,63 +1,148 @@
-//! Provider protocols: how each corrective action becomes HTTP requests, and how answers are
-//! classified. Request building is pure (the plan's previews use the same code as the run).
+//! Providers: everything provider-specific behind one trait, one folder per provider
+//! (`jpush/`, `tpns/`), and a registry. The rest of pushfix — decoder, ledger reader, matrix,
+//! planner, executor — asks the playbook's provider instead of naming one.
+//!
+//! A provider owns: how its ids are written; the playbook keys it adds (with hints for keys of
+//! other providers); its ledger fields; its rate families and quotas; the requests of each
+//! action for a target (one builder, used by the plan's preview and by the run); how its
+//! answers read; its authentication; and its multi-request procedures, written against
+//! `Calls`, the executor's paced, retried, journaled request. Adding one is described in
+//! docs/adding-a-provider.md.
 
 pub mod answer;
 pub mod auth;
+pub mod call;
 pub mod endpoint;
+mod family;
 pub mod http;
 pub mod jpush;
+pub mod planning;
+mod registry;
+pub mod request;
+pub mod spec;
 pub mod tpns;
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
-/// Rate-limit families: one client-side pacer each (DESIGN §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Family {
-    /// JPush Push API: push, recall, cid pool (600/min per AppKey by default).
-    JpushPush,
-    /// TPNS /v3/push/app to all, tags or account packages (1/s).
-    TpnsPush,
-    /// TPNS stop / revoke / cancel (no documented limit; paced like pushes).
-    TpnsTask,
-    /// TPNS statistics, including get_push_record (200/h).
-    TpnsStatistics,
-}
+pub use answer::{Answer, Class, Done, RateHeaders};
+pub use auth::{AppCredentials, Auth, Secret};
+pub use call::{CallEnd, CallOptions, Calls, Final, Job, Resumed, Session};
+pub use family::Family;
+pub use planning::{Estimate, PlanRate, PlanWarnings, StepContext, StepSummary, TargetContext};
+pub use registry::{all, find, get, kind_names};
+pub use request::RequestSpec;
+pub use spec::{
+    Condition, CredentialKeys, DecodedSettings, FamilySpec, FieldKind, KeyPath, LedgerField,
+    MessageField, OwnKey, Settings, SettingsReader,
+};
 
-impl Family {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Family::JpushPush => "jpush_push",
-            Family::TpnsPush => "tpns_push",
-            Family::TpnsTask => "tpns_task",
-            Family::TpnsStatistics => "tpns_statistics",
-        }
+use crate::domain::{Action, Facts, MsgId, ProviderKind, UnsupportedPolicy};
+use crate::target::{Original, PlanTarget};
+
+pub trait Provider: Send + Sync + 'static {
+    // --- who ---
+    /// The name playbooks write as `provider.kind`.
+    fn kind(&self) -> ProviderKind;
+    /// The name people read (`JPush`).
+    fn display_name(&self) -> &'static str;
+
+    // --- ids ---
+    /// The ledger field naming each message (`msg_id`).
+    fn id_field(&self) -> &'static str;
+    /// An id written as text (a YAML or JSON string, a line of an ids file).
+    fn parse_id(&self, text: &str) -> Result<MsgId, String>;
+    /// An id written as an integer.
+    fn id_from_int(&self, value: i128) -> Result<MsgId, String>;
+    /// An id the YAML parser read as a float (`raw` as written: digits beyond 64 bits, or a
+    /// fraction).
+    fn id_from_float(&self, raw: &str) -> Result<MsgId, String>;
+
+    // --- playbook ---
+    /// The keys this provider adds to the playbook's mappings, with their schemas.
+    fn own_keys(&self) -> &'static [OwnKey];
+    /// What this provider takes at `at`, for a key written for another provider.
+    fn keys_hint(&self, at: KeyPath) -> &'static str;
+    fn credential_keys(&self) -> CredentialKeys;
+    /// Read the provider's own keys of `provider:`.
+    fn decode_settings(&self, r: &mut dyn SettingsReader) -> DecodedSettings;
+    /// The message fields it renders (each also one of `own_keys` at `KeyPath::Message`).
+    fn message_fields(&self) -> &'static [MessageField] {
+        &[]
     }
-}
+    /// Why an action is not offered, and what to use instead.
+    fn refuse_action(&self, _action: Action) -> Option<(&'static str, &'static str)> {
+        None
+    }
 
-/// One HTTP request, before auth headers are added.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RequestSpec {
-    pub family: Family,
-    pub method: &'static str,
-    /// Path and query, appended to the provider's base URL.
-    pub path: String,
-    pub body: Option<Value>,
-}
+    // --- ledger ---
+    fn ledger_fields(&self) -> &'static [LedgerField] {
+        &[]
+    }
+    /// Whether `audience` may be the string "all" (else only an object).
+    fn audience_may_be_all(&self) -> bool {
+        false
+    }
+    /// Whether the original targeting is known well enough to send an override to it.
+    fn has_audience(&self, audience: Option<&Value>, facts: &Facts) -> bool;
 
-/// The message an override sends, rendered from the step's templates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct RenderedMessage {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    pub body: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extras: Option<Value>,
-    /// JPush: the APNs collapse id sent with the override (from the step or the ledger).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub apns_collapse_id: Option<String>,
-    /// TPNS: Android action intent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub intent: Option<String>,
+    // --- matrix ---
+    /// The conditions its matrix section names under `conditional:`.
+    fn conditions(&self) -> &'static [Condition] {
+        &[]
+    }
+
+    // --- pacing ---
+    fn families(&self) -> &'static [FamilySpec];
+    /// The family of each action's main request.
+    fn step_family(&self, action: Action) -> Family;
+
+    // --- plan ---
+    /// Adjust an override target's original (platforms to push to) and notes.
+    fn plan_target(
+        &self,
+        _cx: &TargetContext<'_>,
+        _original: &mut Original,
+        _notes: &mut Vec<String>,
+    ) {
+    }
+    /// Requests beyond one per target to send (lookups, idempotency keys), and warnings.
+    fn estimate(&self, _cx: &StepContext<'_>) -> Estimate {
+        Estimate::default()
+    }
+    /// Warnings about a step once its duration is estimated.
+    fn step_warnings(&self, _cx: &StepContext<'_>, _estimated_seconds: f64) -> Vec<String> {
+        Vec::new()
+    }
+    /// Warnings across steps, and about defaulted settings.
+    fn plan_warnings(
+        &self,
+        _defaulted: &[&'static str],
+        _steps: &[StepSummary<'_>],
+    ) -> PlanWarnings {
+        PlanWarnings::default()
+    }
+    /// The requests one target would send, with placeholders where values come at run time.
+    fn preview(
+        &self,
+        settings: &Settings,
+        action: Action,
+        policy: UnsupportedPolicy,
+        target: &PlanTarget,
+    ) -> Vec<RequestSpec>;
+    /// The auth headers as a preview shows them: variable names, never values.
+    fn preview_headers(
+        &self,
+        settings: &Settings,
+        id_env: &str,
+        secret_env: &str,
+    ) -> BTreeMap<String, String>;
+
+    // --- run ---
+    fn auth(&self, settings: &Settings, credentials: AppCredentials) -> Box<dyn Auth>;
+    /// What an answer to `spec` means.
+    fn classify(&self, spec: &RequestSpec, answer: &Answer) -> Class;
+    /// State for one run (caches, pools) and the procedures that correct each target.
+    fn session(&self, settings: &Settings) -> Box<dyn Session>;
 }

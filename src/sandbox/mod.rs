@@ -139,6 +139,15 @@ impl std::fmt::Debug for SandboxConfig {
 }
 
 impl SandboxConfig {
+    /// The throwaway credentials of a provider's app (`jpush`, `tpns`).
+    pub fn credentials(&self, provider: &str) -> Option<(&str, &str)> {
+        match provider {
+            "jpush" => Some((&self.jpush_app_key, &self.jpush_master_secret)),
+            "tpns" => Some((&self.tpns_access_id, &self.tpns_secret_key)),
+            _ => None,
+        }
+    }
+
     /// Throwaway credentials (JPush: 24 lowercase hex characters each, like real keys; TPNS: a
     /// 10-digit access id and a 32-character hex secret), provider-default rates, no faults,
     /// revoke offline, no clock offset, seed 0.

@@ -37,7 +37,7 @@ pub fn seed_from(paths: &[&Path]) -> Result<Vec<SeedMessage>, Error> {
     Ok(seed)
 }
 
-pub fn sandbox_cmd(a: SandboxArgs) -> Result<i32, Error> {
+pub fn sandbox(a: SandboxArgs) -> Result<i32, Error> {
     let mut config = SandboxConfig::with_random_credentials();
     config.rate = a
         .rate
@@ -61,7 +61,7 @@ pub fn sandbox_cmd(a: SandboxArgs) -> Result<i32, Error> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::Other(e.to_string()))?;
+        .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
     runtime
         .block_on(serve_until_signal(config, seed, a.listen))
         .map_err(|e| Error::Usage(format!("cannot serve on {}: {e}", a.listen)))?;
@@ -82,13 +82,13 @@ impl InProcess {
             .thread_name("pushfix-sandbox")
             .enable_all()
             .build()
-            .map_err(|e| Error::Other(e.to_string()))?;
+            .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
         let sandbox = runtime
             .block_on(async {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 Sandbox::start(config, seed, listener).await
             })
-            .map_err(|e| Error::Other(format!("cannot start the sandbox: {e}")))?;
+            .map_err(|e| Error::Usage(format!("cannot start the sandbox: {e}")))?;
         Ok(InProcess {
             runtime,
             sandbox: Some(sandbox),

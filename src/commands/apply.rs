@@ -1,23 +1,21 @@
-//! `pushfix resume RUN_DIR` and `pushfix apply PLAN.json`: running a plan that was saved.
+//! `pushfix apply PLAN.json`: run exactly a saved plan, refusing one whose inputs changed or
+//! whose verdicts no longer hold.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::prepare;
-use super::run::{Target, confirm, drive, execute, read_credentials, redactions, take_lock};
-use crate::cli::{ApplyArgs, ResumeArgs};
+use super::campaign::{Destination, EventsTarget, Launch, launch};
+use super::prepare::prepare;
+use super::run::read_credentials;
+use crate::cli::ApplyArgs;
 use crate::error::Error;
-use crate::event::Event;
-use crate::exec::resume::{recover, trim_torn_tail};
 use crate::input_set::sha256_hex;
-use crate::journal::{self, Journal};
-use crate::plan::{self, PLAN_SCHEMA, Plan};
+use crate::plan::{PLAN_SCHEMA, Plan};
 use crate::provider::endpoint::{check_endpoint, is_loopback_url};
 use crate::run_dir;
 
-fn read_plan(path: &Path) -> Result<Plan, Error> {
+pub fn read_plan(path: &Path) -> Result<Plan, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::Usage(format!(
             "cannot read `{}`: {}",
@@ -38,7 +36,7 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
         .map_err(|e| Error::Usage(format!("`{}` is not a readable plan: {e}", path.display())))
 }
 
-fn endpoint_or(plan: &Plan, endpoint: &Option<String>) -> Result<(String, String), Error> {
+pub fn endpoint_or(plan: &Plan, endpoint: &Option<String>) -> Result<(String, String), Error> {
     match endpoint {
         Some(e) => Ok((
             check_endpoint(e).map_err(|e| Error::Usage(format!("--endpoint: {}", e.message)))?,
@@ -51,90 +49,8 @@ fn endpoint_or(plan: &Plan, endpoint: &Option<String>) -> Result<(String, String
     }
 }
 
-pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
-    let (plan_path, journal_path) = (a.run_dir.join("plan.json"), a.run_dir.join("journal.jsonl"));
-    if !plan_path.is_file() || !journal_path.is_file() {
-        return Err(Error::Usage(format!(
-            "`{}` is not a run directory (it needs plan.json and journal.jsonl)",
-            a.run_dir.display()
-        )));
-    }
-    let plan = read_plan(&plan_path)?;
-    trim_torn_tail(&journal_path)
-        .map_err(|e| Error::Other(format!("cannot repair the journal: {e}")))?;
-    let events = journal::read(&journal_path).map_err(Error::Other)?;
-    let Some(Event::RunStarted {
-        run_id,
-        app,
-        base_url,
-        sandbox,
-        ..
-    }) = events.first().cloned()
-    else {
-        return Err(Error::Usage(
-            "the journal does not start with a run_started record".into(),
-        ));
-    };
-    if sandbox && a.endpoint.is_none() {
-        return Err(Error::Usage(
-            "this was a sandbox run: its sandbox, and what it knew, ended with it; resume against another with --endpoint".into(),
-        ));
-    }
-    let recovery = recover(&plan, &events);
-    eprintln!(
-        "run {run_id}: {} targets settled, {} to send ({} in flight when it stopped)",
-        recovery.settled, recovery.to_send, recovery.in_flight
-    );
-    let mut reduced = recovery.plan;
-    let (url, source) = match &a.endpoint {
-        Some(_) => endpoint_or(&plan, &a.endpoint)?,
-        None => (base_url, "the run's endpoint".to_string()),
-    };
-    let credentials = read_credentials(&plan)?;
-    if credentials.id != app {
-        return Err(Error::Usage(format!(
-            "{} names another app than the run's; resume with the credentials the run used",
-            plan.provider.id_env
-        )));
-    }
-    reduced.provider.base_url = url.clone();
-    reduced.provider.base_url_source = source.clone();
-    let target = Target {
-        base_url: url,
-        base_url_source: source,
-        credentials,
-        sandbox: false,
-    };
-    let audit_dir = a.run_dir.parent().unwrap_or(Path::new("."));
-    let operator = run_dir::operator();
-    let holder = format!(
-        "resume of {run_id} by {operator}, pid {}, since {}",
-        std::process::id(),
-        Timestamp::now()
-    );
-    let _lock = take_lock(audit_dir, &plan, &target, &holder)?;
-    if recovery.to_send == 0 && reduced.steps.is_empty() {
-        eprintln!("nothing to resume: every target has its outcome; rebuilding the report");
-    } else if !a.yes {
-        print!("{}", plan::render_text(&reduced));
-        confirm(&reduced, &target)?;
-    }
-    let redact = redactions(&target.credentials);
-    let journal =
-        Arc::new(Journal::create(&journal_path, redact).map_err(|e| Error::Other(e.to_string()))?);
-    journal
-        .append(&Event::Resumed {
-            at: Timestamp::now(),
-            operator,
-            targets: recovery.to_send,
-        })
-        .map_err(|e| Error::Other(format!("cannot write the journal: {e}")))?;
-    journal.sync();
-    drive(&a.run_dir, journal, &reduced, target, recovery.hints)
-}
-
 pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
-    let mut plan = read_plan(&a.plan)?;
+    let plan = read_plan(&a.plan)?;
     // The inputs must be exactly those the plan was made from.
     for input in &plan.inputs {
         let now = std::fs::read(&input.path).map(|b| sha256_hex(&b));
@@ -186,24 +102,31 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
         )));
     }
     let credentials = read_credentials(&plan)?;
-    let target = Target {
+    let destination = Destination {
         base_url: url,
         base_url_source: source,
         credentials,
         sandbox: false,
     };
-    let text = std::fs::read_to_string(&playbook).map_err(|e| Error::Other(e.to_string()))?;
+    let text = std::fs::read_to_string(&playbook).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read `{}`: {}",
+            playbook.display(),
+            crate::io_reason(&e)
+        ))
+    })?;
     let run_id = run_dir::run_id(Timestamp::now(), &plan.playbook.name);
-    execute(
-        &playbook,
-        &text,
-        &mut plan,
-        target,
-        a.yes,
-        &a.audit_dir,
-        &run_id,
-        None,
-    )
+    launch(Launch {
+        playbook_path: &playbook,
+        playbook_text: &text,
+        plan,
+        destination,
+        yes: a.yes,
+        audit_dir: &a.audit_dir,
+        run_id: &run_id,
+        note: None,
+        events: EventsTarget::default(),
+    })
     .map(|f| f.code)
 }
 
@@ -211,7 +134,10 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
 fn changed_targets(saved: &Plan, fresh: &Plan) -> Vec<String> {
     let mut out = Vec::new();
     for (s, f) in saved.steps.iter().zip(&fresh.steps) {
-        let now: std::collections::HashMap<&str, (crate::matrix::Verdict, plan::Disposition)> = f
+        let now: std::collections::HashMap<
+            &str,
+            (crate::domain::Verdict, crate::domain::Disposition),
+        > = f
             .targets
             .iter()
             .map(|t| (t.id.as_str(), (t.verdict, t.disposition)))

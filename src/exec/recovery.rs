@@ -1,22 +1,23 @@
 //! What is left of an interrupted run, from its saved plan and its journal (DESIGN §5):
-//! terminal targets are skipped; targets in flight at the interruption are re-sent
-//! idempotently (the same JPush cid) or re-checked first (TPNS `force_collapse` overrides).
+//! terminal targets are skipped; targets in flight at the interruption are handed to the
+//! provider with what the journal knows (the cid it used, that a request was in flight), which
+//! re-sends idempotently or re-checks first.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use super::runner::Hints;
-use crate::domain::{Action, ProviderKind};
+use super::executor::ResumeHints;
+use crate::domain::Disposition;
 use crate::event::{Event, Outcome};
-use crate::plan::{Disposition, Plan};
-use crate::playbook::UnsupportedPolicy;
+use crate::plan::Plan;
+use crate::provider::Resumed;
 
 /// The plan reduced to what still needs doing, with what the journal knows about it.
 #[derive(Debug)]
 pub struct Recovery {
     pub plan: Plan,
-    pub hints: Hints,
+    pub hints: ResumeHints,
     /// Targets that already have their outcome.
     pub settled: u64,
     /// Targets with a request in flight when the run stopped.
@@ -81,7 +82,7 @@ fn settled(outcome: Outcome, reason: &str) -> bool {
 pub fn recover(plan: &Plan, events: &[Event]) -> Recovery {
     let seen = scan(events);
     let mut reduced = plan.clone();
-    let mut hints = Hints::default();
+    let mut hints = ResumeHints::new();
     let (mut settled_n, mut in_flight, mut to_send) = (0u64, 0u64, 0u64);
     for step in &mut reduced.steps {
         let mut keep = Vec::new();
@@ -105,16 +106,16 @@ pub fn recover(plan: &Plan, events: &[Event]) -> Recovery {
                 to_send += 1;
                 if is_open {
                     in_flight += 1;
-                    let override_push = step.action == Action::Override;
-                    if override_push
-                        && plan.provider.kind == ProviderKind::Tpns
-                        && step.unsupported == UnsupportedPolicy::Force
-                    {
-                        hints.recheck.insert(key.clone());
-                    }
                 }
-                if let Some(cid) = seen.cids.get(&key) {
-                    hints.cids.insert(key, cid.clone());
+                let cid = seen.cids.get(&key).cloned();
+                if is_open || cid.is_some() {
+                    hints.insert(
+                        key,
+                        Resumed {
+                            cid,
+                            in_flight: is_open,
+                        },
+                    );
                 }
             }
             keep.push(t);

@@ -1,10 +1,17 @@
-//! Tencent TPNS REST API v3 (reference/tpns.md): stop, revoke, cancel and override requests.
+//! Tencent TPNS REST API v3 (reference/tpns.md): stop, revoke, cancel, push record and
+//! override requests.
 
 use serde_json::{Map, Value, json};
 
-use super::{Family, RenderedMessage, RequestSpec};
+use super::{PUSH_FAMILY, STATISTICS_FAMILY, TASK_FAMILY};
 use crate::domain::Action;
-use crate::playbook::TpnsEnvironment;
+use crate::provider::RequestSpec;
+use crate::target::RenderedMessage;
+
+/// What each request is for (`RequestSpec::call`), which decides how its answer reads.
+pub const TASK: &str = "task";
+pub const RECORD: &str = "record";
+pub const PUSH: &str = "push";
 
 /// stop / revoke / cancel: the parameter table says `pushId`, every sample says `pushid`; the
 /// reference recommends sending both with the same string value.
@@ -15,20 +22,22 @@ pub fn task_op(action: Action, push_id: &str) -> RequestSpec {
         _ => "/v3/push/cancel_timing_task",
     };
     RequestSpec {
-        family: Family::TpnsTask,
+        family: TASK_FAMILY,
         method: "POST",
         path: path.into(),
         body: Some(json!({ "pushId": push_id, "pushid": push_id })),
+        call: TASK,
     }
 }
 
 /// `POST /v3/statistics/get_push_record` for one task (its `collapseID`).
 pub fn get_push_record(push_id: &str) -> RequestSpec {
     RequestSpec {
-        family: Family::TpnsStatistics,
+        family: STATISTICS_FAMILY,
         method: "POST",
         path: "/v3/statistics/get_push_record".into(),
         body: Some(json!({ "pushId": push_id })),
+        call: RECORD,
     }
 }
 
@@ -37,7 +46,8 @@ pub struct OverrideInput<'a> {
     /// The original's targeting fields (`tag_rules`, `account_list`, …), copied to the top level.
     pub audience: Option<&'a Value>,
     pub message: &'a RenderedMessage,
-    pub environment: TpnsEnvironment,
+    /// `product` or `dev` (iOS).
+    pub environment: &'a str,
     pub force_collapse: bool,
 }
 
@@ -62,7 +72,7 @@ pub fn override_push(input: &OverrideInput<'_>, collapse_id: Value) -> RequestSp
         Value::String(m.title.clone().unwrap_or_default()),
     );
     message.insert("content".into(), Value::String(m.body.clone()));
-    if let Some(intent) = &m.intent {
+    if let Some(intent) = m.field(super::INTENT) {
         // Overrides must use `intent`, not `custom_content`, on Android (Huawei blocks the latter).
         message.insert(
             "android".into(),
@@ -81,13 +91,14 @@ pub fn override_push(input: &OverrideInput<'_>, collapse_id: Value) -> RequestSp
     body.insert("force_collapse".into(), Value::Bool(input.force_collapse));
     body.insert(
         "environment".into(),
-        Value::String(input.environment.as_str().into()),
+        Value::String(input.environment.into()),
     );
     RequestSpec {
-        family: Family::TpnsPush,
+        family: PUSH_FAMILY,
         method: "POST",
         path: "/v3/push/app".into(),
         body: Some(Value::Object(body)),
+        call: PUSH,
     }
 }
 
@@ -126,7 +137,7 @@ mod tests {
                 audience_type: "tag",
                 audience: Some(&audience),
                 message: &m,
-                environment: TpnsEnvironment::Product,
+                environment: "product",
                 force_collapse: false,
             },
             Value::from(17u32),

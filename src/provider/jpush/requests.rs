@@ -1,17 +1,25 @@
-//! JPush REST API v3 (reference/jpush.md): recall and override requests.
+//! JPush REST API v3 (reference/jpush.md): the recall, cid pool and override requests.
 
 use serde_json::{Map, Value, json};
 
-use super::{Family, RenderedMessage, RequestSpec};
+use super::PUSH_FAMILY;
 use crate::domain::Platform;
+use crate::provider::RequestSpec;
+use crate::target::RenderedMessage;
+
+/// What each request is for (`RequestSpec::call`), which decides how its answer reads.
+pub const RECALL: &str = "recall";
+pub const CID: &str = "cid";
+pub const PUSH: &str = "push";
 
 /// `DELETE /v3/push/{msg_id}`: no body.
 pub fn recall(msg_id: u64) -> RequestSpec {
     RequestSpec {
-        family: Family::JpushPush,
+        family: PUSH_FAMILY,
         method: "DELETE",
         path: format!("/v3/push/{msg_id}"),
         body: None,
+        call: RECALL,
     }
 }
 
@@ -19,10 +27,11 @@ pub fn recall(msg_id: u64) -> RequestSpec {
 pub fn cid_pool(count: usize) -> RequestSpec {
     let count = count.clamp(1, 1000);
     RequestSpec {
-        family: Family::JpushPush,
+        family: PUSH_FAMILY,
         method: "GET",
         path: format!("/v3/push/cid?count={count}&type=push"),
         body: None,
+        call: CID,
     }
 }
 
@@ -74,9 +83,9 @@ pub fn override_push(input: &OverrideInput<'_>, cid: Value) -> RequestSpec {
     let mut options = Map::new();
     options.insert("override_msg_id".into(), Value::from(input.msg_id));
     if input.platforms.contains(&Platform::Ios)
-        && let Some(c) = &m.apns_collapse_id
+        && let Some(c) = m.field(super::APNS_COLLAPSE_ID)
     {
-        options.insert("apns_collapse_id".into(), Value::String(c.clone()));
+        options.insert("apns_collapse_id".into(), Value::String(c.to_string()));
     }
     options.insert("apns_production".into(), Value::Bool(input.apns_production));
     let body = json!({
@@ -87,10 +96,11 @@ pub fn override_push(input: &OverrideInput<'_>, cid: Value) -> RequestSpec {
         "cid": cid,
     });
     RequestSpec {
-        family: Family::JpushPush,
+        family: PUSH_FAMILY,
         method: "POST",
         path: "/v3/push".into(),
         body: Some(body),
+        call: PUSH,
     }
 }
 
@@ -103,7 +113,7 @@ mod tests {
         let m = RenderedMessage {
             title: Some("Fixed".into()),
             body: "New link".into(),
-            apns_collapse_id: Some("bf-1".into()),
+            fields: [("apns_collapse_id".to_string(), "bf-1".to_string())].into(),
             ..Default::default()
         };
         let audience = json!({"tag": ["bf-promo"]});
@@ -137,7 +147,7 @@ mod tests {
     fn collapse_id_only_with_ios() {
         let m = RenderedMessage {
             body: "x".into(),
-            apns_collapse_id: Some("c".into()),
+            fields: [("apns_collapse_id".to_string(), "c".to_string())].into(),
             ..Default::default()
         };
         let spec = override_push(

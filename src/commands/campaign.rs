@@ -1,0 +1,358 @@
+//! A campaign, from a plan to its audit record: show and confirm, lock, create the run
+//! directory and journal, execute with every sink attached (journal, report, progress,
+//! `--events`), then the run's end, its reports and its summary. Shared by `run`,
+//! `run --sandbox`, `apply` and `resume`.
+
+use std::io::{BufRead, IsTerminal, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::output;
+use super::prepare::check_max_targets;
+use crate::atomic_file::{write_atomic, write_json};
+use crate::domain::FailureBudget;
+use crate::error::Error;
+use crate::event::{Event, Fanout, Sink};
+use crate::event_stream::EventStream;
+use crate::exec::lock::{LockError, RunLock};
+use crate::exec::stop::Stop;
+use crate::exec::{ExecConfig, Executor, ResumeHints, RetrySettings, signals};
+use crate::exit;
+use crate::journal::Journal;
+use crate::plan::{self, Plan};
+use crate::progress::{Mode, Progress};
+use crate::provider::http::HttpTransport;
+use crate::provider::{AppCredentials, Auth};
+use crate::redact::Redactor;
+use crate::report::{self, ReportBuilder, ReportSink};
+use crate::run_dir;
+
+/// Where a run sends its requests, and with which credentials.
+pub struct Destination {
+    pub base_url: String,
+    pub base_url_source: String,
+    pub credentials: AppCredentials,
+    pub sandbox: bool,
+}
+
+/// Where the human-readable output goes: stdout, unless `--events -` took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HumanOut {
+    Stdout,
+    Stderr,
+}
+
+impl HumanOut {
+    pub fn print(self, text: &str) -> Result<(), Error> {
+        match self {
+            HumanOut::Stdout => output::print(text),
+            HumanOut::Stderr => {
+                eprint!("{text}");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `--events FILE|-`.
+#[derive(Debug, Clone, Default)]
+pub struct EventsTarget(pub Option<PathBuf>);
+
+impl EventsTarget {
+    pub fn human(&self) -> HumanOut {
+        match &self.0 {
+            Some(p) if p.as_os_str() == "-" => HumanOut::Stderr,
+            _ => HumanOut::Stdout,
+        }
+    }
+
+    fn open(&self, secrets: Vec<String>) -> Result<Option<EventStream>, Error> {
+        let Some(p) = &self.0 else { return Ok(None) };
+        let out: Box<dyn std::io::Write + Send> = if p.as_os_str() == "-" {
+            Box::new(std::io::stdout())
+        } else {
+            Box::new(
+                std::fs::File::create(p).map_err(|e| crate::atomic_file::WriteError::new(p, e))?,
+            )
+        };
+        Ok(Some(EventStream::new(out, secrets)))
+    }
+}
+
+/// A campaign about to start.
+pub struct Launch<'a> {
+    pub playbook_path: &'a Path,
+    pub playbook_text: &'a str,
+    pub plan: Plan,
+    pub destination: Destination,
+    pub yes: bool,
+    pub audit_dir: &'a Path,
+    /// The run directory's name (`-2` is added if another run took it this second).
+    pub run_id: &'a str,
+    /// Said before the run starts (the sandbox's address and seed).
+    pub note: Option<String>,
+    pub events: EventsTarget,
+}
+
+/// A run that went through: its exit code and where its audit record is.
+pub struct Finished {
+    pub code: i32,
+    pub run_dir: PathBuf,
+}
+
+pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
+    let Launch {
+        playbook_path,
+        playbook_text,
+        mut plan,
+        destination,
+        yes,
+        audit_dir,
+        run_id,
+        note,
+        events,
+    } = l;
+    plan.provider.base_url = destination.base_url.clone();
+    plan.provider.base_url_source = destination.base_url_source.clone();
+    let human = events.human();
+    human.print(&plan::render_text(&plan))?;
+    check_max_targets(&plan)?;
+    if plan.totals.send == 0 {
+        eprintln!(
+            "nothing to send: every target is skipped or fails by the plan; recording the run anyway"
+        );
+    }
+    if !yes {
+        confirm(&plan, &destination)?;
+    }
+
+    let started = Timestamp::now();
+    let operator = run_dir::operator();
+    // The lock comes first: a refused run leaves nothing behind.
+    let _lock = take_lock(
+        audit_dir,
+        &plan,
+        &destination,
+        &format!(
+            "run {run_id} by {operator}, pid {}, since {started}",
+            std::process::id()
+        ),
+    )?;
+    let (run_dir, run_id) = run_dir::create_run_dir(audit_dir, run_id)?;
+    write_atomic(&run_dir.join("playbook.yaml"), playbook_text.as_bytes())?;
+    write_json(&run_dir.join("plan.json"), &plan::to_json(&plan))?;
+
+    let provider = plan.provider.provider();
+    let auth = provider.auth(&plan.provider.settings, destination.credentials.clone());
+    let journal_path = run_dir.join("journal.jsonl");
+    let journal = Arc::new(
+        Journal::create(&journal_path, auth.redactions())
+            .map_err(|e| crate::atomic_file::WriteError::new(&journal_path, e))?,
+    );
+    let started_event = Event::RunStarted {
+        at: started,
+        run_id: run_id.clone(),
+        playbook_path: playbook_path.display().to_string(),
+        playbook_name: plan.playbook.name.clone(),
+        playbook_sha256: plan.playbook.sha256.clone(),
+        git_commit: run_dir::git_commit(playbook_path),
+        operator,
+        content_sha256: plan.content_sha256.clone(),
+        provider: plan.provider.kind.as_str().into(),
+        base_url: destination.base_url.clone(),
+        app: destination.credentials.id.clone(),
+        sandbox: destination.sandbox,
+        as_of: destination.sandbox.then_some(plan.as_of),
+    };
+    journal.append(&started_event).map_err(|e| {
+        crate::atomic_file::WriteError::new(&journal_path, std::io::Error::other(e))
+    })?;
+    journal.sync();
+    let mut report = ReportBuilder::new();
+    report.record(&started_event);
+    if let Some(n) = note {
+        eprintln!("{n}");
+    }
+    eprintln!("run {run_id}: journal at {}", journal_path.display());
+    let code = drive(Drive {
+        run_dir: &run_dir,
+        plan: &plan,
+        destination: &destination,
+        auth,
+        journal,
+        report,
+        hints: ResumeHints::new(),
+        events,
+    })?;
+    Ok(Finished { code, run_dir })
+}
+
+/// Take the run lock for this provider app and playbook (exit 4 when another run holds it).
+pub fn take_lock(
+    audit_dir: &Path,
+    plan: &Plan,
+    destination: &Destination,
+    holder: &str,
+) -> Result<RunLock, Error> {
+    RunLock::acquire(
+        audit_dir,
+        plan.provider.kind.as_str(),
+        &destination.credentials.id,
+        &plan.playbook.name,
+        holder,
+    )
+    .map_err(|e| match e {
+        LockError::Held(m) => Error::Locked(m),
+        LockError::Io(m) => Error::Usage(m),
+    })
+}
+
+/// A plan with an open journal, ready to execute.
+pub struct Drive<'a> {
+    pub run_dir: &'a Path,
+    pub plan: &'a Plan,
+    pub destination: &'a Destination,
+    pub auth: Box<dyn Auth>,
+    pub journal: Arc<Journal>,
+    /// The report so far (a resumed run's earlier events included).
+    pub report: ReportBuilder,
+    pub hints: ResumeHints,
+    pub events: EventsTarget,
+}
+
+/// Execute, then record the run's end, write the reports and print the summary; the exit code
+/// counts every target of the run (a resumed run's earlier ones too).
+pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
+    let Drive {
+        run_dir,
+        plan,
+        destination,
+        auth,
+        journal,
+        report,
+        hints,
+        events,
+    } = d;
+    let redactions = auth.redactions();
+    let timeout = Duration::from_millis(plan.limits.timeout_ms);
+    let transport =
+        HttpTransport::new(&destination.base_url, auth, timeout).map_err(Error::Internal)?;
+    let mode = if std::io::stderr().is_terminal() {
+        Mode::Bar
+    } else {
+        Mode::Lines
+    };
+    let report = Arc::new(ReportSink::new(report));
+    let mut sinks = Fanout::new(
+        vec![
+            journal.clone() as Arc<dyn Sink>,
+            report.clone(),
+            Arc::new(Progress::new(mode)),
+        ],
+        Redactor::new(redactions.clone()),
+    );
+    if let Some(stream) = events.open(redactions)? {
+        sinks.push(Arc::new(stream));
+    }
+    let sinks = Arc::new(sinks);
+    let stop = Arc::new(Stop::default());
+    let cfg = ExecConfig {
+        concurrency: plan.limits.concurrency as usize,
+        retry: RetrySettings {
+            attempts: plan.retry.attempts,
+            initial: Duration::from_millis(plan.retry.initial_ms),
+            max: Duration::from_millis(plan.retry.max_ms),
+        },
+        max_failures: plan
+            .limits
+            .max_failures
+            .as_deref()
+            .and_then(|b| FailureBudget::parse(b).ok()),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+    let result = runtime.block_on(async {
+        signals::install(stop.clone());
+        Executor::new(transport, plan.clone(), sinks.clone(), stop.clone(), cfg)
+            .with_resumed(hints)
+            .execute()
+            .await
+    });
+    runtime.shutdown_background();
+
+    let (so_far, details) = report
+        .report()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let failures = so_far.totals.outcomes.failed + so_far.totals.outcomes.gave_up;
+    // Targets never dispatched, or in flight without an outcome, mean the run did not finish.
+    let unfinished = so_far.totals.outcomes.not_attempted > 0 || !details.unresolved.is_empty();
+    let stopped = result.stopped.is_some() || result.journal_error.is_some();
+    let code = exit::for_run(stopped || unfinished, failures);
+    let _ = sinks.event(&Event::RunFinished {
+        at: Timestamp::now(),
+        exit_code: code,
+        stopped: result.stopped.clone(),
+    });
+    sinks.flush();
+
+    let (r, d) = report
+        .report()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    if let Err(e) = report::write_reports(run_dir, &r, &d) {
+        // The journal holds everything; `pushfix report` can write them later.
+        eprintln!(
+            "error: {e}; `pushfix report {}` rebuilds them",
+            run_dir.display()
+        );
+    }
+    let mut summary = String::from("\n");
+    summary.push_str(&report::table(&r));
+    summary.push_str(&format!("\nexit {code}: {}\n", exit::meaning(code)));
+    summary.push_str(&format!("audit: {}\n", run_dir.display()));
+    if let Some(s) = &result.stopped {
+        summary.push_str(&format!("stopped: {s}\n"));
+    }
+    if let Some(e) = &result.journal_error {
+        summary.push_str(&format!("journal error: {e}\n"));
+    }
+    match events.human() {
+        HumanOut::Stdout => output::print_after_start(&summary),
+        HumanOut::Stderr => eprint!("{summary}"),
+    }
+    Ok(code)
+}
+
+/// Ask on a terminal; refuse without one unless `--yes`.
+pub fn confirm(plan: &Plan, destination: &Destination) -> Result<(), Error> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage("stdin is not a terminal, so the run cannot be confirmed: pass --yes to run without asking".into()));
+    }
+    eprint!(
+        "\nSend {} target{} ({} step{}) to {}{}? Type `yes` to run: ",
+        plan.totals.send,
+        if plan.totals.send == 1 { "" } else { "s" },
+        plan.steps.len(),
+        if plan.steps.len() == 1 { "" } else { "s" },
+        destination.base_url,
+        if destination.sandbox {
+            " (the sandbox)"
+        } else {
+            ""
+        }
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
+    if answer.trim() != "yes" {
+        return Err(Error::Usage("not confirmed; nothing was sent".into()));
+    }
+    Ok(())
+}

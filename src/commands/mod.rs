@@ -1,0 +1,86 @@
+//! Commands: the glue between the CLI and the library, one file per command. Results go to
+//! stdout, diagnostics and progress to stderr; each command returns its exit code or an
+//! `Error`, which `main` prints and maps (exit.rs).
+
+mod apply;
+mod campaign;
+mod matrix;
+mod output;
+mod plan;
+mod prepare;
+mod report;
+mod resume;
+mod run;
+mod sandbox;
+mod validate;
+
+use clap::{CommandFactory, Parser};
+use jiff::Timestamp;
+
+pub use prepare::{Prepared, prepare};
+
+use crate::cli::{AsOfArgs, Cli, Command};
+use crate::error::Error;
+use crate::exit;
+
+/// The whole program: parse the arguments, run the command, print its error; the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::INVALID_INPUT
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if !matches!(e, Error::ClosedStdout) {
+                eprintln!("{e}");
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<i32, Error> {
+    match cli.command {
+        Command::Validate(a) => validate::validate(a),
+        Command::Plan(a) => plan::plan(a),
+        Command::Matrix(a) => matrix::matrix(a),
+        Command::Run(a) => run::run(a),
+        Command::Report(a) => report::report(a),
+        Command::Resume(a) => resume::resume(a),
+        Command::Apply(a) => apply::apply(a),
+        Command::Sandbox(a) => sandbox::sandbox(a),
+        Command::Schema => {
+            output::print(&crate::playbook::schema::playbook_schema_json())?;
+            Ok(exit::OK)
+        }
+        Command::Completions { shell } => {
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "pushfix", &mut text);
+            output::print(&String::from_utf8_lossy(&text))?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+/// "Now" for planning: `--as-of`, else `PUSHFIX_NOW` (RFC 3339; the test suite pins it),
+/// else the system clock.
+pub fn now(as_of: &AsOfArgs) -> Result<Timestamp, Error> {
+    if let Some(t) = as_of.as_of {
+        return Ok(t);
+    }
+    match std::env::var("PUSHFIX_NOW") {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| Error::Usage(format!("PUSHFIX_NOW=`{v}` is not an RFC 3339 timestamp"))),
+        Err(_) => Ok(Timestamp::now()),
+    }
+}

@@ -1,0 +1,32 @@
+//! `pushfix plan PLAYBOOK`: the dry run.
+
+use jiff::Timestamp;
+
+use super::output;
+use super::prepare::{check_max_targets, credential_warnings, prepare, print_warnings};
+use crate::atomic_file::write_json;
+use crate::cli::{OutputFormat, PlanArgs};
+use crate::error::Error;
+use crate::exit;
+use crate::plan as planner;
+
+pub fn plan(a: PlanArgs) -> Result<i32, Error> {
+    let now = super::now(&a.as_of)?;
+    let p = prepare(&a.playbook, &a.vars.vars, now, Timestamp::now())?;
+    print_warnings(&p.warnings);
+    let mut plan = p.plan;
+    plan.warnings.extend(credential_warnings(&p.playbook));
+    if let Some(out) = &a.out {
+        write_json(out, &planner::to_json(&plan))?;
+    }
+    match a.format {
+        OutputFormat::Text => output::print(&planner::render_text(&plan))?,
+        OutputFormat::Json => {
+            let text = serde_json::to_string_pretty(&planner::to_json(&plan))
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            output::print(&format!("{text}\n"))?;
+        }
+    }
+    check_max_targets(&plan)?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,123 @@
+//! `pushfix resume RUN_DIR`: finish an interrupted run from its saved plan and its journal.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::apply::{endpoint_or, read_plan};
+use super::campaign::{Destination, Drive, EventsTarget, confirm, drive, take_lock};
+use super::output;
+use super::run::read_credentials;
+use crate::atomic_file::WriteError;
+use crate::cli::ResumeArgs;
+use crate::error::Error;
+use crate::event::Event;
+use crate::exec::recovery::{recover, trim_torn_tail};
+use crate::journal::{self, Journal};
+use crate::plan;
+use crate::report::ReportBuilder;
+use crate::run_dir;
+
+pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
+    let (plan_path, journal_path) = (a.run_dir.join("plan.json"), a.run_dir.join("journal.jsonl"));
+    if !plan_path.is_file() || !journal_path.is_file() {
+        return Err(Error::Usage(format!(
+            "`{}` is not a run directory (it needs plan.json and journal.jsonl)",
+            a.run_dir.display()
+        )));
+    }
+    let plan = read_plan(&plan_path)?;
+    trim_torn_tail(&journal_path).map_err(|e| WriteError::new(&journal_path, e))?;
+    let events = journal::read(&journal_path)?;
+    let Some(Event::RunStarted {
+        run_id,
+        app,
+        base_url,
+        sandbox,
+        ..
+    }) = events.first().cloned()
+    else {
+        return Err(Error::Usage(format!(
+            "`{}`: the journal does not start with a run_started record",
+            journal_path.display()
+        )));
+    };
+    if sandbox && a.endpoint.is_none() {
+        return Err(Error::Usage(
+            "this was a sandbox run: its sandbox, and what it knew, ended with it; resume against another with --endpoint".into(),
+        ));
+    }
+    let recovery = recover(&plan, &events);
+    eprintln!(
+        "run {run_id}: {} targets settled, {} to send ({} in flight when it stopped)",
+        recovery.settled, recovery.to_send, recovery.in_flight
+    );
+    let mut reduced = recovery.plan;
+    let (url, source) = match &a.endpoint {
+        Some(_) => endpoint_or(&plan, &a.endpoint)?,
+        None => (base_url, "the run's endpoint".to_string()),
+    };
+    let credentials = read_credentials(&plan)?;
+    if credentials.id != app {
+        return Err(Error::Usage(format!(
+            "{} names another app than the run's; resume with the credentials the run used",
+            plan.provider.id_env
+        )));
+    }
+    reduced.provider.base_url = url.clone();
+    reduced.provider.base_url_source = source.clone();
+    let destination = Destination {
+        base_url: url,
+        base_url_source: source,
+        credentials,
+        sandbox: false,
+    };
+    let audit_dir = a.run_dir.parent().unwrap_or(Path::new("."));
+    let operator = run_dir::operator();
+    let holder = format!(
+        "resume of {run_id} by {operator}, pid {}, since {}",
+        std::process::id(),
+        Timestamp::now()
+    );
+    let _lock = take_lock(audit_dir, &plan, &destination, &holder)?;
+    if recovery.to_send == 0 && reduced.steps.is_empty() {
+        eprintln!("nothing to resume: every target has its outcome; rebuilding the report");
+    } else if !a.yes {
+        output::print(&plan::render_text(&reduced))?;
+        confirm(&reduced, &destination)?;
+    }
+    let auth = reduced
+        .provider
+        .provider()
+        .auth(&reduced.provider.settings, destination.credentials.clone());
+    let journal = Arc::new(
+        Journal::create(&journal_path, auth.redactions())
+            .map_err(|e| WriteError::new(&journal_path, e))?,
+    );
+    // The report counts the interrupted run's events too: the same builder, fed the journal.
+    let mut report = ReportBuilder::new();
+    for e in &events {
+        report.record(e);
+    }
+    let resumed = Event::Resumed {
+        at: Timestamp::now(),
+        operator,
+        targets: recovery.to_send,
+    };
+    journal
+        .append(&resumed)
+        .map_err(|e| WriteError::new(&journal_path, std::io::Error::other(e)))?;
+    journal.sync();
+    report.record(&resumed);
+    drive(Drive {
+        run_dir: &a.run_dir,
+        plan: &reduced,
+        destination: &destination,
+        auth,
+        journal,
+        report,
+        hints: recovery.hints,
+        events: EventsTarget::default(),
+    })
+}

@@ -1,0 +1,170 @@
+//! `pushfix run PLAYBOOK`: plan, then launch the campaign against the provider, a loopback
+//! endpoint, or the built-in sandbox.
+
+use std::path::Path;
+
+use jiff::Timestamp;
+
+use super::campaign::{Destination, EventsTarget, Launch, launch};
+use super::prepare::{Prepared, prepare};
+use super::sandbox::{InProcess, clock_offset, parse_faults, seed_from};
+use crate::atomic_file::write_json;
+use crate::cli::RunArgs;
+use crate::domain::Rate;
+use crate::error::Error;
+use crate::plan::Plan;
+use crate::provider::endpoint::{check_endpoint, is_loopback_url};
+use crate::provider::{AppCredentials, Secret};
+use crate::sandbox::SandboxConfig;
+
+pub fn run(a: RunArgs) -> Result<i32, Error> {
+    let started = Timestamp::now();
+    let now = a.as_of.unwrap_or(started);
+    let pre = prepare(&a.playbook, &a.vars.vars, now, started)?;
+    for w in &pre.warnings {
+        eprintln!("{w}");
+    }
+    if a.sandbox {
+        return run_in_sandbox(&a, pre);
+    }
+    let (base_url, source) = match &a.endpoint {
+        Some(e) => (
+            check_endpoint(e).map_err(|e| Error::Usage(format!("--endpoint: {}", e.message)))?,
+            "--endpoint".to_string(),
+        ),
+        None => (
+            pre.playbook.provider.base_url.clone(),
+            pre.playbook.provider.base_url_source.clone(),
+        ),
+    };
+    if a.as_of.is_some() && !is_loopback_url(&base_url) {
+        return Err(Error::Usage(
+            "--as-of needs --sandbox or a loopback --endpoint: a real provider's clock cannot be moved \
+             (`pushfix plan --as-of` reviews a plan as of any time)"
+                .into(),
+        ));
+    }
+    let credentials = read_credentials(&pre.plan)?;
+    let destination = Destination {
+        base_url,
+        base_url_source: source,
+        credentials,
+        sandbox: false,
+    };
+    launch(Launch {
+        playbook_path: &a.playbook,
+        playbook_text: &pre.playbook.file.text,
+        plan: pre.plan,
+        destination,
+        yes: a.yes,
+        audit_dir: &a.audit_dir,
+        run_id: &pre.run_id,
+        note: None,
+        events: EventsTarget(a.events.clone()),
+    })
+    .map(|f| f.code)
+}
+
+/// `run --sandbox`: the simulator in this process, seeded from the playbook's ledger, with
+/// throwaway credentials and the playbook's rate; what it recorded is saved beside the report.
+fn run_in_sandbox(a: &RunArgs, pre: Prepared) -> Result<i32, Error> {
+    let pb = &pre.playbook;
+    let mut config = SandboxConfig::with_random_credentials();
+    config.rate = pb.limits.rate.as_ref().map(|r| sandbox_quota(r.value));
+    config.faults = parse_faults(a.sandbox_faults.as_deref())?;
+    config.clock_offset = clock_offset(a.as_of);
+    let credentials = sandbox_credentials(&config, pre.plan.provider.kind.as_str())?;
+    let ledgers: Vec<&Path> = pb.ledger.iter().map(|l| l.value.as_path()).collect();
+    let seed = seed_from(&ledgers)?;
+    let seeded = seed.len();
+    let faults = config.faults.to_string();
+    let rate = config
+        .rate
+        .map_or("the provider's default quota".to_string(), |r| {
+            r.to_string()
+        });
+    let sandbox = InProcess::start(config, seed)?;
+    let url = sandbox.sandbox().url();
+    let note = format!(
+        "sandbox at {url}: {seeded} messages seeded from the ledger, rate {rate}, faults: {faults}{}",
+        a.as_of
+            .map(|t| format!(", clock as of {t}"))
+            .unwrap_or_default()
+    );
+    let destination = Destination {
+        base_url: url,
+        base_url_source: "sandbox".into(),
+        credentials,
+        sandbox: true,
+    };
+    let result = launch(Launch {
+        playbook_path: &a.playbook,
+        playbook_text: &pb.file.text,
+        plan: pre.plan,
+        destination,
+        yes: a.yes,
+        audit_dir: &a.audit_dir,
+        run_id: &pre.run_id,
+        note: Some(note),
+        events: EventsTarget(a.events.clone()),
+    });
+    let record = sandbox.stop();
+    // Keep the sandbox's own record of what it received and changed, for comparison.
+    let finished = result?;
+    write_json(&finished.run_dir.join("sandbox.json"), &record)?;
+    Ok(finished.code)
+}
+
+/// The sandbox's throwaway credentials for the playbook's provider.
+fn sandbox_credentials(config: &SandboxConfig, kind: &str) -> Result<AppCredentials, Error> {
+    let (id, secret) = config
+        .credentials(kind)
+        .ok_or_else(|| Error::Internal(format!("the sandbox does not simulate `{kind}`")))?;
+    Ok(AppCredentials {
+        id: id.to_string(),
+        secret: Secret::new(secret),
+    })
+}
+
+/// The sandbox app's quota for a playbook that paces at `rate`: like a real app, whose quota
+/// the playbook stays under, it has 20% headroom (a quota equal to the pace would answer
+/// `X-Rate-Limit-Remaining: 0` every window, and pushfix rightly pauses on that). Small rates
+/// are the providers' documented quotas (TPNS 1/s) and stay exact.
+fn sandbox_quota(rate: Rate) -> Rate {
+    if rate.count >= 5.0 {
+        Rate {
+            count: (rate.count * 1.2).ceil(),
+            per: rate.per,
+        }
+    } else {
+        rate
+    }
+}
+
+/// Read the credentials the plan names from the environment (exit 2 when missing).
+pub fn read_credentials(plan: &Plan) -> Result<AppCredentials, Error> {
+    let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let (id_env, secret_env) = (&plan.provider.id_env, &plan.provider.secret_env);
+    match (get(id_env), get(secret_env)) {
+        (Some(id), Some(secret)) => Ok(AppCredentials {
+            id: id.trim().to_string(),
+            secret: Secret::new(secret.trim()),
+        }),
+        (id, secret) => {
+            let missing: Vec<&str> = [
+                (id.is_none(), id_env.as_str()),
+                (secret.is_none(), secret_env.as_str()),
+            ]
+            .into_iter()
+            .filter(|(m, _)| *m)
+            .map(|(_, n)| n)
+            .collect();
+            Err(Error::Usage(format!(
+                "credentials missing: {} {} not set; export {} before running",
+                missing.join(" and "),
+                if missing.len() == 1 { "is" } else { "are" },
+                if missing.len() == 1 { "it" } else { "them" }
+            )))
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! JPush (极光推送), REST API v3 (reference/jpush.md): recall (`DELETE /v3/push/{msg_id}`) and
+//! override (a new push with `options.override_msg_id`, and `apns_collapse_id` for iOS).
+
+mod answer;
+mod planning;
+pub mod requests;
+mod session;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::spec::{
+    Condition, CredentialKeys, DecodedSettings, FamilySpec, FieldKind, KeyPath, LedgerField,
+    MessageField, OwnKey, Settings, SettingsReader,
+};
+use super::{
+    Answer, AppCredentials, Auth, Class, Estimate, Family, PlanWarnings, Provider, RequestSpec,
+    Session, StepContext, StepSummary, TargetContext, auth::BasicAuth,
+};
+use crate::domain::{Action, Facts, MsgId, ProviderKind, Rate, UnsupportedPolicy};
+use crate::target::{Original, PlanTarget};
+
+pub struct Jpush;
+
+pub static JPUSH: Jpush = Jpush;
+
+/// The Push API family: push, recall and the cid pool share one quota per AppKey.
+pub const PUSH_FAMILY: Family = Family::new("jpush_push");
+
+/// The message and ledger field carrying the iOS collapse id.
+pub const APNS_COLLAPSE_ID: &str = "apns_collapse_id";
+
+/// APNs limit on `apns-collapse-id` (reference/jpush.md §6).
+pub const APNS_COLLAPSE_ID_MAX_BYTES: usize = 64;
+
+/// `options.apns_production`, always sent on override pushes (default true, the API's own).
+const APNS_PRODUCTION: &str = "apns_production";
+
+const DEFAULT_BASE_URL: &str = "https://api.jpush.cn";
+
+static OWN_KEYS: &[OwnKey] = &[
+    OwnKey {
+        at: KeyPath::Provider,
+        name: APNS_PRODUCTION,
+        schema: r#"{"description": "JPush only: `options.apns_production` on override pushes; always sent (default true).", "type": "boolean"}"#,
+    },
+    OwnKey {
+        at: KeyPath::Credentials,
+        name: "app_key",
+        schema: r##"{"$ref": "#/$defs/EnvRef"}"##,
+    },
+    OwnKey {
+        at: KeyPath::Credentials,
+        name: "master_secret",
+        schema: r##"{"$ref": "#/$defs/EnvRef"}"##,
+    },
+    OwnKey {
+        at: KeyPath::Message,
+        name: APNS_COLLAPSE_ID,
+        schema: r#"{"description": "JPush only: iOS collapse id when the ledger lacks the original's (at most 64 bytes).", "type": "string"}"#,
+    },
+];
+
+static FAMILIES: &[FamilySpec] = &[FamilySpec {
+    family: PUSH_FAMILY,
+    quota: Rate::per_minute(600.0),
+    paced_by_limits_rate: true,
+}];
+
+impl Provider for Jpush {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::new("jpush")
+    }
+
+    fn display_name(&self) -> &'static str {
+        "JPush"
+    }
+
+    fn id_field(&self) -> &'static str {
+        "msg_id"
+    }
+
+    fn parse_id(&self, text: &str) -> Result<MsgId, String> {
+        let t = text.trim();
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("`{t}` is not a JPush msg_id (an unsigned integer)"));
+        }
+        match t.parse::<u64>() {
+            Ok(0) => Err("0 is not a JPush msg_id".to_string()),
+            Ok(n) => Ok(MsgId::Num(n)),
+            Err(_) => Err(format!(
+                "`{t}` is too large for a JPush msg_id (at most 18446744073709551615)"
+            )),
+        }
+    }
+
+    fn id_from_int(&self, value: i128) -> Result<MsgId, String> {
+        u64::try_from(value).map(MsgId::Num).map_err(|_| {
+            if value < 0 {
+                format!("`{value}` is negative; JPush msg_ids are unsigned integers")
+            } else {
+                format!("`{value}` is too large for a JPush msg_id (at most 18446744073709551615)")
+            }
+        })
+    }
+
+    fn id_from_float(&self, raw: &str) -> Result<MsgId, String> {
+        // Integers beyond u64 reach us as floats; digits say what was meant.
+        if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
+            self.parse_id(raw)
+        } else {
+            Err(format!(
+                "`{raw}` is not a JPush msg_id: ids are exact unsigned integers, not floating-point numbers"
+            ))
+        }
+    }
+
+    fn own_keys(&self) -> &'static [OwnKey] {
+        OWN_KEYS
+    }
+
+    fn keys_hint(&self, at: KeyPath) -> &'static str {
+        match at {
+            KeyPath::Credentials => "JPush credentials are `app_key` and `master_secret`",
+            KeyPath::Message => {
+                "a JPush override message takes title, body/body_template, extras and apns_collapse_id"
+            }
+            KeyPath::Provider => "JPush takes `endpoint`, `credentials` and `apns_production`",
+        }
+    }
+
+    fn credential_keys(&self) -> CredentialKeys {
+        CredentialKeys {
+            id: "app_key",
+            secret: "master_secret",
+        }
+    }
+
+    fn decode_settings(&self, r: &mut dyn SettingsReader) -> DecodedSettings {
+        let apns = r.boolean(APNS_PRODUCTION);
+        let mut values = Settings::new();
+        values.insert(APNS_PRODUCTION.into(), Value::Bool(apns.unwrap_or(true)));
+        DecodedSettings {
+            values,
+            base_url: (DEFAULT_BASE_URL.into(), "default".into()),
+            defaulted: if apns.is_none() && !r.has(APNS_PRODUCTION) {
+                vec![APNS_PRODUCTION]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn message_fields(&self) -> &'static [MessageField] {
+        &[MessageField {
+            name: APNS_COLLAPSE_ID,
+            max_bytes: Some((APNS_COLLAPSE_ID_MAX_BYTES, "APNs")),
+        }]
+    }
+
+    fn refuse_action(&self, action: Action) -> Option<(&'static str, &'static str)> {
+        match action {
+            Action::Stop => Some((
+                "JPush has no `stop` action; stopping offline delivery is a TPNS API",
+                "use `recall` (DELETE /v3/push/{msg_id}) to cancel a JPush message",
+            )),
+            Action::CancelScheduled => Some((
+                "`cancel_scheduled` is a TPNS action (cancel_timing_task); JPush schedules are not message ids",
+                "use `recall` for JPush messages",
+            )),
+            _ => None,
+        }
+    }
+
+    fn ledger_fields(&self) -> &'static [LedgerField] {
+        &[LedgerField {
+            name: APNS_COLLAPSE_ID,
+            kind: FieldKind::Text,
+            in_original: false,
+        }]
+    }
+
+    fn audience_may_be_all(&self) -> bool {
+        true
+    }
+
+    fn has_audience(&self, audience: Option<&Value>, _facts: &Facts) -> bool {
+        audience.is_some()
+    }
+
+    fn conditions(&self) -> &'static [Condition] {
+        &[Condition {
+            name: "original_apns_collapse_id",
+            fact: APNS_COLLAPSE_ID,
+            max_bytes: APNS_COLLAPSE_ID_MAX_BYTES,
+            missing: "the original push carried no apns_collapse_id, so iOS cannot replace it",
+            limit_owner: "APNs",
+        }]
+    }
+
+    fn families(&self) -> &'static [FamilySpec] {
+        FAMILIES
+    }
+
+    fn step_family(&self, _action: Action) -> Family {
+        PUSH_FAMILY
+    }
+
+    fn plan_target(
+        &self,
+        cx: &TargetContext<'_>,
+        original: &mut Original,
+        notes: &mut Vec<String>,
+    ) {
+        planning::push_platforms(cx, original, notes);
+    }
+
+    fn estimate(&self, cx: &StepContext<'_>) -> Estimate {
+        planning::estimate(cx)
+    }
+
+    fn step_warnings(&self, cx: &StepContext<'_>, estimated_seconds: f64) -> Vec<String> {
+        planning::step_warnings(cx, estimated_seconds)
+    }
+
+    fn plan_warnings(&self, defaulted: &[&'static str], steps: &[StepSummary<'_>]) -> PlanWarnings {
+        planning::plan_warnings(defaulted, steps)
+    }
+
+    fn preview(
+        &self,
+        settings: &Settings,
+        action: Action,
+        _policy: UnsupportedPolicy,
+        t: &PlanTarget,
+    ) -> Vec<RequestSpec> {
+        let Ok(id) = t.id.parse::<u64>() else {
+            return Vec::new();
+        };
+        match action {
+            Action::Override => {
+                let (Some(o), Some(m)) = (&t.original, &t.message) else {
+                    return Vec::new();
+                };
+                vec![
+                    requests::cid_pool(1),
+                    session::override_request(
+                        id,
+                        o,
+                        m,
+                        apns_production(settings),
+                        "<cid from GET /v3/push/cid, taken before the first attempt>",
+                    ),
+                ]
+            }
+            _ => vec![requests::recall(id)],
+        }
+    }
+
+    fn preview_headers(
+        &self,
+        _settings: &Settings,
+        id_env: &str,
+        secret_env: &str,
+    ) -> BTreeMap<String, String> {
+        let mut h = BTreeMap::new();
+        h.insert("Content-Type".into(), "application/json".into());
+        h.insert(
+            "Authorization".into(),
+            format!("Basic <redacted: base64(${id_env}:${secret_env})>"),
+        );
+        h
+    }
+
+    fn auth(&self, _settings: &Settings, credentials: AppCredentials) -> Box<dyn Auth> {
+        Box::new(BasicAuth::new(credentials))
+    }
+
+    fn classify(&self, spec: &RequestSpec, a: &Answer) -> Class {
+        answer::classify(spec.call, a)
+    }
+
+    fn session(&self, settings: &Settings) -> Box<dyn Session> {
+        Box::new(session::JpushSession::new(apns_production(settings)))
+    }
+}
+
+fn apns_production(settings: &Settings) -> bool {
+    settings
+        .get(APNS_PRODUCTION)
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
+}

@@ -1,0 +1,163 @@
+//! The JPush procedures: a recall is one request; an override takes a `cid` from the pool
+//! (`GET /v3/push/cid`, up to 1,000 per request) before its first attempt and reuses it on
+//! every retry, so a retry after a lost answer is not a second push (reference/jpush.md §1).
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::FutureExt as _;
+use futures::future::BoxFuture;
+use serde_json::Value;
+use tokio::sync::Mutex as AsyncMutex;
+
+use super::requests::{self, OverrideInput};
+use crate::domain::Action;
+use crate::event::Outcome;
+use crate::provider::{CallEnd, CallOptions, Calls, Class, Final, Job, RequestSpec, Session};
+use crate::target::{Original, RenderedMessage};
+
+/// The override push of one target: the run sends it with the cid it took, the plan's preview
+/// shows it with a placeholder.
+pub fn override_request(
+    msg_id: u64,
+    o: &Original,
+    m: &RenderedMessage,
+    apns_production: bool,
+    cid: &str,
+) -> RequestSpec {
+    let audience = o.audience.clone().unwrap_or(Value::Null);
+    requests::override_push(
+        &OverrideInput {
+            msg_id,
+            platforms: o.push_targets(),
+            audience: &audience,
+            message: m,
+            apns_production,
+        },
+        Value::String(cid.to_string()),
+    )
+}
+
+pub struct JpushSession {
+    apns_production: bool,
+    pool: CidPool,
+}
+
+impl JpushSession {
+    pub fn new(apns_production: bool) -> JpushSession {
+        JpushSession {
+            apns_production,
+            pool: CidPool::default(),
+        }
+    }
+
+    async fn correct_one(&self, calls: &dyn Calls, job: Job<'_>) -> Final {
+        let t = job.target;
+        let Ok(id) = t.id.parse::<u64>() else {
+            return Final::new(
+                Outcome::Failed,
+                Some(format!("`{}` is not a JPush msg_id", t.id)),
+            );
+        };
+        if job.action != Action::Override {
+            let spec = requests::recall(id);
+            return Final::from_end(calls.call(&spec, CallOptions::idempotent(&t.id)).await);
+        }
+        let (Some(o), Some(m)) = (&t.original, &t.message) else {
+            return Final::new(
+                Outcome::Failed,
+                Some("the plan has no ledger facts or message for this override".to_string()),
+            );
+        };
+        // The cid is taken before the first attempt and reused by every retry (and by a resumed
+        // run): a repeated cid returns the first result and pushes nothing.
+        let cid = match job.resumed.and_then(|r| r.cid.clone()) {
+            Some(c) => c,
+            None => match self.pool.take(calls).await {
+                Ok(c) => c,
+                Err(fin) => return fin,
+            },
+        };
+        let spec = override_request(id, o, m, self.apns_production, &cid);
+        let opts = CallOptions {
+            cid: Some(&cid),
+            ..CallOptions::idempotent(&t.id)
+        };
+        Final::from_end(calls.call(&spec, opts).await)
+    }
+}
+
+impl Session for JpushSession {
+    fn step_started(&self, to_send: u64) {
+        self.pool.reset(to_send);
+    }
+
+    fn correct<'a>(&'a self, calls: &'a dyn Calls, job: Job<'a>) -> BoxFuture<'a, Final> {
+        self.correct_one(calls, job).boxed()
+    }
+}
+
+/// JPush idempotency keys, fetched in batches of up to 1000 from `GET /v3/push/cid`.
+#[derive(Default)]
+struct CidPool {
+    cids: Mutex<VecDeque<String>>,
+    fetching: AsyncMutex<()>,
+    /// Override targets of the current step not yet given a cid.
+    remaining: AtomicU64,
+}
+
+impl CidPool {
+    fn reset(&self, targets: u64) {
+        self.remaining.store(targets, Ordering::SeqCst);
+    }
+
+    fn pop(&self) -> Option<String> {
+        let c = self.cids.lock().ok()?.pop_front();
+        if c.is_some() {
+            let _ = self
+                .remaining
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |r| {
+                    Some(r.saturating_sub(1))
+                });
+        }
+        c
+    }
+
+    async fn take(&self, calls: &dyn Calls) -> Result<String, Final> {
+        loop {
+            if let Some(c) = self.pop() {
+                return Ok(c);
+            }
+            let _guard = self.fetching.lock().await;
+            if let Some(c) = self.pop() {
+                return Ok(c);
+            }
+            let count = self.remaining.load(Ordering::SeqCst).clamp(1, 1000) as usize;
+            let spec = requests::cid_pool(count);
+            match calls.call(&spec, CallOptions::idempotent("")).await {
+                CallEnd::Answered(Class::Done(d)) => {
+                    let got = d
+                        .data
+                        .as_ref()
+                        .and_then(Value::as_array)
+                        .map(|l| l.iter().filter_map(Value::as_str).map(String::from));
+                    if let (Ok(mut q), Some(got)) = (self.cids.lock(), got) {
+                        q.extend(got);
+                    }
+                }
+                other => {
+                    let mut f = Final::from_end(other);
+                    if f.outcome == Outcome::Gone {
+                        f.outcome = Outcome::Failed;
+                    }
+                    // A stop before the pool's request is not a cid problem: keep its text.
+                    if f.outcome != Outcome::NotAttempted {
+                        f = f.context("could not take a cid");
+                    }
+                    return Err(f);
+                }
+            }
+        }
+    }
+}
