@@ -5,20 +5,19 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::offline::tempdir;
-use crate::support::{pushfix, text};
+use crate::support::{
+    Output, TempDir, Test, copy_dir, latest_run_dir, read_journal, read_report, repo_root,
+};
 
-const CREDS: [(&str, &str); 4] = [
-    ("JPUSH_APP_KEY", "7d431e42dfa6a6d693ac2d04"),
-    ("JPUSH_MASTER_SECRET", "5e987ac6d2e04d95a9d8f0d1"),
-    ("TPNS_ACCESS_ID", "1500001048"),
-    ("TPNS_SECRET_KEY", "1452fcebae9f3115ba794fb0fff2fd73"),
-];
+/// A `pushfix` command in `dir` with both providers' test credentials.
+fn pushfix(dir: &Path) -> Test {
+    Test::in_dir(dir).jpush_credentials().tpns_credentials()
+}
 
 struct SandboxProc {
     child: Child,
@@ -27,15 +26,14 @@ struct SandboxProc {
 
 impl SandboxProc {
     fn start(dir: &Path, args: &[&str]) -> SandboxProc {
-        let mut cmd = pushfix(dir);
-        cmd.args(["sandbox", "--listen", "127.0.0.1:0"])
+        let mut child = pushfix(dir)
+            .args(["sandbox", "--listen", "127.0.0.1:0"])
             .args(args)
+            .command()
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for (k, v) in CREDS {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let url = loop {
             let line = lines.next().expect("sandbox printed its URL").unwrap();
@@ -76,9 +74,9 @@ impl SandboxProc {
 }
 
 /// A copy of the examples (playbooks, ledgers, templates) to run from.
-fn examples(name: &str, faster: bool) -> PathBuf {
-    let dir = tempdir(name);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+fn examples(name: &str, faster: bool) -> TempDir {
+    let dir = TempDir::new(name);
+    let root = repo_root();
     for sub in ["playbooks", "ledgers", "templates"] {
         copy_dir(&root.join(sub), &dir.join(sub));
     }
@@ -97,58 +95,20 @@ fn examples(name: &str, faster: bool) -> PathBuf {
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
-
 fn run(dir: &Path, playbook: &str, url: &str, as_of: &str) -> Output {
-    let mut cmd = pushfix(dir);
-    cmd.args([
-        "run",
-        playbook,
-        "--endpoint",
-        url,
-        "--as-of",
-        as_of,
-        "--yes",
-        "--audit-dir",
-        "audit",
-    ]);
-    for (k, v) in CREDS {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn run_dir(dir: &Path) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir.join("audit"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect();
-    dirs.sort();
-    dirs.pop().unwrap()
-}
-
-fn json_file(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
-}
-
-fn journal(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p.join("journal.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    pushfix(dir)
+        .args([
+            "run",
+            playbook,
+            "--endpoint",
+            url,
+            "--as-of",
+            as_of,
+            "--yes",
+            "--audit-dir",
+            "audit",
+        ])
+        .run()
 }
 
 /// What happened to a request, as the sandbox recorded it: an HTTP status, or "lost".
@@ -202,9 +162,9 @@ fn journal_view(events: &[Value]) -> BTreeMap<String, u64> {
 
 /// The report, the journal and the sandbox tell the same story.
 fn assert_agreement(dir: &Path, sandbox: &SandboxProc) {
-    let rd = run_dir(dir);
-    let report = json_file(&rd.join("report.json"));
-    let events = journal(&rd);
+    let rd = latest_run_dir(dir);
+    let report = read_report(&rd);
+    let events = read_journal(&rd);
     let requests = sandbox.get("/_sandbox/requests");
     let messages = sandbox.get("/_sandbox/messages");
 
@@ -353,14 +313,14 @@ fn every_example_playbook_runs_and_agrees_with_the_sandbox() {
                 );
                 let out = run(&dir, &format!("playbooks/{playbook}"), &sandbox.url, as_of);
                 assert_eq!(
-                    out.status.code(),
+                    out.code(),
                     Some(want),
                     "{playbook}\n{}\n{}",
-                    text(&out.stdout),
-                    text(&out.stderr)
+                    out.stdout,
+                    out.stderr
                 );
                 assert_agreement(&dir, &sandbox);
-                let report = json_file(&run_dir(&dir).join("report.json"));
+                let report = read_report(&latest_run_dir(&dir));
                 sandbox.stop();
                 (playbook, report)
             })
@@ -412,16 +372,10 @@ fn injected_faults_still_end_every_target_and_agree_with_the_sandbox() {
         ],
     );
     let out = run(&dir, "playbooks/quickstart.yaml", &sandbox.url, as_of);
-    let code = out.status.code().unwrap();
-    assert!(
-        code == 0 || code == 1,
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    let code = out.code().unwrap();
+    assert!(code == 0 || code == 1, "{}\n{}", out.stdout, out.stderr);
     assert_agreement(&dir, &sandbox);
-    let rd = run_dir(&dir);
-    let report = json_file(&rd.join("report.json"));
+    let report = read_report(&latest_run_dir(&dir));
     let retries: u64 = report["steps"]
         .as_array()
         .unwrap()

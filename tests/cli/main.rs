@@ -1,7 +1,8 @@
-//! Integration tests: the real `pushfix` binary, run as a newcomer would run it.
+//! Integration tests: the real `pushfix` binary, run as a newcomer would run it. Every test
+//! goes through `support::Test` (see `support/test.rs`). The invalid-input fixtures are a
+//! target of their own: `tests/invalid_inputs/main.rs`.
 
 mod e2e_sandbox;
-mod invalid_inputs;
 mod offline;
 mod resume_apply;
 mod run_jpush;

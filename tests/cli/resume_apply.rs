@@ -8,19 +8,13 @@ use httpmock::Method::{DELETE, GET, POST};
 use httpmock::MockServer;
 use serde_json::{Value, json};
 
-use crate::run_jpush::{APP_KEY, Campaign, SECRET, record, record_at};
-use crate::support::{pushfix, text};
+use crate::support::{
+    Campaign, SECRET, Test, ledger_text, read_json, read_text, record, record_at,
+};
 
-fn run_resume(c: &Campaign, extra: &[&str]) -> std::process::Output {
-    let dir = c.run_dir();
-    let mut args = vec!["resume", dir.to_str().unwrap(), "--yes"];
-    args.extend_from_slice(extra);
-    pushfix(&c.dir)
-        .args(&args)
-        .env("JPUSH_APP_KEY", APP_KEY)
-        .env("JPUSH_MASTER_SECRET", SECRET)
-        .output()
-        .unwrap()
+/// `pushfix resume <the run dir> --yes` with the campaign's credentials.
+fn resume(c: &Campaign) -> Test {
+    c.test().arg("resume").arg(c.run_dir()).arg("--yes")
 }
 
 /// Killed with SIGKILL mid-run (no drain, no report), then resumed: every target ends once,
@@ -60,25 +54,14 @@ fn resume_after_a_hard_kill_finishes_without_a_second_push() {
         steps,
         &ledger,
     );
-    let child = pushfix(&c.dir)
-        .args(["run", "pb.yaml", "--yes", "--audit-dir", "audit"])
-        .env("JPUSH_APP_KEY", APP_KEY)
-        .env("JPUSH_MASTER_SECRET", SECRET)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = c.run_test().spawn();
     // Kill once some pushes are out (however slowly this machine started the run).
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while seen.lock().unwrap().len() < 5 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::process::Command::new("kill")
-        .args(["-KILL", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let mut child = child;
-    child.wait().unwrap();
+    child.signal("KILL");
+    child.wait();
     let before = seen.lock().unwrap().len();
     assert!(
         before > 0 && before < 20,
@@ -89,17 +72,8 @@ fn resume_after_a_hard_kill_finishes_without_a_second_push() {
         "a hard kill writes no report"
     );
 
-    let out = run_resume(&c, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let r: Value =
-        serde_json::from_str(&std::fs::read_to_string(c.run_dir().join("report.json")).unwrap())
-            .unwrap();
+    resume(&c).status(0).run();
+    let r = c.report();
     assert_eq!(r["steps"][0]["outcomes"]["done"], 20, "{}", r["steps"][0]);
     assert_eq!(r["exit_code"], 0);
     // Per target: every push it got carried one and the same cid.
@@ -114,12 +88,12 @@ fn resume_after_a_hard_kill_finishes_without_a_second_push() {
             "{id} pushed with different cids: {list:?}"
         );
     }
-    let md = std::fs::read_to_string(c.run_dir().join("report.md")).unwrap();
+    let md = read_text(&c.run_dir().join("report.md"));
     assert!(md.contains("| resumed |"), "{md}");
 
     // Nothing left: a second resume sends nothing and keeps the outcome.
     let n = seen.lock().unwrap().len();
-    assert_eq!(run_resume(&c, &[]).status.code(), Some(0));
+    resume(&c).status(0).run();
     assert_eq!(seen.lock().unwrap().len(), n);
 }
 
@@ -131,25 +105,20 @@ fn resume_refuses_other_credentials_and_sandbox_runs() {
         then.status(200);
     });
     let c = Campaign::recall("resume-creds", &server, "  concurrency: 1", "1");
-    assert_eq!(c.run(&[]).status.code(), Some(0));
-    let dir = c.run_dir();
-    let out = pushfix(&c.dir)
-        .args(["resume", dir.to_str().unwrap(), "--yes"])
+    c.run_test().status(0).run();
+    Test::in_dir(&c.dir)
+        .arg("resume")
+        .arg(c.run_dir())
+        .arg("--yes")
         .env("JPUSH_APP_KEY", "another0app0key0000000000")
         .env("JPUSH_MASTER_SECRET", SECRET)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("another app"),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = pushfix(&c.dir)
+        .status(2)
+        .stderr_contains("another app")
+        .run();
+    Test::in_dir(&c.dir)
         .args(["resume", "nowhere", "--yes"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        .status(2)
+        .run();
 }
 
 #[test]
@@ -179,60 +148,42 @@ fn apply_runs_exactly_a_saved_plan_and_refuses_a_changed_or_stale_one() {
     let c = Campaign::new("apply", &server, "  concurrency: 1", steps, &ledger);
     let url = server.base_url();
     let plan = |as_of: &str| {
-        pushfix(&c.dir)
-            .args(["plan", "pb.yaml", "--out", "plan.json", "--as-of", as_of])
-            .output()
-            .unwrap()
+        Test::in_dir(&c.dir).args(["plan", "pb.yaml", "--out", "plan.json", "--as-of", as_of])
     };
     let apply = |as_of: &str| {
-        pushfix(&c.dir)
-            .args([
-                "apply",
-                "plan.json",
-                "--yes",
-                "--audit-dir",
-                "audit",
-                "--endpoint",
-                &url,
-                "--as-of",
-                as_of,
-            ])
-            .env("JPUSH_APP_KEY", APP_KEY)
-            .env("JPUSH_MASTER_SECRET", SECRET)
-            .output()
-            .unwrap()
+        c.test().args([
+            "apply",
+            "plan.json",
+            "--yes",
+            "--audit-dir",
+            "audit",
+            "--endpoint",
+            &url,
+            "--as-of",
+            as_of,
+        ])
     };
-    assert_eq!(plan("2026-11-21T04:00:00Z").status.code(), Some(0));
+    plan("2026-11-21T04:00:00Z").status(0).run();
     // A day later the override window has closed: the saved plan no longer holds.
-    let out = apply("2026-11-22T04:00:00Z");
-    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("stale") && text(&out.stderr).contains("now expired"),
-        "{}",
-        text(&out.stderr)
-    );
+    apply("2026-11-22T04:00:00Z")
+        .status(5)
+        .stderr_contains("stale")
+        .stderr_contains("now expired")
+        .run();
     // As planned, it runs exactly that plan.
-    let out = apply("2026-11-21T04:05:00Z");
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    apply("2026-11-21T04:05:00Z").status(0).run();
     recalls.assert_calls(2);
     pushes.assert_calls(1);
-    let saved: Value =
-        serde_json::from_str(&std::fs::read_to_string(c.dir.join("plan.json")).unwrap()).unwrap();
-    let copied: Value =
-        serde_json::from_str(&std::fs::read_to_string(c.run_dir().join("plan.json")).unwrap())
-            .unwrap();
+    let saved = read_json(&c.dir.join("plan.json"));
+    let copied = read_json(&c.run_dir().join("plan.json"));
     assert_eq!(saved["content_sha256"], copied["content_sha256"]);
     // A changed input refuses it.
-    std::fs::write(
-        c.dir.join("sends.jsonl"),
-        record("67554224848096790", "[\"ios\"]", "") + "\n",
-    )
-    .unwrap();
-    let out = apply("2026-11-21T04:05:00Z");
-    assert_eq!(out.status.code(), Some(5));
-    assert!(
-        text(&out.stderr).contains("sends.jsonl` changed"),
-        "{}",
-        text(&out.stderr)
+    c.dir.write(
+        "sends.jsonl",
+        ledger_text(&[record("67554224848096790", "[\"ios\"]", "")]),
     );
+    apply("2026-11-21T04:05:00Z")
+        .status(5)
+        .stderr_contains("sends.jsonl` changed")
+        .run();
 }

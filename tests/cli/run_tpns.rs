@@ -8,16 +8,13 @@ use hmac::{Hmac, KeyInit, Mac};
 use httpmock::Method::POST;
 use httpmock::MockServer;
 use httpmock::prelude::HttpMockRequest;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::Sha256;
 
-use crate::offline::tempdir;
-use crate::run_jpush::all_files;
-use crate::support::{pushfix, text};
-
-const ACCESS_ID: &str = "1500001048";
-const SECRET_KEY: &str = "1452fcebae9f3115ba794fb0fff2fd73";
-const BASIC: &str = "Basic MTUwMDAwMTA0ODoxNDUyZmNlYmFlOWYzMTE1YmE3OTRmYjBmZmYyZmQ3Mw==";
+use crate::support::{
+    Campaign, TPNS_ACCESS_ID as ACCESS_ID, TPNS_BASIC as BASIC, TPNS_SECRET_KEY as SECRET_KEY,
+    all_files, task,
+};
 
 /// The signature as reference/tpns.md §2.2 defines it, computed here independently of pushfix.
 fn expected_sign(ts: &str, body: &[u8]) -> String {
@@ -60,47 +57,6 @@ fn signed(
     }
 }
 
-fn task(id: &str, audience_type: &str, extra: &str) -> String {
-    format!(
-        r#"{{"push_id":"{id}","sent_at":"2026-11-21T02:00:00Z","platforms":["android"],"tags":["bf"],"title":"Sale","body":"70% off","audience_type":"{audience_type}","audience":{{"tag_rules":[{{"tag_items":[{{"tags":["bf"],"is_not":false,"tags_operator":"OR","items_operator":"OR","tag_type":"xg_user_define"}}],"operator":"OR","is_not":false}}]}}{extra}}}"#
-    )
-}
-
-fn campaign(
-    name: &str,
-    server: &MockServer,
-    auth: &str,
-    steps: &str,
-    ledger: &[String],
-) -> std::path::PathBuf {
-    let dir = tempdir(name);
-    std::fs::write(dir.join("tasks.jsonl"), ledger.join("\n") + "\n").unwrap();
-    let pb = format!(
-        "version: 1\nname: {name}\nprovider:\n  kind: tpns\n  endpoint: {}\n  auth: {auth}\n  credentials:\n    access_id: {{ env: TPNS_ACCESS_ID }}\n    secret_key: {{ env: TPNS_SECRET_KEY }}\nledger: tasks.jsonl\nlimits:\n  rate: 50/s\n  concurrency: 2\nretry:\n  attempts: 2\n  backoff: {{ initial: 10ms, max: 20ms }}\nsteps:\n{steps}",
-        server.base_url()
-    );
-    std::fs::write(dir.join("pb.yaml"), pb).unwrap();
-    dir
-}
-
-fn run(dir: &std::path::Path) -> std::process::Output {
-    pushfix(dir)
-        .args(["run", "pb.yaml", "--yes", "--audit-dir", "audit"])
-        .env("TPNS_ACCESS_ID", ACCESS_ID)
-        .env("TPNS_SECRET_KEY", SECRET_KEY)
-        .output()
-        .unwrap()
-}
-
-fn report(dir: &std::path::Path) -> Value {
-    let run_dir = std::fs::read_dir(dir.join("audit"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .unwrap();
-    serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).unwrap()).unwrap()
-}
-
 #[test]
 fn stop_revoke_cancel_are_signed_and_send_both_id_spellings() {
     let server = MockServer::start();
@@ -123,20 +79,13 @@ fn stop_revoke_cancel_are_signed_and_send_both_id_spellings() {
         }));
     }
     let steps = "  - name: halt\n    action: stop\n    select: { ids: [\"3895624686\"] }\n  - name: pull\n    action: recall\n    select: { ids: [3895624687] }\n  - name: cancel\n    action: cancel_scheduled\n    select: { ids: [\"3895624688\"] }\n";
-    let dir = campaign("tpns-wire", &server, "sign", steps, &[task("1", "tag", "")]);
-    let out = run(&dir);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    let c = Campaign::tpns("tpns-wire", &server, "sign", steps, &[task("1", "tag", "")]);
+    c.run_test().status(0).run();
     for m in &mocks {
         m.assert_calls(1);
     }
     assert_eq!(signs.lock().unwrap().len(), 3);
-    assert_eq!(report(&dir)["totals"]["done"], 3);
+    assert_eq!(c.report()["totals"]["done"], 3);
 }
 
 #[test]
@@ -151,14 +100,14 @@ fn basic_auth_is_supported_too() {
             .json_body(json!({"retCode": 0, "errMsg": "NO_ERROR"}));
     });
     let steps = "  - name: halt\n    action: stop\n    select: { ids: [\"11\"] }\n";
-    let dir = campaign(
+    let c = Campaign::tpns(
         "tpns-basic",
         &server,
         "basic",
         steps,
         &[task("1", "tag", "")],
     );
-    assert_eq!(run(&dir).status.code(), Some(0));
+    c.run_test().status(0).run();
     m.assert_calls(1);
 }
 
@@ -193,32 +142,25 @@ fn override_looks_up_the_collapse_id_then_pushes_to_the_same_audience() {
         then.status(200).json_body(json!({"seq": 0, "push_id": "3895624999", "ret_code": 0, "environment": "product", "err_msg": "", "result": "[0]"}));
     });
     let steps = "  - name: fix\n    action: override\n    select: { ids: [\"77\"] }\n    message:\n      body: \"Sorry, fixed link\"\n      intent: \"xgscheme://shop/sale\"\n";
-    let dir = campaign(
+    let c = Campaign::tpns(
         "tpns-override",
         &server,
         "sign",
         steps,
         &[task("77", "tag", "")],
     );
-    let out = run(&dir);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    let out = c.run_test().status(0).run();
     record.assert_calls(1);
     push.assert_calls(1);
-    let r = report(&dir);
+    let r = c.report();
     assert_eq!(r["steps"][0]["requests"], 2);
     assert_eq!(
         r["steps"][0]["retries"], 0,
         "the lookup and the push are two first attempts"
     );
     // No Sign value reaches stdout, stderr or the audit directory.
-    let mut places = vec![text(&out.stdout), text(&out.stderr)];
-    places.extend(all_files(&dir.join("audit")).into_iter().map(|(_, t)| t));
+    let mut places = vec![out.stdout.clone(), out.stderr.clone()];
+    places.extend(all_files(&c.dir.join("audit")).into_iter().map(|(_, t)| t));
     for sign in signs.lock().unwrap().iter() {
         assert!(
             places.iter().all(|p| !p.contains(sign.as_str())),
@@ -259,16 +201,15 @@ fn tpns_answer_classes() {
         });
     }
     let steps = "  - name: halt\n    action: stop\n    select: { ids: [\"1\", \"2\", \"3\", \"4\", \"5\", \"6\"] }\n";
-    let dir = campaign(
+    let c = Campaign::tpns(
         "tpns-classes",
         &server,
         "sign",
         steps,
         &[task("9", "tag", "")],
     );
-    let out = run(&dir);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let o = &report(&dir)["steps"][0]["outcomes"];
+    c.run_test().status(1).run();
+    let o = &c.report()["steps"][0]["outcomes"];
     assert_eq!(
         *o,
         json!({"done": 1, "gone": 1, "skipped": 0, "failed": 3, "gave_up": 1, "not_attempted": 0})
@@ -292,7 +233,7 @@ fn tpns_throttle_1008028_pauses_then_succeeds() {
         then.status(200).json_body(json!({"ret_code": 0}));
     });
     let steps = "  - name: halt\n    action: stop\n    select: { ids: [\"1\"] }\n";
-    let dir = campaign(
+    let c = Campaign::tpns(
         "tpns-throttle",
         &server,
         "sign",
@@ -300,12 +241,12 @@ fn tpns_throttle_1008028_pauses_then_succeeds() {
         &[task("9", "tag", "")],
     );
     let started = std::time::Instant::now();
-    assert_eq!(run(&dir).status.code(), Some(0));
+    c.run_test().status(0).run();
     first.assert_calls(1);
     later.assert_calls(1);
     assert!(
         started.elapsed() >= std::time::Duration::from_millis(900),
         "the family paused about a second"
     );
-    assert_eq!(report(&dir)["steps"][0]["throttled"], 1);
+    assert_eq!(c.report()["steps"][0]["throttled"], 1);
 }
