@@ -1,97 +1,28 @@
-//! Everything before the first request: decode the playbook, scan the ledger, plan. Shared by
-//! validate, plan, run and apply; every problem is a located diagnostic.
+//! What the commands share around planning: preparing (decode, scan, plan) with the command's
+//! error type, warnings, and the `max_targets` guard.
 
 use std::io::Write as _;
 use std::path::Path;
 
 use jiff::Timestamp;
 
+pub use crate::plan::Prepared;
+
 use crate::diag::Diagnostic;
 use crate::error::Error;
-use crate::input_set::InputSet;
-use crate::ledger;
-use crate::matrix::Matrix;
-use crate::plan::{self, Plan, PlanContext};
-use crate::playbook::{self, Playbook};
+use crate::plan::{self, Plan};
+use crate::playbook::Playbook;
 
-/// A playbook read, its ledger scanned and its plan built.
-pub struct Prepared {
-    pub playbook: Playbook,
-    pub plan: Plan,
-    pub inputs: InputSet,
-    /// Warnings from reading the inputs (printed to stderr by commands).
-    pub warnings: Vec<Diagnostic>,
-    /// `<UTC start>-<playbook name>`: the run directory's name.
-    pub run_id: String,
-}
-
-/// Decode, scan the ledger, plan. Errors are located.
+/// Decode, scan the ledger, plan (`plan::prepare`). Errors are located.
 pub fn prepare(
     path: &Path,
     vars: &[(String, String)],
     now: Timestamp,
     started: Timestamp,
 ) -> Result<Prepared, Error> {
-    let matrix = Matrix::builtin().map_err(Error::Internal)?;
-    let mut inputs = InputSet::new();
-    for (k, v) in vars {
-        inputs.record_extra("var", &format!("{k}={v}"));
-    }
-    let (pb, mut diags) = playbook::load(path, vars, &mut inputs);
-    let Some(pb) = pb else {
-        return Err(Error::Input(diags));
-    };
-    let provider = pb.provider.provider();
-    let scan = match &pb.ledger {
-        Some(l) => {
-            let queries = plan::ledger_queries(&pb, now);
-            match ledger::scan(
-                &l.value,
-                provider,
-                matrix.provider(pb.provider.kind),
-                &queries,
-            ) {
-                Ok(s) => {
-                    inputs.record(&l.value, &s.sha256);
-                    Some(s)
-                }
-                Err(d) => {
-                    diags.extend(d);
-                    return Err(Error::Input(diags));
-                }
-            }
-        }
-        None => None,
-    };
-    let path_text = path.display().to_string();
-    // The id the run directory will have, so `{{ run.id }}` in a template names it.
-    let run_id = crate::run_dir::run_id(started, &pb.name.value);
-    let ctx = PlanContext {
-        playbook: &pb,
-        playbook_path: &path_text,
-        matrix: &matrix,
-        scan: scan.as_ref(),
-        inputs: &inputs,
-        now,
-        run_id: &run_id,
-    };
-    let plan = match plan::build(&ctx) {
-        Ok(p) => p,
-        Err(d) => {
-            diags.extend(d);
-            return Err(Error::Input(diags));
-        }
-    };
-    let mut warnings = diags.into_warnings();
-    if let Some(s) = scan {
-        warnings.extend(s.warnings.into_warnings());
-    }
-    Ok(Prepared {
-        playbook: pb,
-        plan,
-        inputs,
-        warnings,
-        run_id,
+    plan::prepare(path, vars, now, started).map_err(|e| match e {
+        plan::PrepareError::Input(d) => Error::Input(d),
+        plan::PrepareError::Matrix(m) => Error::Internal(m),
     })
 }
 

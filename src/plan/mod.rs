@@ -2,6 +2,7 @@
 //! pure function from playbook + ledger + matrix + templates (+ "now"); no network, no clock.
 
 mod build;
+mod prepare;
 mod preview;
 mod render;
 mod summary;
@@ -12,6 +13,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use build::{PlanContext, build, disposition, ledger_queries, provider_quota};
+pub use prepare::{PrepareError, Prepared, prepare};
 pub use preview::{redacted_headers, target_requests, to_json};
 pub use summary::{render_text, thousands};
 

@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 
 use super::*;
-use crate::commands::prepare;
 use crate::domain::{Disposition, Verdict};
-use crate::error::Error;
 
 pub(crate) fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pushfix-plan-{}-{name}", std::process::id()));
@@ -25,7 +23,7 @@ fn now() -> Timestamp {
     NOW.parse().unwrap()
 }
 
-fn plan_of(name: &str, playbook: &str, ledger: &str) -> Result<Plan, Error> {
+fn plan_of(name: &str, playbook: &str, ledger: &str) -> Result<Plan, PrepareError> {
     let ledger_name = if ledger.starts_with('{') || ledger.is_empty() {
         "sends.jsonl"
     } else {
@@ -239,7 +237,9 @@ fn a_step_collapse_id_over_64_bytes_is_a_validation_error() {
         &jpush_record(1, NOW, "[\"ios\"]", ""),
     )
     .unwrap_err();
-    let Error::Input(d) = err else { panic!() };
+    let PrepareError::Input(d) = err else {
+        panic!()
+    };
     assert!(
         d.items[0].message.contains("65 bytes"),
         "{}",
@@ -446,7 +446,8 @@ fn templates_render_per_target_and_errors_are_grouped() {
         jpush_record(2, NOW, "[\"android\"]", ""),
     ];
     let steps = OVERRIDE_STEP.replace("{{ message.title }}", "{{ message.titel }}");
-    let Error::Input(d) = plan_of("render", &jpush_pb(&steps), &ledger.join("\n")).unwrap_err()
+    let PrepareError::Input(d) =
+        plan_of("render", &jpush_pb(&steps), &ledger.join("\n")).unwrap_err()
     else {
         panic!()
     };
