@@ -239,3 +239,57 @@ impl Sink for Progress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::event::Outcome;
+
+    fn fin(target: &str, outcome: Outcome) -> Event {
+        Event::Final {
+            at: Timestamp::UNIX_EPOCH,
+            step: "s".into(),
+            target: target.into(),
+            outcome,
+            reason: None,
+            code: None,
+            new_id: None,
+        }
+    }
+
+    /// Planned skips recorded before dispatch do not count; dispatched and undispatched
+    /// targets do, and errors are failures only.
+    #[test]
+    fn counts_come_from_the_stream() {
+        let p = Progress::new(Mode::Quiet);
+        p.event(&fin("0", Outcome::Skipped)).unwrap();
+        p.note(&Note::Dispatching {
+            step: "s".into(),
+            action: "recall".into(),
+            to_send: 3,
+        });
+        p.note(&Note::Dispatched {
+            step: "s".into(),
+            target: "1".into(),
+        });
+        p.note(&Note::Dispatched {
+            step: "s".into(),
+            target: "2".into(),
+        });
+        assert!(p.state().line().starts_with("0/3 done, 2 in flight, 3 left"));
+        p.event(&fin("1", Outcome::Done)).unwrap();
+        p.event(&fin("2", Outcome::Failed)).unwrap();
+        p.event(&fin("3", Outcome::NotAttempted)).unwrap();
+        let line = p.state().line();
+        assert!(line.starts_with("3/3 done, 0 in flight, 0 left, 1 errors"), "{line}");
+        p.event(&Event::StepFinished {
+            at: Timestamp::UNIX_EPOCH,
+            step: "s".into(),
+        })
+        .unwrap();
+        p.event(&fin("9", Outcome::Skipped)).unwrap();
+        assert!(p.state().line().starts_with("3/3 done"), "after the step, nothing counts");
+    }
+}

@@ -3,6 +3,7 @@
 //! target of their own: `tests/invalid_inputs/main.rs`.
 
 mod e2e_sandbox;
+mod events;
 mod offline;
 mod resume_apply;
 mod run_jpush;
