@@ -97,15 +97,16 @@ fn run_in_sandbox(
     config.rate = pb.limits.rate.as_ref().map(|r| sandbox_quota(r.value));
     config.faults = parse_faults(a.sandbox_faults.as_deref())?;
     config.clock_offset = clock_offset(a.as_of);
-    let credentials = match plan.provider.kind {
-        ProviderKind::Jpush => AppCredentials {
-            id: config.jpush_app_key.clone(),
-            secret: Secret::new(config.jpush_master_secret.clone()),
-        },
-        ProviderKind::Tpns => AppCredentials {
-            id: config.tpns_access_id.clone(),
-            secret: Secret::new(config.tpns_secret_key.clone()),
-        },
+    let kind = plan.provider.kind;
+    let sandbox_credentials = config.credentials(kind.as_str()).ok_or_else(|| {
+        Error::Usage(format!(
+            "the sandbox does not simulate {}",
+            kind.display_name()
+        ))
+    })?;
+    let credentials = AppCredentials {
+        id: sandbox_credentials.id.clone(),
+        secret: Secret::new(sandbox_credentials.secret.clone()),
     };
     let ledgers: Vec<&Path> = pb.ledger.iter().map(|l| l.value.as_path()).collect();
     let seed = seed_from(&ledgers)?;

@@ -1,222 +1,21 @@
-//! JPush REST API v3, push family: `POST /v3/push` (incl. the override push), `POST
-//! /v3/push/validate`, `GET /v3/push/cid`, `DELETE /v3/push/{msg_id}` (recall).
-//!
-//! Written from `reference/jpush.md` and seed 000 (消息覆盖和撤回). Choices where those are
-//! silent or unverified are marked **choice**.
+//! Checking a push body like the service does (reference §1, §3 and the Java SDK's payload →
+//! error-code fixtures): 1002 missing required, 1003 bad value, 1009 unknown key. Also what the
+//! debug views take from a valid one (title, body, platforms).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use jiff::{SignedDuration, Timestamp};
-use rand::RngExt;
-use serde_json::{Map, Value, json};
-
-use super::state::{Msg, WindowState};
-use super::{Ctx, Inner, Provider, Reply, Req, Route, Shared};
-
-/// The override window: "覆盖功能起作用的时限是：1 天" (seed 000).
-const OVERRIDE_WINDOW: SignedDuration = SignedDuration::from_hours(24);
-/// A cid is valid for one day (reference §1).
-const CID_VALIDITY: SignedDuration = SignedDuration::from_hours(24);
-
-/// An issued cid.
-#[derive(Debug, Clone)]
-pub(crate) struct CidEntry {
-    issued: Timestamp,
-    /// The answer to the first successful push with this cid: repeated verbatim, nothing pushed.
-    first: Option<Value>,
-}
-
-/// `{"error":{"code":…,"message":…}}`.
-pub(crate) fn error_body(code: u32, message: &str) -> Value {
-    json!({"error": {"code": code, "message": message}})
-}
-
-fn error(status: u16, code: u32, message: &str) -> Reply {
-    Reply::json(status, error_body(code, message))
-}
-
-/// HTTP 400 with a JPush error code: business errors are 400 unless the code says otherwise.
-fn bad(code: u32, message: impl Into<String>) -> Reply {
-    let m = message.into();
-    error(400, code, &m)
-}
-
-/// `X-Rate-Limit-*` for the push family window, on every JPush answer. **Choice:** the header
-/// set the official SDKs read (`-Limit`, not the `-Quota` of the newer docs page).
-pub(crate) fn rate_headers(w: &WindowState) -> Vec<(&'static str, String)> {
-    vec![
-        ("X-Rate-Limit-Limit", w.limit.to_string()),
-        ("X-Rate-Limit-Remaining", w.remaining.to_string()),
-        ("X-Rate-Limit-Reset", w.reset_secs.to_string()),
-    ]
-}
-
-struct Auth {
-    ok: bool,
-    summary: Value,
-}
-
-/// HTTP Basic `base64(app_key:master_secret)`. The summary names the app key only when it is
-/// the sandbox's own (a client that swapped the fields must not get its secret logged).
-fn check_auth(shared: &Shared, headers: &hyper::HeaderMap) -> Auth {
-    let c = &shared.config;
-    let Some(value) = headers.get(hyper::header::AUTHORIZATION) else {
-        return Auth {
-            ok: false,
-            summary: json!({"scheme": null, "ok": false}),
-        };
-    };
-    let text = String::from_utf8_lossy(value.as_bytes());
-    let (scheme, rest) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Auth {
-            ok: false,
-            summary: json!({"scheme": scheme.to_ascii_lowercase(), "ok": false}),
-        };
-    }
-    let decoded = STANDARD
-        .decode(rest.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok());
-    let (user, pass) = match decoded.as_deref().and_then(|d| d.split_once(':')) {
-        Some((u, p)) => (u.to_string(), p.to_string()),
-        None => {
-            return Auth {
-                ok: false,
-                summary: json!({"scheme": "basic", "ok": false, "problem": "not base64(app_key:master_secret)"}),
-            };
-        }
-    };
-    let key_ok = user == c.jpush_app_key;
-    let ok = key_ok && pass == c.jpush_master_secret;
-    Auth {
-        ok,
-        summary: json!({
-            "scheme": "basic",
-            "app_key": if key_ok { Value::String(user) } else { Value::String("(not the sandbox's)".into()) },
-            "ok": ok,
-        }),
-    }
-}
-
-pub(crate) fn handle(
-    shared: &Shared,
-    inner: &mut Inner,
-    ctx: &Ctx,
-    req: &Req<'_>,
-    route: &Route,
-) -> Reply {
-    let auth = check_auth(shared, req.headers);
-    let mut reply = if !auth.ok {
-        // **Choice:** authentication comes before the rate limit (the limit is per AppKey),
-        // so a rejected call does not use the window.
-        let w = inner.jpush_window.peek(ctx.elapsed);
-        let mut r = error(401, 1004, "Authen failed");
-        r.headers = rate_headers(&w);
-        r
-    } else {
-        let w = inner.jpush_window.take(ctx.elapsed);
-        let mut r = if !w.allowed {
-            error(429, 2002, "Rate limit exceeded")
-        } else {
-            match route {
-                Route::JpushPush => push(inner, ctx, req.body, false),
-                Route::JpushValidate => push(inner, ctx, req.body, true),
-                Route::JpushCid => cid(inner, ctx, req.query, &shared.config.jpush_app_key),
-                Route::JpushRecall(id) => recall(inner, ctx, id),
-                _ => unreachable!("not a JPush route"),
-            }
-        };
-        r.headers.extend(rate_headers(&w));
-        r
-    };
-    reply.auth = Some(auth.summary);
-    reply
-}
-
-/// `DELETE /v3/push/{msg_id}`: 200 with an empty body (seed 000: `Content-Length: 0`).
-///
-/// **Choice** (the exact recall errors are unverified): an unknown msg_id, a malformed one and
-/// one already recalled all get HTTP 400 `{"error":{"code":1003,"message":"msgid doesn't
-/// exist"}}`, the failure response seed 000 shows. No recall time window is enforced: none is
-/// documented (the override window is; the sandbox does not guess one for recall).
-fn recall(inner: &mut Inner, ctx: &Ctx, id: &str) -> Reply {
-    let gone = || bad(1003, "msgid doesn't exist");
-    let Some(n) = id.parse::<u64>().ok() else {
-        return gone().note("the msg_id is not a decimal integer");
-    };
-    let Some(i) = inner.store.jpush(n) else {
-        return gone().note("no such message");
-    };
-    let m = &mut inner.store.msgs[i];
-    if m.provider != Provider::Jpush {
-        return gone().note("no such message");
-    }
-    if m.recalled_at.is_some() {
-        return gone().note("the message was already recalled");
-    }
-    m.recalled_at = Some(ctx.now);
-    m.event(ctx.now, "recalled", None, ctx.seq);
-    Reply::empty(200)
-}
-
-/// `GET /v3/push/cid?count=n&type=push|schedule` → `{"cidlist":["{appkey}-{uuid}",…]}`.
-fn cid(inner: &mut Inner, ctx: &Ctx, query: Option<&str>, app_key: &str) -> Reply {
-    let mut count = 1u32;
-    let mut kind = "push".to_string();
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        match k {
-            "count" => match v.parse::<u32>() {
-                Ok(n) if (1..=1000).contains(&n) => count = n,
-                _ => return bad(1003, "count must be an integer from 1 to 1000"),
-            },
-            "type" => kind = v.to_string(),
-            _ => {}
-        }
-    }
-    if kind != "push" && kind != "schedule" {
-        return bad(1003, "type must be push or schedule");
-    }
-    let mut list = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        let b: [u8; 16] = inner.id_rng.random();
-        let mut b = b;
-        b[6] = (b[6] & 0x0f) | 0x40; // UUID v4
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let h = hex::encode(b);
-        let cid = format!(
-            "{app_key}-{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        );
-        inner.cids.insert(
-            cid.clone(),
-            CidEntry {
-                issued: ctx.now,
-                first: None,
-            },
-        );
-        list.push(Value::String(cid));
-    }
-    Reply::json(200, json!({"cidlist": list}))
-}
+use serde_json::Value;
 
 /// What the sandbox needs from a valid push body.
-struct Push {
-    sendno: String,
-    cid: Option<String>,
-    override_msg_id: Option<u64>,
-    apns_production: Option<bool>,
-    apns_collapse_id: Option<String>,
-    platform: Value,
-    audience: Value,
+pub(super) struct Push {
+    pub sendno: String,
+    pub cid: Option<String>,
+    pub override_msg_id: Option<u64>,
+    pub apns_production: Option<bool>,
+    pub apns_collapse_id: Option<String>,
+    pub platform: Value,
+    pub audience: Value,
 }
 
-type Invalid = (u32, String);
+pub(super) type Invalid = (u32, String);
 
 fn invalid<T>(code: u32, message: impl Into<String>) -> Result<T, Invalid> {
     Err((code, message.into()))
@@ -340,7 +139,7 @@ fn integer(v: &Value) -> Option<i128> {
 
 /// Validate a push body like the service: 1002 missing required, 1003 bad value, 1009 unknown
 /// key (reference §1, §3 and the Java SDK's payload → error-code fixtures).
-fn validate(body: &Value) -> Result<Push, Invalid> {
+pub(super) fn validate(body: &Value) -> Result<Push, Invalid> {
     let Some(obj) = body.as_object() else {
         return invalid(1003, "the push payload must be a JSON object");
     };
@@ -607,7 +406,7 @@ fn check_notification(n: &Value) -> Result<(), Invalid> {
 }
 
 /// Title and body of a push, for `/_sandbox/messages`.
-fn title_body(body: &Value) -> (Option<String>, Option<String>) {
+pub(super) fn title_body(body: &Value) -> (Option<String>, Option<String>) {
     let n = body.get("notification");
     let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     for p in ["android", "hmos", "ios", "quickapp"] {
@@ -633,7 +432,7 @@ fn title_body(body: &Value) -> (Option<String>, Option<String>) {
     )
 }
 
-fn platforms_of(v: &Value) -> Vec<String> {
+pub(super) fn platforms_of(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => vec![s.clone()],
         Value::Array(a) => a
@@ -644,131 +443,10 @@ fn platforms_of(v: &Value) -> Vec<String> {
     }
 }
 
-/// `POST /v3/push` and `/v3/push/validate`.
-fn push(inner: &mut Inner, ctx: &Ctx, raw: &[u8], validate_only: bool) -> Reply {
-    // **Choice:** a body that is not JSON is 1003 (an invalid parameter value); the exact code
-    // the service uses is undocumented.
-    let body: Value = match serde_json::from_slice(raw) {
-        Ok(v) => v,
-        Err(e) => return bad(1003, "Invalid json").note(format!("the body is not JSON: {e}")),
-    };
-    let p = match validate(&body) {
-        Ok(p) => p,
-        Err((code, msg)) => return bad(code, msg),
-    };
-    if let Some(cid) = &p.cid {
-        match inner.cids.get(cid) {
-            None => {
-                // **Choice:** 1003 for a cid not taken from /v3/push/cid (or expired).
-                return bad(1003, "invalid cid").note("the cid was not issued by GET /v3/push/cid");
-            }
-            Some(e) if ctx.now.duration_since(e.issued) > CID_VALIDITY => {
-                return bad(1003, "invalid cid").note("the cid is older than one day");
-            }
-            Some(CidEntry {
-                first: Some(first), ..
-            }) if !validate_only => {
-                return Reply::json(200, first.clone())
-                    .note("repeated cid: the first result again, nothing pushed");
-            }
-            Some(_) => {}
-        }
-    }
-    let original = match p.override_msg_id {
-        None => None,
-        Some(id) => {
-            // 1003 and nothing sent (seed 000: "如果在覆盖指定时限内该 msg_id 不存在，则返回 1003
-            // 错误 … 当前的消息不会被推送").
-            let msg = "override_msg_id is not a valid message to override within 1 day";
-            let Some(i) = inner.store.jpush(id) else {
-                return bad(1003, msg).note("override_msg_id: no such message");
-            };
-            let m = &inner.store.msgs[i];
-            if m.recalled_at.is_some() {
-                return bad(1003, msg).note("override_msg_id: the message was recalled");
-            }
-            let age = ctx.now.duration_since(m.effective_sent);
-            if age > OVERRIDE_WINDOW {
-                return bad(1003, msg).note(format!(
-                    "override_msg_id: the message was sent {}h ago by the sandbox clock (window: 24h)",
-                    age.as_secs() / 3600
-                ));
-            }
-            Some(i)
-        }
-    };
-    if validate_only {
-        // **Choice:** validate answers like a push but with msg_id "0" (undocumented).
-        return Reply::json(200, json!({"sendno": p.sendno, "msg_id": "0"}))
-            .note("validate: nothing was sent");
-    }
-
-    let id = inner.store.new_jpush_id();
-    let mut m = Msg::new_sent(Provider::Jpush, id.to_string(), ctx.now);
-    m.platforms = platforms_of(&p.platform);
-    m.audience = Some(p.audience.clone());
-    m.apns_collapse_id = p.apns_collapse_id.clone();
-    (m.title, m.body) = title_body(&body);
-    m.overrides = p.override_msg_id.map(|n| n.to_string());
-    let mut checks = Map::new();
-    if let Some(i) = original {
-        // What the override push did relative to the original (informational: the service does
-        // not check any of it, but DESIGN §3 wants exactly the original audience and platforms).
-        let o = &inner.store.msgs[i];
-        let same_platforms = {
-            let mut a = o.platforms.clone();
-            let mut b = m.platforms.clone();
-            a.sort();
-            b.sort();
-            a == b
-        };
-        checks.insert("platform_matches_original".into(), json!(same_platforms));
-        checks.insert(
-            "audience_matches_original".into(),
-            match &o.audience {
-                None => Value::Null,
-                Some(a) => json!(*a == p.audience),
-            },
-        );
-        checks.insert(
-            "apns_collapse_id_matches_original".into(),
-            match (&o.apns_collapse_id, &p.apns_collapse_id) {
-                (None, None) => Value::Null,
-                (a, b) => json!(a == b),
-            },
-        );
-    }
-    m.sent = Some(json!({
-        "request": ctx.seq,
-        "cid": p.cid,
-        "sendno": p.sendno,
-        "override_msg_id": p.override_msg_id.map(|n| n.to_string()),
-        "apns_production": p.apns_production,
-        "apns_collapse_id": p.apns_collapse_id,
-        // JPush allows 10 broadcasts a day (2008 past that); the sandbox does not enforce it
-        // but marks them so a rehearsal can count them.
-        "broadcast": p.audience == json!("all"),
-        "checks": checks,
-        "payload": body,
-    }));
-    m.event(ctx.now, "sent", None, ctx.seq);
-    inner.store.insert(m);
-    if let Some(i) = original {
-        let o = &mut inner.store.msgs[i];
-        o.overridden_by.push(id.to_string());
-        o.event(ctx.now, "overridden", Some(id.to_string()), ctx.seq);
-    }
-    let answer = json!({"sendno": p.sendno, "msg_id": id.to_string()});
-    if let Some(cid) = &p.cid
-        && let Some(e) = inner.cids.get_mut(cid)
-    {
-        e.first = Some(answer.clone());
-    }
-    Reply::json(200, answer)
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn ok(v: Value) -> Push {
