@@ -13,7 +13,8 @@
 //!   than a day) is 1003; a repeated cid returns the first success verbatim, without pushing.
 //!   The 10-broadcasts-a-day limit (2008) is not enforced, but broadcast pushes are marked.
 //!   Auth is checked before the rate limit (failed auth does not use the window).
-//!   `/v3/push/validate` answers `{"sendno":…,"msg_id":"0"}`.
+//!   `/v3/push/validate` answers `{"sendno":…,"msg_id":"0"}`. `options.sendno` is an unsigned
+//!   32-bit integer other than 0, echoed as a string (absent: `"0"`).
 //! - Rate: fixed windows laid end to end from the sandbox start; headers
 //!   `X-Rate-Limit-Limit`/`-Remaining`/`-Reset` (not `-Quota`) on every JPush answer, the 405
 //!   and the `5xx` fault's 503 included.

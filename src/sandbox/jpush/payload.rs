@@ -200,9 +200,16 @@ pub(super) fn validate(body: &Value) -> Result<Push, Invalid> {
             return invalid(1009, format!("unsupported key `{k}` in options"));
         }
         if let Some(v) = o.get("sendno") {
+            // An unsigned 32-bit value (reference §6: the Node SDK picks 100000..4294967294;
+            // a signed bound would refuse half of them), non-zero (§1's options table).
             match integer(v) {
-                Some(n) if n != 0 && i32::try_from(n).is_ok() => push.sendno = n.to_string(),
-                _ => return invalid(1003, "options.sendno must be a non-zero integer"),
+                Some(n) if n != 0 && u32::try_from(n).is_ok() => push.sendno = n.to_string(),
+                _ => {
+                    return invalid(
+                        1003,
+                        "options.sendno must be an integer from 1 to 4294967295",
+                    );
+                }
             }
         }
         if let Some(v) = o.get("time_to_live") {
@@ -593,6 +600,24 @@ mod tests {
         ok(
             json!({"platform":["android","ios"],"audience":{"tag":["bf-promo"],"alias":["a"]},"notification":{"alert":"x","android":{"title":"t"}}}),
         );
+    }
+
+    #[test]
+    fn sendno_is_an_unsigned_32_bit_integer() {
+        let with = |n: Value| json!({"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"sendno":n}});
+        // The Node SDK's random range, and the type's bounds.
+        for n in [1u64, 100_000, 2_147_483_648, 4_294_967_294, 4_294_967_295] {
+            assert_eq!(ok(with(json!(n))).sendno, n.to_string());
+        }
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!(4_294_967_296u64),
+            json!("123"),
+            json!(1.5),
+        ] {
+            assert_eq!(code(with(bad.clone())), 1003, "{bad}");
+        }
     }
 
     #[test]

@@ -145,6 +145,16 @@ async fn jpush_override_success_and_refusals() {
     let a2 = jpush(&sb, reqwest::Method::POST, "/v3/push", Some(&b)).await;
     assert_eq!(a2.status, 200, "{}", a2.text);
     assert_eq!(a2.json["sendno"], "18");
+    // sendno is unsigned 32-bit: the top of the Node SDK's range is echoed, past 2^32 is 1003.
+    b["options"]["sendno"] = json!(4_294_967_294u64);
+    let a3 = jpush(&sb, reqwest::Method::POST, "/v3/push/validate", Some(&b)).await;
+    assert_eq!((a3.status, &a3.json["sendno"]), (200, &json!("4294967294")));
+    b["options"]["sendno"] = json!(4_294_967_296u64);
+    let a4 = jpush(&sb, reqwest::Method::POST, "/v3/push/validate", Some(&b)).await;
+    assert_eq!(
+        (a4.status, a4.json["error"]["code"].as_u64()),
+        (400, Some(1003))
+    );
     let m = sb.messages();
     assert_eq!(
         message(&m, &FRESH.to_string())["overridden_by"]
