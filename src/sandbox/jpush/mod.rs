@@ -9,7 +9,9 @@
 //!   sample). No recall time window is enforced (none is documented).
 //! - Override: 1003 (HTTP 400, nothing sent) for an unknown, recalled or more than 24 h old
 //!   `override_msg_id` (sandbox clock); a ledger record without `sent_at` counts as sent at
-//!   sandbox start. A body that is not JSON is 1003; a cid not issued by the sandbox (or older
+//!   sandbox start. A body that is not JSON is 1003, and so is a `Content-Type` other than
+//!   `application/json` on `/v3/push` and `/v3/push/validate` (the reference documents no code
+//!   for it; none at all is let through); a cid not issued by the sandbox (or older
 //!   than a day) is 1003; a repeated cid returns the first success verbatim, without pushing.
 //!   The 10-broadcasts-a-day limit (2008) is not enforced, but broadcast pushes are marked.
 //!   Auth is checked before the rate limit (failed auth does not use the window).
@@ -157,8 +159,8 @@ impl SandboxProvider for Jpush {
                 error(429, 2002, "Rate limit exceeded")
             } else {
                 match route {
-                    Route::Push => self.push(ctx, req.body, false),
-                    Route::Validate => self.push(ctx, req.body, true),
+                    Route::Push => self.push(ctx, req, false),
+                    Route::Validate => self.push(ctx, req, true),
                     Route::Cid => self.cid(ctx, req.query),
                     Route::Recall(id) => self.recall(ctx, id),
                 }

@@ -1,6 +1,7 @@
 //! `POST /v3/push` (incl. the override push, `options.override_msg_id`) and
 //! `POST /v3/push/validate`.
 
+use hyper::header::CONTENT_TYPE;
 use jiff::SignedDuration;
 use serde_json::{Map, Value, json};
 
@@ -9,7 +10,7 @@ use super::cid::CidEntry;
 use super::envelope::bad;
 use super::payload::{platforms_of, title_body, validate};
 use super::store::JpushMessage;
-use crate::sandbox::exchange::{Ctx, Reply};
+use crate::sandbox::exchange::{Ctx, Reply, Req};
 use crate::sandbox::message::Message;
 
 /// The override window: "覆盖功能起作用的时限是：1 天" (seed 000).
@@ -18,10 +19,22 @@ const OVERRIDE_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 const CID_VALIDITY: SignedDuration = SignedDuration::from_hours(24);
 
 impl Jpush {
-    pub(super) fn push(&mut self, ctx: &Ctx<'_>, raw: &[u8], validate_only: bool) -> Reply {
+    pub(super) fn push(&mut self, ctx: &Ctx<'_>, req: &Req<'_>, validate_only: bool) -> Reply {
+        // **Choice:** the reference (§1) says to send `Content-Type: application/json` but not
+        // what the service answers to another type, so that gets the answer to a body that is
+        // not JSON: HTTP 400, 1003. A request without the header is let through (its body is
+        // still checked as JSON).
+        if let Some(ct) = req.headers.get(CONTENT_TYPE)
+            && !is_json(ct.as_bytes())
+        {
+            return bad(1003, "Content-Type must be application/json").note(format!(
+                "the Content-Type is `{}`, not application/json",
+                String::from_utf8_lossy(ct.as_bytes())
+            ));
+        }
         // **Choice:** a body that is not JSON is 1003 (an invalid parameter value); the exact
         // code the service uses is undocumented.
-        let body: Value = match serde_json::from_slice(raw) {
+        let body: Value = match serde_json::from_slice(req.body) {
             Ok(v) => v,
             Err(e) => return bad(1003, "Invalid json").note(format!("the body is not JSON: {e}")),
         };
@@ -134,5 +147,40 @@ impl Jpush {
             e.first = Some(answer.clone());
         }
         Reply::json(200, answer)
+    }
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`), in any letter case.
+fn is_json(content_type: &[u8]) -> bool {
+    std::str::from_utf8(content_type).is_ok_and(|ct| {
+        ct.split(';')
+            .next()
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_content_types() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON;charset=UTF-8",
+        ] {
+            assert!(is_json(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            &b"text/plain"[..],
+            b"application/x-www-form-urlencoded",
+            b"text/json",
+            b"application/jsonp",
+            b"",
+            b"application/json\xff",
+        ] {
+            assert!(!is_json(bad), "{}", String::from_utf8_lossy(bad));
+        }
     }
 }

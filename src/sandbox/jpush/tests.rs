@@ -360,3 +360,41 @@ async fn jpush_rate_limit_429_2002_with_headers() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn jpush_push_refuses_a_content_type_other_than_json() {
+    let sb = start(config()).await;
+    let before = count(&sb.messages());
+    let body = serde_json::to_vec(&override_body(FRESH, None)).unwrap();
+    let post = |path: &str, content_type: &str| {
+        client()
+            .post(format!("{}{path}", sb.url()))
+            .header("Authorization", JPUSH_BASIC)
+            .header("Content-Type", content_type)
+            .body(body.clone())
+    };
+    for (path, content_type) in [
+        ("/v3/push", "text/plain"),
+        ("/v3/push", "application/x-www-form-urlencoded"),
+        ("/v3/push/validate", "text/plain"),
+    ] {
+        let a = answer(post(path, content_type)).await;
+        assert_eq!(
+            (a.status, a.json["error"]["code"].as_u64()),
+            (400, Some(1003)),
+            "{path} {content_type}: {}",
+            a.text
+        );
+        assert!(a.header("X-Rate-Limit-Remaining").is_some());
+    }
+    assert_eq!(count(&sb.messages()), before, "nothing was pushed");
+    assert_eq!(
+        sb.requests()[0]["note"],
+        "the Content-Type is `text/plain`, not application/json"
+    );
+    // JSON with parameters is JSON.
+    let a = answer(post("/v3/push", "application/json; charset=utf-8")).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(count(&sb.messages()), before + 1);
+    sb.shutdown().await;
+}
