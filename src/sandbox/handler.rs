@@ -99,12 +99,20 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
     let routed = {
         let inner = shared.lock();
         let routed = route(&inner.providers, &parts.method, &path, query.as_deref());
-        if let Some((i, r)) = &routed {
-            let endpoint = match r {
-                Routing::Endpoint(e) => Some(e),
-                Routing::WrongMethod => None,
-            };
-            inner.providers[*i].redact_request(endpoint, &mut logged_query, &mut logged_body);
+        match &routed {
+            Some((i, r)) => {
+                let endpoint = match r {
+                    Routing::Endpoint(e) => Some(e),
+                    Routing::WrongMethod => None,
+                };
+                inner.providers[*i].redact_request(endpoint, &mut logged_query, &mut logged_body);
+            }
+            // A mistyped path may still carry some provider's credentials.
+            None => {
+                for p in &inner.providers {
+                    p.redact_request(None, &mut logged_query, &mut logged_body);
+                }
+            }
         }
         routed
     };
@@ -195,4 +203,53 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
         tokio::time::sleep(delay).await;
     }
     Ok(respond(reply.status, reply.body.as_ref(), &reply.headers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::provider::Summary;
+
+    /// A provider that claims one path, fixed or as a pattern.
+    struct Claims(&'static str, PathKind);
+
+    impl Running for Claims {
+        fn route(
+            &self,
+            _: &Method,
+            path: &str,
+            _: Option<&str>,
+        ) -> Option<(PathKind, Routing<ErasedRoute>)> {
+            (path == self.0).then_some((self.1, Routing::WrongMethod))
+        }
+        fn handle(&mut self, _: &Ctx<'_>, _: &Req<'_>, _: &ErasedRoute) -> Reply {
+            unreachable!()
+        }
+        fn wrong_method(&mut self, _: &Ctx<'_>, _: &Method, _: &str) -> Reply {
+            unreachable!()
+        }
+        fn error_5xx(&mut self, _: &Ctx<'_>, _: &ErasedRoute) -> Reply {
+            unreachable!()
+        }
+        fn messages(&self, _: Timestamp) -> Vec<(u64, Value)> {
+            Vec::new()
+        }
+        fn summary(&self) -> Summary {
+            Summary::default()
+        }
+        fn redact_request(&self, _: Option<&ErasedRoute>, _: &mut Option<String>, _: &mut Value) {}
+    }
+
+    #[test]
+    fn a_fixed_path_beats_a_pattern_whatever_the_registry_order() {
+        let which = |providers: Vec<Box<dyn Running>>, path: &str| {
+            route(&providers, &Method::GET, path, None).map(|(i, _)| i)
+        };
+        let pattern = || Box::new(Claims("/a", PathKind::Pattern)) as Box<dyn Running>;
+        let fixed = || Box::new(Claims("/a", PathKind::Fixed)) as Box<dyn Running>;
+        assert_eq!(which(vec![pattern(), fixed()], "/a"), Some(1));
+        assert_eq!(which(vec![fixed(), pattern()], "/a"), Some(0));
+        assert_eq!(which(vec![pattern(), pattern()], "/a"), Some(0));
+        assert_eq!(which(vec![pattern(), fixed()], "/b"), None);
+    }
 }

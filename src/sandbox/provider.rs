@@ -92,7 +92,8 @@ pub(crate) trait SandboxProvider: Send + Sized + 'static {
 
     /// Take credentials out of what the request log keeps of a request (a signature in the
     /// query string, a sign in an auth body). Headers need nothing: only listed ones are kept.
-    /// `route` is None for a wrong-method request.
+    /// `route` is None for a wrong-method request, and for a path no provider claims (every
+    /// provider is then asked, as a mistyped path may still carry its credentials).
     fn redact_request(
         &self,
         _route: Option<&Self::Route>,

@@ -398,3 +398,184 @@ async fn jpush_push_refuses_a_content_type_other_than_json() {
     assert_eq!(count(&sb.messages()), before + 1);
     sb.shutdown().await;
 }
+
+/// The push-body checks alone (no HTTP).
+mod payload {
+    use serde_json::{Value, json};
+
+    use crate::sandbox::jpush::payload::{Push, title_body, validate};
+
+    fn ok(v: Value) -> Push {
+        match validate(&v) {
+            Ok(p) => p,
+            Err(e) => panic!("{v} refused: {e:?}"),
+        }
+    }
+
+    fn code(v: Value) -> u32 {
+        match validate(&v) {
+            Ok(_) => panic!("{v} accepted"),
+            Err((c, _)) => c,
+        }
+    }
+
+    #[test]
+    fn payload_error_codes_match_the_java_sdk_fixtures() {
+        // jpush-api-java-client ResponseErrorTest: payload → expected code.
+        assert_eq!(
+            code(json!({"audience":"all","notification":{"alert":"a"}})),
+            1002
+        );
+        assert_eq!(
+            code(json!({"platform":"all","notification":{"alert":"a"}})),
+            1002
+        );
+        assert_eq!(code(json!({"platform":"all","audience":"all"})), 1002);
+        assert_eq!(
+            code(json!({"platform":"all_platform","audience":"all","notification":{"alert":"a"}})),
+            1003
+        );
+        assert_eq!(
+            code(json!({"platform":"all","audience":"all_audience","notification":{"alert":"a"}})),
+            1003
+        );
+        assert_eq!(
+            code(json!({"platform":"all","audience":"all","notification":"alert"})),
+            1003
+        );
+        assert_eq!(
+            code(json!({"platform":"all","audience":"all","notification":{"android":"x"}})),
+            1003
+        );
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"android":{"alert":"a","builder_id":"builder_id_string"}}})
+            ),
+            1003
+        );
+        assert_eq!(
+            code(json!({"platform":"all","audience":"all","notification":{"ios":{}}})),
+            1002
+        );
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"android":{"title":"t"}}})
+            ),
+            1002
+        );
+        assert_eq!(
+            code(json!({"platform":"all","audience":"all","notification":{"hmos":{"title":"t"}}})),
+            1002
+        );
+        assert_eq!(
+            code(json!({"platform":"all","audience":"all","notification":{"ios":{"badge":1}}})),
+            1002
+        );
+        // Unknown keys: 1009.
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"android":{"alert":"a","build_id":1}}})
+            ),
+            1009
+        );
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"ios":{"alert":"a","content_available":1}}})
+            ),
+            1009
+        );
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"alert":"a"},"extras":{}})
+            ),
+            1009
+        );
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"overide_msg_id":1}})
+            ),
+            1009
+        );
+        // override_msg_id must be a JSON integer.
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"override_msg_id":"67554224848096790"}})
+            ),
+            1003
+        );
+        assert_eq!(code(serde_json::from_str(r#"{"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"override_msg_id":6.755422484809679e16}}"#).unwrap()), 1003);
+        assert_eq!(code(serde_json::from_str(r#"{"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"override_msg_id":67554224848096790.0}}"#).unwrap()), 1003);
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"apns_collapse_id":"x".repeat(65)}})
+            ),
+            1003
+        );
+        assert_eq!(
+            code(
+                json!({"platform":["android"],"audience":{"tag":[]},"notification":{"alert":"a"}})
+            ),
+            1003
+        );
+    }
+
+    #[test]
+    fn accepts_the_seed_examples_and_the_sdk_payloads() {
+        // Seed 000's Android, iOS and HarmonyOS override examples (comments removed).
+        let a = ok(
+            json!({"platform":"all","audience":{"registration_id":["1507bfd3f710de7a40a"]},
+            "notification":{"android":{"alert":"Hi, JPush!fvdgtredfgerg","title":"Send to androidre"}},
+            "options":{"override_msg_id":67554224848096790u64,"third_party_channel":{"oppo":{"distribution":"jpush"}}}}),
+        );
+        assert_eq!(a.override_msg_id, Some(67554224848096790));
+        let i = ok(
+            json!({"platform":"all","audience":{"registration_id":["101d855909917e5faf8"]},
+            "notification":{"ios":{"alert":"Hi, JPush!!!","sound":"default","badge":"+1","thread-id":"default","extras":{"key":"my_extra1"}}},
+            "options":{"apns_production":false,"apns_collapse_id":"12345"}}),
+        );
+        assert_eq!(i.apns_collapse_id.as_deref(), Some("12345"));
+        assert_eq!(i.apns_production, Some(false));
+        ok(
+            json!({"platform":"all","audience":{"registration_id":["1507bfd3f710de7a40a"]},
+            "notification":{"hmos":{"alert":"Hi, JPush!fvdgtredfgerg","title":"Send to androidre"}},
+            "options":{"override_msg_id":67554224848096790u64}}),
+        );
+        // Java PushPayloadTest minimal payloads.
+        let p = ok(
+            json!({"platform":"all","audience":"all","notification":{"alert":"alert"},"options":{"sendno":123,"apns_production":false}}),
+        );
+        assert_eq!(p.sendno, "123");
+        ok(json!({"platform":"all","audience":"all","message":{"msg_content":"m"}}));
+        ok(
+            json!({"platform":["android","ios"],"audience":{"tag":["bf-promo"],"alias":["a"]},"notification":{"alert":"x","android":{"title":"t"}}}),
+        );
+    }
+
+    #[test]
+    fn sendno_is_an_unsigned_32_bit_integer() {
+        let with = |n: Value| json!({"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"sendno":n}});
+        // The Node SDK's random range, and the type's bounds.
+        for n in [1u64, 100_000, 2_147_483_648, 4_294_967_294, 4_294_967_295] {
+            assert_eq!(ok(with(json!(n))).sendno, n.to_string());
+        }
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!(4_294_967_296u64),
+            json!("123"),
+            json!(1.5),
+        ] {
+            assert_eq!(code(with(bad.clone())), 1003, "{bad}");
+        }
+    }
+
+    #[test]
+    fn title_and_body_are_extracted() {
+        let b = json!({"notification":{"android":{"alert":"B","title":"T"}}});
+        assert_eq!(title_body(&b), (Some("T".into()), Some("B".into())));
+        let b = json!({"notification":{"ios":{"alert":{"title":"T","body":"B"}}}});
+        assert_eq!(title_body(&b), (Some("T".into()), Some("B".into())));
+        let b = json!({"notification":{"alert":"B"}});
+        assert_eq!(title_body(&b), (None, Some("B".into())));
+    }
+}
