@@ -278,18 +278,28 @@ mod tests {
             step: "s".into(),
             target: "2".into(),
         });
-        assert!(p.state().line().starts_with("0/3 done, 2 in flight, 3 left"));
+        assert!(
+            p.state()
+                .line()
+                .starts_with("0/3 done, 2 in flight, 3 left")
+        );
         p.event(&fin("1", Outcome::Done)).unwrap();
         p.event(&fin("2", Outcome::Failed)).unwrap();
         p.event(&fin("3", Outcome::NotAttempted)).unwrap();
         let line = p.state().line();
-        assert!(line.starts_with("3/3 done, 0 in flight, 0 left, 1 errors"), "{line}");
+        assert!(
+            line.starts_with("3/3 done, 0 in flight, 0 left, 1 errors"),
+            "{line}"
+        );
         p.event(&Event::StepFinished {
             at: Timestamp::UNIX_EPOCH,
             step: "s".into(),
         })
         .unwrap();
         p.event(&fin("9", Outcome::Skipped)).unwrap();
-        assert!(p.state().line().starts_with("3/3 done"), "after the step, nothing counts");
+        assert!(
+            p.state().line().starts_with("3/3 done"),
+            "after the step, nothing counts"
+        );
     }
 }

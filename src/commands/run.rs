@@ -117,12 +117,12 @@ fn run_in_sandbox(a: &RunArgs, pre: Prepared) -> Result<i32, Error> {
 
 /// The sandbox's throwaway credentials for the playbook's provider.
 fn sandbox_credentials(config: &SandboxConfig, kind: &str) -> Result<AppCredentials, Error> {
-    let (id, secret) = config
+    let c = config
         .credentials(kind)
         .ok_or_else(|| Error::Internal(format!("the sandbox does not simulate `{kind}`")))?;
     Ok(AppCredentials {
-        id: id.to_string(),
-        secret: Secret::new(secret),
+        id: c.id.clone(),
+        secret: Secret::new(c.secret.clone()),
     })
 }
 

@@ -46,7 +46,9 @@ pub fn sandbox(a: SandboxArgs) -> Result<i32, Error> {
         .transpose()
         .map_err(|e| Error::Usage(format!("--rate: {e}")))?;
     config.faults = parse_faults(a.faults.as_deref())?;
-    config.tpns_revoke_enabled = a.enable_revoke;
+    if a.enable_revoke {
+        config.enable("tpns.revoke").map_err(Error::Internal)?;
+    }
     config.clock_offset = clock_offset(a.as_of);
     config.seed = a.seed;
     let paths: Vec<&Path> = a.ledger.iter().map(|p| p.as_path()).collect();

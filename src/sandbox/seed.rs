@@ -1,7 +1,7 @@
-//! Seeding the sandbox from a ledger (DESIGN §3): JSON Lines or CSV, JPush records (`msg_id`)
-//! and TPNS records (`push_id`), told apart per record by field. This reader is deliberately
-//! independent of `crate::ledger` (the sandbox is a second implementation) and lenient about
-//! fields it does not need.
+//! Seeding the sandbox from a ledger (DESIGN §3): JSON Lines or CSV, each record told apart
+//! per record by the id field of the provider it belongs to (`msg_id`, `push_id`, …: each
+//! provider's `SEED_ID_FIELD`). This reader is deliberately independent of `crate::ledger` (the
+//! sandbox is a second implementation) and lenient about fields it does not need.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -10,39 +10,16 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-/// Which provider a message belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Provider {
-    Jpush,
-    Tpns,
-}
-
-impl Provider {
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::Jpush => "jpush",
-            Provider::Tpns => "tpns",
-        }
-    }
-}
-
-/// Whether a TPNS task was a scheduled push.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Scheduled {
-    /// Sent at once.
-    #[default]
-    No,
-    /// Scheduled, dispatch time unknown: the sandbox treats it as not yet dispatched.
-    Yes,
-    /// Scheduled for this time: dispatched once the sandbox clock passes it.
-    At(Timestamp),
-}
+use super::PROVIDERS;
+use super::message::Scheduled;
+use super::provider::Registered;
 
 /// One sent message the sandbox knows about before any request arrives.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeedMessage {
-    pub provider: Provider,
-    /// JPush `msg_id` (decimal u64) or TPNS `push_id`.
+    /// The provider's name (`jpush`, `tpns`).
+    pub provider: &'static str,
+    /// The provider's id of the message (a JPush `msg_id`, a TPNS `push_id`).
     pub id: String,
     /// Missing in the ledger: the sandbox treats the message as sent when the sandbox started.
     pub sent_at: Option<Timestamp>,
@@ -50,46 +27,89 @@ pub struct SeedMessage {
     pub tags: Vec<String>,
     pub title: Option<String>,
     pub body: Option<String>,
-    /// JPush: the audience object or `"all"`. TPNS: the targeting fields (`{"tag_rules": …}`).
+    /// The original push's targeting, in the provider's own format.
     pub audience: Option<Value>,
-    /// JPush only.
-    pub apns_collapse_id: Option<String>,
-    /// TPNS only (`all`, `tag`, `account_list`, `token`, …).
-    pub audience_type: Option<String>,
-    /// TPNS only. Missing: the sandbox assigns one (as TPNS does for every task).
-    pub collapse_id: Option<u32>,
-    /// TPNS only.
+    /// For providers with scheduled pushes.
     pub scheduled: Scheduled,
+    /// What else the provider read from the record (already checked; its own accessors read
+    /// it back).
+    pub extra: Map<String, Value>,
 }
 
 impl SeedMessage {
-    /// A JPush message sent at `sent_at` (platforms android+ios, audience all).
-    pub fn jpush(msg_id: u64, sent_at: Timestamp) -> SeedMessage {
+    /// The fields every ledger record may have (`sent_at`, `platforms`, `tags`, `title`,
+    /// `body`, `audience`), read from `obj`; a provider's `parse_seed` reads its id first and
+    /// its own fields after.
+    pub(crate) fn read(
+        provider: &'static str,
+        id: String,
+        obj: &Map<String, Value>,
+    ) -> Result<SeedMessage, String> {
+        let sent_at = match string(obj, "sent_at")? {
+            None => None,
+            Some(s) => Some(s.parse::<Timestamp>().map_err(|e| {
+                format!("`sent_at` must be an RFC 3339 time with an offset, found `{s}` ({e})")
+            })?),
+        };
+        Ok(SeedMessage {
+            provider,
+            id,
+            sent_at,
+            platforms: list(obj, "platforms")?,
+            tags: list(obj, "tags")?,
+            title: string(obj, "title")?,
+            body: string(obj, "body")?,
+            audience: obj.get("audience").filter(|v| !v.is_null()).cloned(),
+            scheduled: Scheduled::No,
+            extra: Map::new(),
+        })
+    }
+
+    /// A message of `provider` sent at `sent_at` with nothing else known (tests build on it).
+    #[cfg(test)]
+    pub(crate) fn bare(provider: &'static str, id: &str, sent_at: Timestamp) -> SeedMessage {
         SeedMessage {
-            provider: Provider::Jpush,
-            id: msg_id.to_string(),
+            provider,
+            id: id.to_string(),
             sent_at: Some(sent_at),
-            platforms: vec!["android".into(), "ios".into()],
+            platforms: Vec::new(),
             tags: Vec::new(),
             title: None,
             body: None,
-            audience: Some(Value::String("all".into())),
-            apns_collapse_id: None,
-            audience_type: None,
-            collapse_id: None,
+            audience: None,
             scheduled: Scheduled::No,
+            extra: Map::new(),
         }
     }
+}
 
-    /// A TPNS task (`audience_type` `all` unless changed) sent at `sent_at`.
-    pub fn tpns(push_id: &str, sent_at: Timestamp) -> SeedMessage {
-        SeedMessage {
-            provider: Provider::Tpns,
-            id: push_id.to_string(),
-            audience: None,
-            audience_type: Some("all".into()),
-            ..SeedMessage::jpush(0, sent_at)
-        }
+/// A string field (absent or null: None).
+pub(crate) fn string(obj: &Map<String, Value>, k: &str) -> Result<Option<String>, String> {
+    match obj.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("`{k}` must be a string")),
+    }
+}
+
+/// A list of strings: a JSON array, or a `|`-separated string (CSV).
+fn list(obj: &Map<String, Value>, k: &str) -> Result<Vec<String>, String> {
+    match obj.get(k) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or(format!("`{k}` must be a list of strings"))
+            })
+            .collect(),
+        Some(Value::String(s)) => Ok(s
+            .split('|')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()),
+        Some(_) => Err(format!("`{k}` must be a list of strings")),
     }
 }
 
@@ -158,6 +178,10 @@ pub fn load_ledger(path: &Path) -> Result<Vec<SeedMessage>, String> {
     Ok(out)
 }
 
+/// A CSV row as a record. Cells stay strings except the columns every ledger shares: lists
+/// (`platforms`, `tags`, `|`-separated) and JSON cells (`audience`, `extras`,
+/// `receivers_by_channel`). Provider fields that are numbers or booleans in JSON Lines are read
+/// from strings as well by their provider.
 fn csv_object(
     headers: &csv::StringRecord,
     row: &csv::StringRecord,
@@ -179,11 +203,6 @@ fn csv_object(
             "audience" if cell == "all" => Value::String(cell.into()),
             "audience" | "extras" | "receivers_by_channel" => serde_json::from_str(cell)
                 .map_err(|e| format!("column `{h}` must hold JSON: {e}"))?,
-            "scheduled" if cell == "true" || cell == "false" => Value::Bool(cell == "true"),
-            "collapse_id" | "msg_id" if cell.bytes().all(|b| b.is_ascii_digit()) => cell
-                .parse::<u64>()
-                .map(Value::from)
-                .unwrap_or(Value::String(cell.into())),
             _ => Value::String(cell.into()),
         };
         obj.insert(h.to_string(), v);
@@ -191,117 +210,40 @@ fn csv_object(
     Ok(obj)
 }
 
+/// The record of the one provider whose id field it has.
 fn record(obj: &Map<String, Value>) -> Result<SeedMessage, String> {
-    let (provider, id) = match (obj.get("msg_id"), obj.get("push_id")) {
-        (Some(_), Some(_)) => {
-            return Err(
-                "a record has either `msg_id` (JPush) or `push_id` (TPNS), not both".into(),
-            );
-        }
-        (Some(v), None) => {
-            let id = match v {
-                Value::Number(n) => n.as_u64(),
-                Value::String(s) => s.trim().parse::<u64>().ok(),
-                _ => None,
+    let claims: Vec<&dyn Registered> = PROVIDERS
+        .iter()
+        .copied()
+        .filter(|p| obj.contains_key(p.seed_id_field()))
+        .collect();
+    match claims.as_slice() {
+        [p] => p.parse_seed(obj),
+        [] => Err(format!(
+            "a record needs {}",
+            id_fields(PROVIDERS.iter().copied())
+        )),
+        several => Err(format!(
+            "a record has either {}, not {}",
+            id_fields(several.iter().copied()),
+            if several.len() == 2 {
+                "both"
+            } else {
+                "several"
             }
-            .filter(|n| *n > 0)
-            .ok_or("`msg_id` must be a positive integer (as a JSON string or integer)")?;
-            (Provider::Jpush, id.to_string())
-        }
-        (None, Some(v)) => {
-            let id = match v {
-                Value::String(s) if !s.trim().is_empty() => s.trim().to_string(),
-                Value::Number(n) if n.is_u64() => n.to_string(),
-                _ => return Err("`push_id` must be a non-empty string or an integer".into()),
-            };
-            (Provider::Tpns, id)
-        }
-        (None, None) => {
-            return Err("a record needs `msg_id` (JPush) or `push_id` (TPNS)".into());
-        }
-    };
-    let string = |k: &str| -> Result<Option<String>, String> {
-        match obj.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(format!("`{k}` must be a string")),
-        }
-    };
-    let list = |k: &str| -> Result<Vec<String>, String> {
-        match obj.get(k) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .ok_or(format!("`{k}` must be a list of strings"))
-                })
-                .collect(),
-            Some(Value::String(s)) => Ok(s
-                .split('|')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()),
-            Some(_) => Err(format!("`{k}` must be a list of strings")),
-        }
-    };
-    let sent_at = match string("sent_at")? {
-        None => None,
-        Some(s) => Some(s.parse::<Timestamp>().map_err(|e| {
-            format!("`sent_at` must be an RFC 3339 time with an offset, found `{s}` ({e})")
-        })?),
-    };
-    let mut rec = SeedMessage {
-        provider,
-        id,
-        sent_at,
-        platforms: list("platforms")?,
-        tags: list("tags")?,
-        title: string("title")?,
-        body: string("body")?,
-        audience: obj.get("audience").filter(|v| !v.is_null()).cloned(),
-        apns_collapse_id: None,
-        audience_type: None,
-        collapse_id: None,
-        scheduled: Scheduled::No,
-    };
-    match provider {
-        Provider::Jpush => {
-            rec.apns_collapse_id = string("apns_collapse_id")?.filter(|s| !s.is_empty());
-        }
-        Provider::Tpns => {
-            rec.audience_type = string("audience_type")?;
-            if let Some(Value::String(s)) = &rec.audience {
-                // CSV `all` / an empty targeting string: no targeting fields.
-                if s == "all" || s.is_empty() {
-                    rec.audience = None;
-                }
-            }
-            rec.collapse_id = match obj.get("collapse_id") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(
-                    v.as_u64()
-                        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                        .and_then(|n| u32::try_from(n).ok())
-                        .ok_or("`collapse_id` must be an unsigned 32-bit integer")?,
-                ),
-            };
-            rec.scheduled = match obj.get("scheduled") {
-                None | Some(Value::Null) | Some(Value::Bool(false)) => Scheduled::No,
-                Some(Value::Bool(true)) => Scheduled::Yes,
-                Some(Value::String(s)) => match s.trim() {
-                    "false" | "" => Scheduled::No,
-                    "true" => Scheduled::Yes,
-                    t => Scheduled::At(t.parse::<Timestamp>().map_err(|_| {
-                        format!("`scheduled` must be true, false or an RFC 3339 time, found `{t}`")
-                    })?),
-                },
-                Some(_) => return Err("`scheduled` must be true, false or an RFC 3339 time".into()),
-            };
-        }
+        )),
     }
-    Ok(rec)
+}
+
+/// "`msg_id` (JPush) or `push_id` (TPNS)".
+fn id_fields<'a>(providers: impl Iterator<Item = &'a dyn Registered>) -> String {
+    let names: Vec<String> = providers
+        .map(|p| format!("`{}` ({})", p.seed_id_field(), p.title()))
+        .collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
 }
 
 #[cfg(test)]
@@ -316,14 +258,20 @@ mod tests {
     fn loads_the_example_ledgers() {
         let j = load_ledger(&repo("ledgers/jpush-sends.jsonl")).unwrap();
         assert!(!j.is_empty());
-        assert!(j.iter().all(|m| m.provider == Provider::Jpush));
+        assert!(j.iter().all(|m| m.provider == "jpush"));
         assert_eq!(j[0].id, "67554224848000060");
-        assert_eq!(j[1].apns_collapse_id.as_deref(), Some("price-alert-1"));
+        assert_eq!(
+            crate::sandbox::jpush::apns_collapse_id(&j[1]).as_deref(),
+            Some("price-alert-1")
+        );
 
         let t = load_ledger(&repo("ledgers/tpns-tasks.jsonl")).unwrap();
-        assert!(t.iter().all(|m| m.provider == Provider::Tpns));
-        assert_eq!(t[0].collapse_id, Some(1000));
-        assert!(t.iter().any(|m| m.collapse_id.is_none()));
+        assert!(t.iter().all(|m| m.provider == "tpns"));
+        assert_eq!(crate::sandbox::tpns::collapse_id(&t[0]), Some(1000));
+        assert!(
+            t.iter()
+                .any(|m| crate::sandbox::tpns::collapse_id(m).is_none())
+        );
 
         let c = load_ledger(&repo("ledgers/tpns-scheduled.csv")).unwrap();
         assert_eq!(c.len(), 6);
@@ -331,10 +279,13 @@ mod tests {
         assert_eq!(c[0].platforms, ["android", "ios"]);
         assert!(matches!(c[0].scheduled, Scheduled::At(_)));
         assert_eq!(c[5].scheduled, Scheduled::No);
-        assert_eq!(c[1].audience_type.as_deref(), Some("all"));
+        assert_eq!(
+            crate::sandbox::tpns::audience_type(&c[1]).as_deref(),
+            Some("all")
+        );
         assert_eq!(c[1].audience, None);
         assert!(c[0].audience.as_ref().unwrap().get("tag_rules").is_some());
-        assert_eq!(c[3].collapse_id, Some(504));
+        assert_eq!(crate::sandbox::tpns::collapse_id(&c[3]), Some(504));
     }
 
     #[test]

@@ -24,7 +24,12 @@ fn events_stream_to_stdout_carries_the_journal_and_notes() {
             "error": {"code": 1011, "message": format!("bad request for {SECRET}")}
         }));
     });
-    let c = Campaign::recall("events-stdout", &server, "  rate: 50/s\n  concurrency: 2", "1, 2");
+    let c = Campaign::recall(
+        "events-stdout",
+        &server,
+        "  rate: 50/s\n  concurrency: 2",
+        "1, 2",
+    );
     let out = c.run_test().args(["--events", "-"]).status(1).run();
     recall.assert_calls(2);
     let stream = lines(&out.stdout);
@@ -33,13 +38,26 @@ fn events_stream_to_stdout_carries_the_journal_and_notes() {
         .filter_map(|e| e.get("event").or_else(|| e.get("note")))
         .filter_map(Value::as_str)
         .collect();
-    for k in ["step_started", "dispatching", "dispatched", "intent", "answer", "final", "step_finished", "run_finished"] {
+    for k in [
+        "step_started",
+        "dispatching",
+        "dispatched",
+        "intent",
+        "answer",
+        "final",
+        "step_finished",
+        "run_finished",
+    ] {
         assert!(kinds.contains(&k), "no {k} in {kinds:?}");
     }
     // The same records as the journal, in the same order.
     let journal: Vec<Value> = c.journal();
     let records: Vec<&Value> = stream.iter().filter(|e| e.get("event").is_some()).collect();
-    assert_eq!(records.len() + 1, journal.len(), "all but run_started, which precedes the stream");
+    assert_eq!(
+        records.len() + 1,
+        journal.len(),
+        "all but run_started, which precedes the stream"
+    );
     for (a, b) in records.iter().zip(&journal[1..]) {
         assert_eq!(a["event"], b["event"]);
     }

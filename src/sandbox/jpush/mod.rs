@@ -1,0 +1,210 @@
+//! JPush REST API v3, push family: `POST /v3/push` (incl. the override push), `POST
+//! /v3/push/validate`, `GET /v3/push/cid`, `DELETE /v3/push/{msg_id}` (recall).
+//!
+//! Written from `reference/jpush.md` and seed 000 (消息覆盖和撤回). Choices where those are
+//! silent or unverified are marked **choice** next to the code; in sum:
+//!
+//! - Recall: 200 with an empty body; unknown, malformed and already-recalled ids all get
+//!   HTTP 400 `{"error":{"code":1003,"message":"msgid doesn't exist"}}` (seed 000's failure
+//!   sample). No recall time window is enforced (none is documented).
+//! - Override: 1003 (HTTP 400, nothing sent) for an unknown, recalled or more than 24 h old
+//!   `override_msg_id` (sandbox clock); a ledger record without `sent_at` counts as sent at
+//!   sandbox start. A body that is not JSON is 1003, and so is a `Content-Type` other than
+//!   `application/json` on `/v3/push` and `/v3/push/validate` (the reference documents no code
+//!   for it; none at all is let through); a cid not issued by the sandbox (or older
+//!   than a day) is 1003; a repeated cid returns the first success verbatim, without pushing.
+//!   The 10-broadcasts-a-day limit (2008) is not enforced, but broadcast pushes are marked.
+//!   Auth is checked before the rate limit (failed auth does not use the window).
+//!   `/v3/push/validate` answers `{"sendno":…,"msg_id":"0"}`. `options.sendno` is an unsigned
+//!   32-bit integer other than 0, echoed as a string (absent: `"0"`).
+//! - Rate: fixed windows laid end to end from the sandbox start; headers
+//!   `X-Rate-Limit-Limit`/`-Remaining`/`-Reset` (not `-Quota`) on every JPush answer, the 405
+//!   and the `5xx` fault's 503 included.
+//! - Ledger records are JPush's when they have `msg_id` (a positive integer); `apns_collapse_id`
+//!   is read besides the common fields.
+
+mod auth;
+mod cid;
+mod envelope;
+mod payload;
+mod push;
+mod recall;
+mod seed;
+mod store;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use hyper::Method;
+use jiff::Timestamp;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde_json::{Map, Value};
+
+use super::config::{Credentials, random_hex};
+use super::exchange::{Ctx, Reply, Req};
+use super::provider::{PathKind, Routing, SandboxProvider, Setup, Summary};
+use super::rate_window::{Window, describe};
+use super::seed::SeedMessage;
+use cid::CidEntry;
+use envelope::{error, error_body, rate_headers};
+use store::Messages;
+
+pub(crate) use seed::apns_collapse_id;
+#[cfg(test)]
+pub(crate) use seed::message as seed_message;
+
+/// JPush for one running sandbox: one app (app key + master secret).
+pub(crate) struct Jpush {
+    credentials: Credentials,
+    /// The push family's window (push, validate, recall, cid).
+    window: Window,
+    rate: crate::domain::Rate,
+    messages: Messages,
+    /// Issued cids.
+    cids: HashMap<String, CidEntry>,
+    /// For cids: deterministic for a given config seed.
+    id_rng: StdRng,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    Push,
+    Validate,
+    Cid,
+    Recall(String),
+}
+
+impl SandboxProvider for Jpush {
+    const NAME: &'static str = "jpush";
+    const TITLE: &'static str = "JPush";
+    const SEED_NOUN: &'static str = "messages";
+    const SEED_ID_FIELD: &'static str = "msg_id";
+    const CREDENTIAL_ENV: [&'static str; 2] = ["JPUSH_APP_KEY", "JPUSH_MASTER_SECRET"];
+    const LOGGED_HEADERS: &'static [&'static str] = &["x-encrypt-type"];
+
+    type Route = Route;
+
+    /// 24 lowercase hex characters each, like real keys (which are 24 alphanumerics).
+    fn random_credentials() -> Credentials {
+        Credentials::new(random_hex(24), random_hex(24))
+    }
+
+    fn parse_seed(record: &Map<String, Value>) -> Result<SeedMessage, String> {
+        seed::parse(record)
+    }
+
+    fn start(setup: Setup<'_>) -> Jpush {
+        // The documented free-tier Push quota.
+        let rate = setup
+            .config
+            .rate
+            .unwrap_or(crate::domain::Rate::per_minute(600.0));
+        Jpush {
+            credentials: setup.credentials,
+            window: Window::from_rate(rate),
+            rate,
+            messages: Messages::new(setup.seeds, setup.start),
+            cids: HashMap::new(),
+            id_rng: StdRng::seed_from_u64(setup.config.seed ^ 0x5eed_c1d5_0000_0000),
+        }
+    }
+
+    fn route(
+        &self,
+        method: &Method,
+        path: &str,
+        _query: Option<&str>,
+    ) -> Option<(PathKind, Routing<Route>)> {
+        let (kind, want, route) = match path {
+            "/v3/push" => (PathKind::Fixed, Method::POST, Route::Push),
+            "/v3/push/validate" => (PathKind::Fixed, Method::POST, Route::Validate),
+            "/v3/push/cid" => (PathKind::Fixed, Method::GET, Route::Cid),
+            _ => match path.strip_prefix("/v3/push/") {
+                // Any one segment: a malformed msg_id is the recall's own error (1003).
+                Some(id) if !id.is_empty() && !id.contains('/') => (
+                    PathKind::Pattern,
+                    Method::DELETE,
+                    Route::Recall(id.to_string()),
+                ),
+                _ => return None,
+            },
+        };
+        Some((kind, Routing::when(method, want, route)))
+    }
+
+    fn endpoint(route: &Route) -> &'static str {
+        match route {
+            Route::Push => "push",
+            Route::Validate => "validate",
+            Route::Cid => "cid",
+            Route::Recall(_) => "recall",
+        }
+    }
+
+    fn handle(&mut self, ctx: &Ctx<'_>, req: &Req<'_>, route: &Route) -> Reply {
+        let auth = auth::check(&self.credentials, req.headers);
+        let mut reply = if !auth.ok {
+            // **Choice:** authentication comes before the rate limit (the limit is per AppKey),
+            // so a rejected call does not use the window.
+            let w = self.window.peek(ctx.elapsed);
+            let mut r = error(401, 1004, "Authen failed");
+            r.headers = rate_headers(&w);
+            r
+        } else {
+            let w = self.window.take(ctx.elapsed);
+            let mut r = if !w.allowed {
+                error(429, 2002, "Rate limit exceeded")
+            } else {
+                match route {
+                    Route::Push => self.push(ctx, req, false),
+                    Route::Validate => self.push(ctx, req, true),
+                    Route::Cid => self.cid(ctx, req.query),
+                    Route::Recall(id) => self.recall(ctx, id),
+                }
+            };
+            r.headers.extend(rate_headers(&w));
+            r
+        };
+        reply.auth = Some(auth.summary);
+        reply
+    }
+
+    /// "1001: only POST supported" (HTTP 405), with the window headers every JPush answer
+    /// carries.
+    fn wrong_method(&mut self, ctx: &Ctx<'_>, _method: &Method, _path: &str) -> Reply {
+        let w = self.window.peek(ctx.elapsed);
+        let mut r = Reply::json(
+            405,
+            error_body(1001, "the method is not supported on this path"),
+        );
+        r.headers = rate_headers(&w);
+        r
+    }
+
+    /// 1030 "internal service timeout" (HTTP 503), with the window headers.
+    fn error_5xx(&mut self, ctx: &Ctx<'_>, _route: &Route) -> Reply {
+        let w = self.window.peek(ctx.elapsed);
+        let mut r = Reply::json(
+            503,
+            error_body(1030, "Internal service timeout, please retry later"),
+        );
+        r.headers = rate_headers(&w);
+        r
+    }
+
+    fn messages(&self, now: Timestamp) -> Vec<(u64, Value)> {
+        self.messages.views(now)
+    }
+
+    fn summary(&self) -> Summary {
+        Summary {
+            rates: vec![("jpush_push_family", describe(self.rate))],
+            fields: Vec::new(),
+            rate: describe(self.rate),
+            notes: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,581 @@
+//! JPush end to end over HTTP: auth, recall, override (window, cid), rate limit.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::domain::Rate;
+use crate::sandbox::Sandbox;
+use crate::sandbox::tests::support::*;
+
+#[tokio::test]
+async fn jpush_basic_auth_vector_and_rejections() {
+    assert_eq!(
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{JPUSH_KEY}:{JPUSH_SECRET}"))
+        ),
+        JPUSH_BASIC
+    );
+    let sb = start(config()).await;
+    let a = jpush(&sb, reqwest::Method::GET, "/v3/push/cid", None).await;
+    assert_eq!(a.status, 200);
+    let cid = a.json["cidlist"][0].as_str().unwrap();
+    assert!(
+        cid.starts_with(&format!("{JPUSH_KEY}-")) && cid.len() == 24 + 1 + 36,
+        "{cid}"
+    );
+    let a = jpush(
+        &sb,
+        reqwest::Method::GET,
+        "/v3/push/cid?count=3&type=schedule",
+        None,
+    )
+    .await;
+    assert_eq!(a.json["cidlist"].as_array().unwrap().len(), 3);
+
+    for auth in [
+        None,
+        Some(format!(
+            "Basic {}",
+            STANDARD.encode(format!("{JPUSH_KEY}:wrongsecret"))
+        )),
+        Some(format!(
+            "Basic {}",
+            STANDARD.encode(format!("{JPUSH_SECRET}:{JPUSH_KEY}"))
+        )),
+        Some("Bearer abc".to_string()),
+    ] {
+        let mut r = client().delete(format!("{}/v3/push/{FRESH}", sb.url()));
+        if let Some(h) = &auth {
+            r = r.header("Authorization", h);
+        }
+        let a = answer(r).await;
+        assert_eq!(a.status, 401, "{auth:?}");
+        assert_eq!(a.json["error"]["code"], 1004);
+        assert!(a.header("X-Rate-Limit-Limit").is_some());
+        assert!(a.header("X-Rate-Limit-Remaining").is_some());
+        assert!(a.header("X-Rate-Limit-Reset").is_some());
+    }
+    // Nothing was recalled by the rejected calls.
+    assert_eq!(
+        message(&sb.messages(), &FRESH.to_string())["state"],
+        "delivered"
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn jpush_recall_twice() {
+    let sb = start(config()).await;
+    let a = jpush(
+        &sb,
+        reqwest::Method::DELETE,
+        &format!("/v3/push/{FRESH}"),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.text, "");
+    assert_eq!(a.header("content-length"), Some("0"));
+    let m = sb.messages();
+    assert_eq!(message(&m, &FRESH.to_string())["state"], "recalled");
+    assert!(message(&m, &FRESH.to_string())["recalled_at"].is_string());
+
+    let again = jpush(
+        &sb,
+        reqwest::Method::DELETE,
+        &format!("/v3/push/{FRESH}"),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 400);
+    assert_eq!(
+        again.json,
+        json!({"error":{"code":1003,"message":"msgid doesn't exist"}})
+    );
+    let unknown = jpush(&sb, reqwest::Method::DELETE, "/v3/push/12345", None).await;
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.json["error"]["code"], 1003);
+    assert!(again.header("X-Rate-Limit-Remaining").is_some());
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn jpush_override_success_and_refusals() {
+    let sb = start(config()).await;
+    let before = count(&sb.messages());
+
+    // Success: 200 {"sendno":"0","msg_id":"<string>"}; the original is marked overridden.
+    let a = jpush(
+        &sb,
+        reqwest::Method::POST,
+        "/v3/push",
+        Some(&override_body(FRESH, None)),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["sendno"], "0");
+    let new_id = a.json["msg_id"]
+        .as_str()
+        .expect("msg_id is a string")
+        .to_string();
+    let n: u64 = new_id.parse().unwrap();
+    assert!(n > 1 << 53, "new ids exceed 2^53: {n}");
+    assert!(a.header("X-Rate-Limit-Limit").is_some());
+    let m = sb.messages();
+    assert_eq!(count(&m), before + 1);
+    let orig = message(&m, &FRESH.to_string());
+    assert_eq!(orig["state"], "overridden");
+    assert_eq!(orig["overridden_by"], json!([new_id]));
+    let sent = message(&m, &new_id);
+    assert_eq!(sent["overrides"], FRESH.to_string());
+    assert_eq!(sent["sent"]["apns_production"], true);
+    assert_eq!(sent["sent"]["checks"]["audience_matches_original"], true);
+    assert_eq!(
+        sent["sent"]["checks"]["apns_collapse_id_matches_original"],
+        true
+    );
+
+    // Overriding twice within the window is allowed; sendno is echoed as a string.
+    let mut b = override_body(FRESH, None);
+    b["options"]["sendno"] = json!(18);
+    let a2 = jpush(&sb, reqwest::Method::POST, "/v3/push", Some(&b)).await;
+    assert_eq!(a2.status, 200, "{}", a2.text);
+    assert_eq!(a2.json["sendno"], "18");
+    // sendno is unsigned 32-bit: the top of the Node SDK's range is echoed, past 2^32 is 1003.
+    b["options"]["sendno"] = json!(4_294_967_294u64);
+    let a3 = jpush(&sb, reqwest::Method::POST, "/v3/push/validate", Some(&b)).await;
+    assert_eq!((a3.status, &a3.json["sendno"]), (200, &json!("4294967294")));
+    b["options"]["sendno"] = json!(4_294_967_296u64);
+    let a4 = jpush(&sb, reqwest::Method::POST, "/v3/push/validate", Some(&b)).await;
+    assert_eq!(
+        (a4.status, a4.json["error"]["code"].as_u64()),
+        (400, Some(1003))
+    );
+    let m = sb.messages();
+    assert_eq!(
+        message(&m, &FRESH.to_string())["overridden_by"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let after_ok = count(&m);
+
+    // Unknown, recalled and >1-day-old ids: HTTP 400, 1003, nothing pushed.
+    let r = jpush(
+        &sb,
+        reqwest::Method::DELETE,
+        &format!("/v3/push/{FRESH2}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    for id in [12345u64, FRESH2, OLD] {
+        let a = jpush(
+            &sb,
+            reqwest::Method::POST,
+            "/v3/push",
+            Some(&override_body(id, None)),
+        )
+        .await;
+        assert_eq!(a.status, 400, "{id}: {}", a.text);
+        assert_eq!(a.json["error"]["code"], 1003, "{id}");
+    }
+    // override_msg_id as a string or a float is an error too.
+    let mut s = override_body(FRESH, None);
+    s["options"]["override_msg_id"] = json!(FRESH.to_string());
+    let a = jpush(&sb, reqwest::Method::POST, "/v3/push", Some(&s)).await;
+    assert_eq!(
+        (a.status, a.json["error"]["code"].as_u64()),
+        (400, Some(1003))
+    );
+    let float = serde_json::to_string(&override_body(FRESH, None))
+        .unwrap()
+        .replace(&FRESH.to_string(), "6.755422484809679e16");
+    let a = answer(
+        client()
+            .post(format!("{}/v3/push", sb.url()))
+            .header("Authorization", JPUSH_BASIC)
+            .body(float),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.json["error"]["code"].as_u64()),
+        (400, Some(1003))
+    );
+    // Missing platform: 1002; unknown key: 1009.
+    let mut b = override_body(FRESH, None);
+    b.as_object_mut().unwrap().remove("platform");
+    let a = jpush(&sb, reqwest::Method::POST, "/v3/push", Some(&b)).await;
+    assert_eq!(a.json["error"]["code"], 1002);
+    let mut b = override_body(FRESH, None);
+    b["options"]["overide_msg_id"] = json!(1);
+    let a = jpush(&sb, reqwest::Method::POST, "/v3/push", Some(&b)).await;
+    assert_eq!(a.json["error"]["code"], 1009);
+    // Not JSON at all.
+    let a = answer(
+        client()
+            .post(format!("{}/v3/push", sb.url()))
+            .header("Authorization", JPUSH_BASIC)
+            .body("{not json"),
+    )
+    .await;
+    assert_eq!(a.status, 400);
+
+    // validate checks the same but sends nothing.
+    let v = jpush(
+        &sb,
+        reqwest::Method::POST,
+        "/v3/push/validate",
+        Some(&override_body(FRESH, None)),
+    )
+    .await;
+    assert_eq!(v.status, 200);
+    let v = jpush(
+        &sb,
+        reqwest::Method::POST,
+        "/v3/push/validate",
+        Some(&override_body(OLD, None)),
+    )
+    .await;
+    assert_eq!(v.json["error"]["code"], 1003);
+
+    assert_eq!(
+        count(&sb.messages()),
+        after_ok,
+        "refused overrides pushed nothing"
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn jpush_override_window_follows_the_sandbox_clock() {
+    // A message sent at a fixed time, and a sandbox clock set back to 2.5 h / 26 h after it.
+    let sent: Timestamp = "2026-11-20T10:00:00+08:00".parse().unwrap();
+    let ledger = vec![super::seed_message(FRESH, sent)];
+    for (hours_after, expect) in [(2, 200), (26, 400)] {
+        let mut c = config();
+        c.clock_offset =
+            (sent + SignedDuration::from_hours(hours_after)).duration_since(Timestamp::now());
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sb = Sandbox::start(c, ledger.clone(), l).await.unwrap();
+        let a = jpush(
+            &sb,
+            reqwest::Method::POST,
+            "/v3/push",
+            Some(&override_body(FRESH, None)),
+        )
+        .await;
+        assert_eq!(a.status, expect, "{hours_after}h: {}", a.text);
+        sb.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn jpush_cid_deduplicates_pushes() {
+    let sb = start(config()).await;
+    let before = count(&sb.messages());
+    let c = cid(&sb).await;
+    let a = jpush(
+        &sb,
+        reqwest::Method::POST,
+        "/v3/push",
+        Some(&override_body(FRESH, Some(&c))),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let b = jpush(
+        &sb,
+        reqwest::Method::POST,
+        "/v3/push",
+        Some(&override_body(FRESH, Some(&c))),
+    )
+    .await;
+    assert_eq!(b.status, 200);
+    assert_eq!(a.json, b.json, "the repeated cid returns the first result");
+    let m = sb.messages();
+    assert_eq!(count(&m), before + 1, "pushed once");
+    assert_eq!(
+        message(&m, &FRESH.to_string())["overridden_by"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        message(&m, a.json["msg_id"].as_str().unwrap())["sent"]["cid"],
+        c
+    );
+    // A cid the sandbox did not issue is refused.
+    let fake = format!("{JPUSH_KEY}-00000000-0000-4000-8000-000000000000");
+    let x = jpush(
+        &sb,
+        reqwest::Method::POST,
+        "/v3/push",
+        Some(&override_body(FRESH, Some(&fake))),
+    )
+    .await;
+    assert_eq!(
+        (x.status, x.json["error"]["code"].as_u64()),
+        (400, Some(1003))
+    );
+    assert_eq!(count(&sb.messages()), before + 1);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn jpush_rate_limit_429_2002_with_headers() {
+    let mut c = config();
+    c.rate = Some(Rate::per_minute(3.0));
+    let sb = start(c).await;
+    for remaining in ["2", "1", "0"] {
+        let a = jpush(&sb, reqwest::Method::GET, "/v3/push/cid", None).await;
+        assert_eq!(a.status, 200);
+        assert_eq!(a.header("X-Rate-Limit-Limit"), Some("3"));
+        assert_eq!(a.header("X-Rate-Limit-Remaining"), Some(remaining));
+    }
+    let a = jpush(
+        &sb,
+        reqwest::Method::DELETE,
+        &format!("/v3/push/{FRESH}"),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 429);
+    assert_eq!(
+        a.json,
+        json!({"error":{"code":2002,"message":"Rate limit exceeded"}})
+    );
+    assert_eq!(a.header("X-Rate-Limit-Limit"), Some("3"));
+    assert_eq!(a.header("X-Rate-Limit-Remaining"), Some("0"));
+    let reset: u64 = a.header("X-Rate-Limit-Reset").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&reset), "{reset}");
+    assert_eq!(
+        message(&sb.messages(), &FRESH.to_string())["state"],
+        "delivered"
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn jpush_push_refuses_a_content_type_other_than_json() {
+    let sb = start(config()).await;
+    let before = count(&sb.messages());
+    let body = serde_json::to_vec(&override_body(FRESH, None)).unwrap();
+    let post = |path: &str, content_type: &str| {
+        client()
+            .post(format!("{}{path}", sb.url()))
+            .header("Authorization", JPUSH_BASIC)
+            .header("Content-Type", content_type)
+            .body(body.clone())
+    };
+    for (path, content_type) in [
+        ("/v3/push", "text/plain"),
+        ("/v3/push", "application/x-www-form-urlencoded"),
+        ("/v3/push/validate", "text/plain"),
+    ] {
+        let a = answer(post(path, content_type)).await;
+        assert_eq!(
+            (a.status, a.json["error"]["code"].as_u64()),
+            (400, Some(1003)),
+            "{path} {content_type}: {}",
+            a.text
+        );
+        assert!(a.header("X-Rate-Limit-Remaining").is_some());
+    }
+    assert_eq!(count(&sb.messages()), before, "nothing was pushed");
+    assert_eq!(
+        sb.requests()[0]["note"],
+        "the Content-Type is `text/plain`, not application/json"
+    );
+    // JSON with parameters is JSON.
+    let a = answer(post("/v3/push", "application/json; charset=utf-8")).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(count(&sb.messages()), before + 1);
+    sb.shutdown().await;
+}
+
+/// The push-body checks alone (no HTTP).
+mod payload {
+    use serde_json::{Value, json};
+
+    use crate::sandbox::jpush::payload::{Push, title_body, validate};
+
+    fn ok(v: Value) -> Push {
+        match validate(&v) {
+            Ok(p) => p,
+            Err(e) => panic!("{v} refused: {e:?}"),
+        }
+    }
+
+    fn code(v: Value) -> u32 {
+        match validate(&v) {
+            Ok(_) => panic!("{v} accepted"),
+            Err((c, _)) => c,
+        }
+    }
+
+    #[test]
+    fn payload_error_codes_match_the_java_sdk_fixtures() {
+        // jpush-api-java-client ResponseErrorTest: payload → expected code.
+        assert_eq!(
+            code(json!({"audience":"all","notification":{"alert":"a"}})),
+            1002
+        );
+        assert_eq!(
+            code(json!({"platform":"all","notification":{"alert":"a"}})),
+            1002
+        );
+        assert_eq!(code(json!({"platform":"all","audience":"all"})), 1002);
+        assert_eq!(
+            code(json!({"platform":"all_platform","audience":"all","notification":{"alert":"a"}})),
+            1003
+        );
+        assert_eq!(
+            code(json!({"platform":"all","audience":"all_audience","notification":{"alert":"a"}})),
+            1003
+        );
+        assert_eq!(
+            code(json!({"platform":"all","audience":"all","notification":"alert"})),
+            1003
+        );
+        assert_eq!(
+            code(json!({"platform":"all","audience":"all","notification":{"android":"x"}})),
+            1003
+        );
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"android":{"alert":"a","builder_id":"builder_id_string"}}})
+            ),
+            1003
+        );
+        assert_eq!(
+            code(json!({"platform":"all","audience":"all","notification":{"ios":{}}})),
+            1002
+        );
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"android":{"title":"t"}}})
+            ),
+            1002
+        );
+        assert_eq!(
+            code(json!({"platform":"all","audience":"all","notification":{"hmos":{"title":"t"}}})),
+            1002
+        );
+        assert_eq!(
+            code(json!({"platform":"all","audience":"all","notification":{"ios":{"badge":1}}})),
+            1002
+        );
+        // Unknown keys: 1009.
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"android":{"alert":"a","build_id":1}}})
+            ),
+            1009
+        );
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"ios":{"alert":"a","content_available":1}}})
+            ),
+            1009
+        );
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"alert":"a"},"extras":{}})
+            ),
+            1009
+        );
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"overide_msg_id":1}})
+            ),
+            1009
+        );
+        // override_msg_id must be a JSON integer.
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"override_msg_id":"67554224848096790"}})
+            ),
+            1003
+        );
+        assert_eq!(code(serde_json::from_str(r#"{"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"override_msg_id":6.755422484809679e16}}"#).unwrap()), 1003);
+        assert_eq!(code(serde_json::from_str(r#"{"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"override_msg_id":67554224848096790.0}}"#).unwrap()), 1003);
+        assert_eq!(
+            code(
+                json!({"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"apns_collapse_id":"x".repeat(65)}})
+            ),
+            1003
+        );
+        assert_eq!(
+            code(
+                json!({"platform":["android"],"audience":{"tag":[]},"notification":{"alert":"a"}})
+            ),
+            1003
+        );
+    }
+
+    #[test]
+    fn accepts_the_seed_examples_and_the_sdk_payloads() {
+        // Seed 000's Android, iOS and HarmonyOS override examples (comments removed).
+        let a = ok(
+            json!({"platform":"all","audience":{"registration_id":["1507bfd3f710de7a40a"]},
+            "notification":{"android":{"alert":"Hi, JPush!fvdgtredfgerg","title":"Send to androidre"}},
+            "options":{"override_msg_id":67554224848096790u64,"third_party_channel":{"oppo":{"distribution":"jpush"}}}}),
+        );
+        assert_eq!(a.override_msg_id, Some(67554224848096790));
+        let i = ok(
+            json!({"platform":"all","audience":{"registration_id":["101d855909917e5faf8"]},
+            "notification":{"ios":{"alert":"Hi, JPush!!!","sound":"default","badge":"+1","thread-id":"default","extras":{"key":"my_extra1"}}},
+            "options":{"apns_production":false,"apns_collapse_id":"12345"}}),
+        );
+        assert_eq!(i.apns_collapse_id.as_deref(), Some("12345"));
+        assert_eq!(i.apns_production, Some(false));
+        ok(
+            json!({"platform":"all","audience":{"registration_id":["1507bfd3f710de7a40a"]},
+            "notification":{"hmos":{"alert":"Hi, JPush!fvdgtredfgerg","title":"Send to androidre"}},
+            "options":{"override_msg_id":67554224848096790u64}}),
+        );
+        // Java PushPayloadTest minimal payloads.
+        let p = ok(
+            json!({"platform":"all","audience":"all","notification":{"alert":"alert"},"options":{"sendno":123,"apns_production":false}}),
+        );
+        assert_eq!(p.sendno, "123");
+        ok(json!({"platform":"all","audience":"all","message":{"msg_content":"m"}}));
+        ok(
+            json!({"platform":["android","ios"],"audience":{"tag":["bf-promo"],"alias":["a"]},"notification":{"alert":"x","android":{"title":"t"}}}),
+        );
+    }
+
+    #[test]
+    fn sendno_is_an_unsigned_32_bit_integer() {
+        let with = |n: Value| json!({"platform":"all","audience":"all","notification":{"alert":"a"},"options":{"sendno":n}});
+        // The Node SDK's random range, and the type's bounds.
+        for n in [1u64, 100_000, 2_147_483_648, 4_294_967_294, 4_294_967_295] {
+            assert_eq!(ok(with(json!(n))).sendno, n.to_string());
+        }
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!(4_294_967_296u64),
+            json!("123"),
+            json!(1.5),
+        ] {
+            assert_eq!(code(with(bad.clone())), 1003, "{bad}");
+        }
+    }
+
+    #[test]
+    fn title_and_body_are_extracted() {
+        let b = json!({"notification":{"android":{"alert":"B","title":"T"}}});
+        assert_eq!(title_body(&b), (Some("T".into()), Some("B".into())));
+        let b = json!({"notification":{"ios":{"alert":{"title":"T","body":"B"}}}});
+        assert_eq!(title_body(&b), (Some("T".into()), Some("B".into())));
+        let b = json!({"notification":{"alert":"B"}});
+        assert_eq!(title_body(&b), (None, Some("B".into())));
+    }
+}
