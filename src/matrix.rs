@@ -526,30 +526,30 @@ pub fn render_json(m: &Matrix, only: Option<ProviderKind>) -> serde_json::Value 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::Fact;
     use crate::domain::Platform::*;
 
-    const JPUSH: ProviderKind = ProviderKind::new("jpush");
-    const TPNS: ProviderKind = ProviderKind::new("tpns");
+    pub(crate) const JPUSH: ProviderKind = ProviderKind::new("jpush");
+    pub(crate) const TPNS: ProviderKind = ProviderKind::new("tpns");
 
     /// Set one ledger fact (tests leak the small maps they build).
-    fn set(f: &mut TargetFacts<'_>, name: &'static str, fact: Fact) {
+    pub(crate) fn set(f: &mut TargetFacts<'_>, name: &'static str, fact: Fact) {
         let mut facts = f.facts.cloned().unwrap_or_default();
         facts.insert(name, fact);
         f.facts = Some(Box::leak(Box::new(facts)));
     }
 
-    fn m() -> Matrix {
+    pub(crate) fn m() -> Matrix {
         Matrix::builtin().unwrap()
     }
 
-    fn now() -> Timestamp {
+    pub(crate) fn now() -> Timestamp {
         "2026-11-21T12:00:00Z".parse().unwrap()
     }
 
-    fn facts<'a>(
+    pub(crate) fn facts<'a>(
         platforms: &'a [Platform],
         receivers: Option<&'a BTreeMap<String, u64>>,
     ) -> TargetFacts<'a> {
@@ -567,7 +567,7 @@ mod tests {
         }
     }
 
-    fn on(channels: &[&str]) -> BTreeMap<String, u64> {
+    pub(crate) fn on(channels: &[&str]) -> BTreeMap<String, u64> {
         channels.iter().map(|c| (c.to_string(), 100)).collect()
     }
 
@@ -688,127 +688,6 @@ mod tests {
     }
 
     #[test]
-    fn jpush_recall_on_android_and_ios_is_partial() {
-        let m = m();
-        let a = m.providers["jpush"].assess(
-            provider::get(JPUSH),
-            Action::Recall,
-            &facts(&[Android, Ios], None),
-            now(),
-        );
-        assert_eq!(a.verdict, Verdict::Partial);
-        let names: Vec<&str> = a.not_reached.iter().map(|(c, _)| c.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "huawei",
-                "huawei_legacy",
-                "honor",
-                "oppo",
-                "meizu",
-                "fcm",
-                "apns"
-            ]
-        );
-    }
-
-    #[test]
-    fn jpush_override_window_edge() {
-        let m = m();
-        let mut f = facts(&[Android], None);
-        let sent: Timestamp = "2026-11-20T12:00:01Z".parse().unwrap(); // 23:59:59 before now
-        f.sent_at = Some(sent);
-        let a = m
-            .provider(JPUSH)
-            .assess(provider::get(JPUSH), Action::Override, &f, now());
-        assert_eq!(a.verdict, Verdict::Partial, "{a:?}");
-        f.sent_at = Some("2026-11-20T12:00:00Z".parse().unwrap()); // exactly 24h
-        let a = m
-            .provider(JPUSH)
-            .assess(provider::get(JPUSH), Action::Override, &f, now());
-        assert_eq!(a.verdict, Verdict::Expired);
-        assert!(a.reason.unwrap().contains("1003"));
-        f.sent_at = Some("2026-11-20T11:59:59Z".parse().unwrap());
-        assert_eq!(
-            m.providers["jpush"]
-                .assess(provider::get(JPUSH), Action::Override, &f, now())
-                .verdict,
-            Verdict::Expired
-        );
-    }
-
-    #[test]
-    fn ios_override_needs_a_short_enough_collapse_id() {
-        let m = m();
-        let r = on(&["apns"]);
-        let mut f = facts(&[Ios], Some(&r));
-        assert_eq!(
-            m.providers["jpush"]
-                .assess(provider::get(JPUSH), Action::Override, &f, now())
-                .verdict,
-            Verdict::Unsupported
-        );
-        let ok = "a".repeat(64);
-        set(&mut f, "apns_collapse_id", Fact::Text(ok.to_string()));
-        assert_eq!(
-            m.providers["jpush"]
-                .assess(provider::get(JPUSH), Action::Override, &f, now())
-                .verdict,
-            Verdict::WillRun
-        );
-        let long = "a".repeat(65);
-        set(&mut f, "apns_collapse_id", Fact::Text(long.to_string()));
-        let a = m
-            .provider(JPUSH)
-            .assess(provider::get(JPUSH), Action::Override, &f, now());
-        assert_eq!(a.verdict, Verdict::Unsupported);
-        assert!(a.not_reached[0].1.contains("65 bytes"));
-    }
-
-    #[test]
-    fn tpns_audience_types() {
-        let m = m();
-        for (t, action, expect) in [
-            ("all", Action::Stop, Verdict::WillRun),
-            ("tag", Action::Override, Verdict::Partial),
-            ("account_list", Action::Stop, Verdict::WillRun),
-            ("token", Action::Stop, Verdict::Unsupported),
-            ("token_list", Action::Override, Verdict::Unsupported),
-            ("account", Action::Recall, Verdict::Unsupported),
-            ("package_account_push", Action::Stop, Verdict::Unsupported),
-        ] {
-            let mut f = facts(&[Android], None);
-            set(&mut f, "audience_type", Fact::Text(t.to_string()));
-            let a = m.providers["tpns"].assess(provider::get(TPNS), action, &f, now());
-            assert_eq!(a.verdict, expect, "{t} {action}: {a:?}");
-        }
-    }
-
-    #[test]
-    fn tpns_stop_on_ios() {
-        let m = m();
-        assert_eq!(
-            m.providers["tpns"]
-                .assess(
-                    provider::get(TPNS),
-                    Action::Stop,
-                    &facts(&[Ios], None),
-                    now()
-                )
-                .verdict,
-            Verdict::Unsupported
-        );
-        let a = m.providers["tpns"].assess(
-            provider::get(TPNS),
-            Action::Stop,
-            &facts(&[Android, Ios], None),
-            now(),
-        );
-        assert_eq!(a.verdict, Verdict::Partial);
-        assert_eq!(a.not_reached[0].0, "apns");
-    }
-
-    #[test]
     fn receivers_are_estimated() {
         let m = m();
         let r: BTreeMap<String, u64> = [
@@ -847,54 +726,6 @@ mod tests {
             a.notes[0].contains("counts no channel of the message's platforms"),
             "{a:?}"
         );
-    }
-
-    #[test]
-    fn cancel_scheduled_states() {
-        let m = m();
-        let mut f = facts(&[Android], None);
-        set(&mut f, "audience_type", Fact::Text("all".to_string()));
-        set(
-            &mut f,
-            "scheduled",
-            Fact::Scheduled(Scheduled::At("2026-11-21T11:00:00Z".parse().unwrap())),
-        );
-        assert_eq!(
-            m.providers["tpns"]
-                .assess(provider::get(TPNS), Action::CancelScheduled, &f, now())
-                .verdict,
-            Verdict::Expired
-        );
-        set(&mut f, "scheduled", Fact::Scheduled(Scheduled::No));
-        assert_eq!(
-            m.providers["tpns"]
-                .assess(provider::get(TPNS), Action::CancelScheduled, &f, now())
-                .verdict,
-            Verdict::Unsupported
-        );
-        set(&mut f, "scheduled", Fact::Scheduled(Scheduled::Yes));
-        assert_eq!(
-            m.providers["tpns"]
-                .assess(provider::get(TPNS), Action::CancelScheduled, &f, now())
-                .verdict,
-            Verdict::WillRun
-        );
-    }
-
-    #[test]
-    fn missing_ledger_record() {
-        let m = m();
-        let f = TargetFacts::default();
-        let a = m
-            .provider(JPUSH)
-            .assess(provider::get(JPUSH), Action::Override, &f, now());
-        assert_eq!(a.verdict, Verdict::Unsupported);
-        assert!(a.impossible);
-        let a = m
-            .provider(JPUSH)
-            .assess(provider::get(JPUSH), Action::Recall, &f, now());
-        assert_eq!(a.verdict, Verdict::WillRun);
-        assert!(a.notes[0].contains("not in the ledger"));
     }
 
     #[test]

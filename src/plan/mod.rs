@@ -180,4 +180,4 @@ fn default_timeout_ms() -> u64 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

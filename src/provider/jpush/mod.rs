@@ -6,6 +6,9 @@ mod planning;
 pub mod requests;
 mod session;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 
 use serde_json::Value;

@@ -7,6 +7,9 @@ pub mod requests;
 mod session;
 pub mod sign;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
