@@ -7,9 +7,23 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 /// A family's name, as plans and journals write it. Read back through the registry, which
-/// knows every provider's families.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// knows every provider's families; ordered as the providers declare them (a plan lists its
+/// families in that order).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Family(&'static str);
+
+impl Ord for Family {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (super::registry::family_rank(*self), self.0)
+            .cmp(&(super::registry::family_rank(*other), other.0))
+    }
+}
+
+impl PartialOrd for Family {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Family {
     pub const fn new(name: &'static str) -> Family {

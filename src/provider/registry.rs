@@ -35,6 +35,15 @@ pub fn kind_names() -> Vec<&'static str> {
     PROVIDERS.iter().map(|p| p.kind().as_str()).collect()
 }
 
+/// Where a family comes in the providers' declarations (unknown ones last).
+pub(super) fn family_rank(f: Family) -> usize {
+    PROVIDERS
+        .iter()
+        .flat_map(|p| p.families())
+        .position(|s| s.family.as_str() == f.as_str())
+        .unwrap_or(usize::MAX)
+}
+
 fn family(name: &str) -> Option<Family> {
     PROVIDERS
         .iter()
