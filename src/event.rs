@@ -17,6 +17,9 @@ use crate::redact::Redactor;
 pub enum Outcome {
     Done,
     Gone,
+    /// An override the provider refused to send (too late, the original unknown): nothing
+    /// replaced the wrong content.
+    NotCorrected,
     Skipped,
     Failed,
     GaveUp,
@@ -24,9 +27,10 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Done,
         Outcome::Gone,
+        Outcome::NotCorrected,
         Outcome::Skipped,
         Outcome::Failed,
         Outcome::GaveUp,
@@ -37,6 +41,7 @@ impl Outcome {
         match self {
             Outcome::Done => "done",
             Outcome::Gone => "gone",
+            Outcome::NotCorrected => "not_corrected",
             Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
             Outcome::GaveUp => "gave_up",

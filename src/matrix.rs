@@ -52,6 +52,15 @@ pub struct ActionRule {
     pub window: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_note: Option<String>,
+    /// The platforms the window limits (empty: all). A JPush override's 1-day window is
+    /// `override_msg_id`'s, on Android and HarmonyOS; the iOS collapse id has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub window_platforms: Vec<Platform>,
+    /// Channels the action may reach, on a condition the plan cannot check (a JPush recall on
+    /// iOS works only while the message is still queued): sent to, reported as uncertain, never
+    /// counted as corrected.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub uncertain: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience_types: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,6 +128,7 @@ impl Matrix {
                     .reaches
                     .iter()
                     .chain(rule.conditional.keys())
+                    .chain(rule.uncertain.keys())
                     .chain(rule.notes.keys());
                 for ch in named {
                     if pm.channel(ch).is_none() {
@@ -156,6 +166,46 @@ impl ProviderMatrix {
             .filter(|c| platforms.contains(&c.platform))
             .map(|c| c.name.as_str())
             .collect()
+    }
+}
+
+/// Whether a channel is on one of the message's platforms (unknown platforms: any).
+fn on_platforms(facts: &TargetFacts<'_>, c: &Channel) -> bool {
+    facts
+        .platforms
+        .is_none_or(|p| p.is_empty() || p.contains(&c.platform))
+}
+
+impl ProviderMatrix {
+    /// The channels a message was delivered on, with its receivers there: the channels the
+    /// ledger counted receivers on (of the message's platforms, in the matrix's order), else
+    /// every channel of its platforms with receivers unknown; `None` when its platforms are
+    /// unknown too.
+    pub fn target_channels(&self, facts: &TargetFacts<'_>) -> Option<Vec<(String, Option<u64>)>> {
+        if let Some(r) = facts.receivers_by_channel {
+            let counted: Vec<(String, Option<u64>)> = self
+                .channels
+                .iter()
+                .filter(|c| on_platforms(facts, c))
+                .filter_map(|c| {
+                    r.get(&c.name)
+                        .filter(|n| **n > 0)
+                        .map(|n| (c.name.clone(), Some(*n)))
+                })
+                .collect();
+            if !counted.is_empty() {
+                return Some(counted);
+            }
+        }
+        match facts.platforms {
+            Some(p) if !p.is_empty() => Some(
+                self.channels_of(p)
+                    .into_iter()
+                    .map(|c| (c.to_string(), None))
+                    .collect(),
+            ),
+            _ => None,
+        }
     }
 }
 
@@ -212,6 +262,8 @@ pub struct Assessment {
     pub reached: Vec<String>,
     /// Channels it cannot reach, each with why.
     pub not_reached: Vec<(String, String)>,
+    /// Channels it may reach on a condition the plan cannot check, each with the condition.
+    pub uncertain: Vec<(String, String)>,
     /// Caveats that do not change the verdict.
     pub notes: Vec<String>,
     /// (receivers reached, receivers in total) when the ledger has `receivers_by_channel`.
@@ -238,6 +290,7 @@ impl ProviderMatrix {
             reason: None,
             reached: Vec::new(),
             not_reached: Vec::new(),
+            uncertain: Vec::new(),
             notes: Vec::new(),
             receivers: None,
             impossible: false,
@@ -323,55 +376,51 @@ impl ProviderMatrix {
             }
         }
 
+        // Past the action's window: expired, or — when the window limits some platforms
+        // only — those platforms' channels are not reached.
+        let mut expired = None;
         if let (Some(window), Some(sent)) = (rule.window(), facts.sent_at) {
             let age = now.duration_since(sent);
             let age = age.unsigned_abs();
             if now >= sent && age >= window {
-                a.verdict = Verdict::Expired;
-                a.reason = Some(format!(
+                let why = format!(
                     "sent {} ago, outside the {} window: {}",
                     format_duration(age),
                     format_duration(window),
                     rule.window_note
                         .as_deref()
                         .unwrap_or("the provider no longer accepts this action")
-                ));
-                return a;
+                );
+                if rule.window_platforms.is_empty() {
+                    a.verdict = Verdict::Expired;
+                    a.reason = Some(why);
+                    return a;
+                }
+                expired = Some(why);
             }
         }
 
-        // Channels: the receivers the ledger counted, else every channel of the platforms.
-        let on_platforms = |c: &Channel| {
-            facts
-                .platforms
-                .is_none_or(|p| p.is_empty() || p.contains(&c.platform))
-        };
-        let counted: Vec<String> = match facts.receivers_by_channel {
-            // In the matrix's channel order, so every plan lists channels the same way; only
-            // channels of the message's platforms (a count elsewhere is an export mistake).
-            Some(r) => self
-                .channels
-                .iter()
-                .filter(|c| on_platforms(c) && r.get(&c.name).is_some_and(|n| *n > 0))
-                .map(|c| c.name.clone())
-                .collect(),
-            None => Vec::new(),
-        };
-        if counted.is_empty()
-            && facts
-                .receivers_by_channel
-                .is_some_and(|r| r.values().any(|n| *n > 0))
+        let candidates = self.target_channels(facts);
+        if candidates.is_some()
+            && facts.receivers_by_channel.is_some_and(|r| r.values().any(|n| *n > 0))
+            && facts.receivers_by_channel.is_some_and(|r| {
+                !self
+                    .channels
+                    .iter()
+                    .any(|c| on_platforms(facts, c) && r.get(&c.name).is_some_and(|n| *n > 0))
+            })
         {
             a.notes.push("receivers_by_channel counts no channel of the message's platforms: its channels were taken from the platforms".into());
         }
-        let candidates: Option<Vec<String>> = match facts.platforms {
-            _ if !counted.is_empty() => Some(counted),
-            Some(p) if !p.is_empty() => {
-                Some(self.channels_of(p).into_iter().map(String::from).collect())
-            }
-            _ => None,
-        };
+        let candidates: Option<Vec<String>> =
+            candidates.map(|c| c.into_iter().map(|(ch, _)| ch).collect());
         let Some(candidates) = candidates else {
+            if let Some(why) = expired {
+                // Which platforms the window spares is unknowable without them.
+                a.verdict = Verdict::Expired;
+                a.reason = Some(why);
+                return a;
+            }
             a.notes.push(if facts.in_ledger {
                 "platforms unknown: channels not checked".to_string()
             } else {
@@ -380,6 +429,17 @@ impl ProviderMatrix {
             return a;
         };
         for ch in &candidates {
+            let platform = self.channel(ch).map(|c| c.platform);
+            if let Some(why) = &expired
+                && platform.is_some_and(|p| rule.window_platforms.contains(&p))
+            {
+                a.not_reached.push((ch.clone(), why.clone()));
+                continue;
+            }
+            if let Some(condition) = rule.uncertain.get(ch) {
+                a.uncertain.push((ch.clone(), condition.clone()));
+                continue;
+            }
             let reached = if rule.reaches.iter().any(|r| r == ch) {
                 Ok(())
             } else {
@@ -416,9 +476,30 @@ impl ProviderMatrix {
             let reached: u64 = a.reached.iter().filter_map(|c| r.get(c)).sum();
             a.receivers = Some((reached, total));
         }
-        if a.not_reached.is_empty() {
+        let names = |l: &[(String, String)]| {
+            l.iter()
+                .map(|(c, _)| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if a.not_reached.is_empty() && a.uncertain.is_empty() {
             a.verdict = Verdict::WillRun;
-        } else if a.reached.is_empty() {
+        } else if a.not_reached.is_empty() {
+            a.verdict = Verdict::Partial;
+            a.reason = Some(format!(
+                "uncertain: {}",
+                a.uncertain
+                    .iter()
+                    .map(|(c, why)| format!("{c} ({why})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        } else if a.reached.is_empty() && a.uncertain.is_empty() {
+            if let Some(why) = expired {
+                a.verdict = Verdict::Expired;
+                a.reason = Some(why);
+                return a;
+            }
             a.verdict = Verdict::Unsupported;
             a.reason = Some(format!(
                 "{action} reaches none of this message's channels ({})",
@@ -430,14 +511,15 @@ impl ProviderMatrix {
             ));
         } else {
             a.verdict = Verdict::Partial;
-            a.reason = Some(format!(
-                "not reached: {}",
-                a.not_reached
-                    .iter()
-                    .map(|(c, _)| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            a.reason = Some(if a.uncertain.is_empty() {
+                format!("not reached: {}", names(&a.not_reached))
+            } else {
+                format!(
+                    "not reached: {}; uncertain: {}",
+                    names(&a.not_reached),
+                    names(&a.uncertain)
+                )
+            });
         }
         a
     }
@@ -480,19 +562,28 @@ pub fn render_text(m: &Matrix, only: Option<ProviderKind>) -> String {
                         "yes"
                     } else if rule.conditional.contains_key(&c.name) {
                         "if"
+                    } else if rule.uncertain.contains_key(&c.name) {
+                        "may"
                     } else {
                         "no"
                     };
                     let note = rule
                         .notes
                         .get(&c.name)
+                        .or_else(|| rule.uncertain.get(&c.name))
                         .map(|n| format!("  {n}"))
                         .unwrap_or_default();
                     let _ = writeln!(out, "      {mark:<4}{:<14}{note}", c.name);
                 }
             }
             if let Some(w) = &rule.window {
-                let _ = writeln!(out, "    window: {w} after the original send");
+                let on = if rule.window_platforms.is_empty() {
+                    String::new()
+                } else {
+                    let p: Vec<&str> = rule.window_platforms.iter().map(|p| p.as_str()).collect();
+                    format!(" ({})", p.join(", "))
+                };
+                let _ = writeln!(out, "    window: {w} after the original send{on}");
             }
             if let Some(t) = &rule.audience_types {
                 let _ = writeln!(out, "    audience types: {}", t.join(", "));
@@ -673,8 +764,12 @@ pub(crate) mod tests {
                     );
                 }
                 let a = pm.assess(provider::get(*kind), *action, &f, now());
+                let uncertain = m.provider(*kind).rule(*action).is_some_and(|r| r.uncertain.contains_key(ch));
                 let expect = if yes.contains(&ch) {
                     Verdict::WillRun
+                } else if uncertain {
+                    // Sent to, reported as uncertain (a JPush recall on iOS).
+                    Verdict::Partial
                 } else {
                     assert!(
                         no.contains(&ch),

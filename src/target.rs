@@ -18,6 +18,12 @@ pub struct PlanTarget {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_reached: Vec<String>,
+    /// Channels the step's action reaches for this target (what a `done` corrects).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reached: Vec<String>,
+    /// Channels it may reach on a condition the plan cannot check (never counted corrected).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncertain: Vec<String>,
     pub disposition: Disposition,
     pub in_ledger: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

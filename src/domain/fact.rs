@@ -21,6 +21,7 @@ pub enum Fact {
     Text(String),
     Uint(u64),
     Scheduled(Scheduled),
+    Json(serde_json::Value),
 }
 
 impl Fact {
@@ -53,6 +54,7 @@ impl Fact {
             Fact::Scheduled(Scheduled::No) => serde_json::Value::Bool(false),
             Fact::Scheduled(Scheduled::Yes) => serde_json::Value::Bool(true),
             Fact::Scheduled(Scheduled::At(t)) => serde_json::Value::String(t.to_string()),
+            Fact::Json(v) => v.clone(),
         }
     }
 }

@@ -20,4 +20,4 @@ pub use msg_id::MsgId;
 pub use platform::Platform;
 pub use provider_kind::ProviderKind;
 pub use rate::Rate;
-pub use verdict::{Disposition, UnsupportedPolicy, Verdict};
+pub use verdict::{Disposition, NotCorrectedPolicy, UnsupportedPolicy, Verdict};

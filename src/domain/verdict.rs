@@ -63,3 +63,20 @@ impl UnsupportedPolicy {
         }
     }
 }
+
+/// What an override the provider refused to send (`not_corrected`) means for the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotCorrectedPolicy {
+    /// The run fails (exit 1): the wrong content is still where it was.
+    #[default]
+    Fail,
+    /// Accepted: the playbook expects some originals to be past correcting.
+    Ok,
+}
+
+impl NotCorrectedPolicy {
+    pub fn is_fail(&self) -> bool {
+        *self == NotCorrectedPolicy::Fail
+    }
+}

@@ -14,7 +14,7 @@ use super::failure_budget::Budget;
 use super::pacer::Pacer;
 use super::retry::RetrySettings;
 use super::stop::Stop;
-use crate::domain::{Disposition, FailureBudget, Verdict};
+use crate::domain::{Action, Disposition, FailureBudget, Verdict};
 use crate::event::{Event, Note, Outcome, Sink};
 use crate::plan::{Plan, PlanStep, provider_quota};
 use crate::provider::http::Transport;
@@ -333,7 +333,13 @@ impl<T: Transport> Executor<T> {
             target: t,
             resumed,
         };
-        self.session.correct(&calls, job).await
+        let mut fin = self.session.correct(&calls, job).await;
+        // An override the provider refused to send ("the original is gone or too old") is not
+        // a success: the wrong content is still where it was.
+        if step.action == Action::Override && fin.outcome == Outcome::Gone {
+            fin.outcome = Outcome::NotCorrected;
+        }
+        fin
     }
 }
 
@@ -359,7 +365,7 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
-    use crate::domain::{Action, Rate, UnsupportedPolicy};
+    use crate::domain::{Rate, UnsupportedPolicy};
     use crate::event::Fanout;
     use crate::exec::retry::MAX_PAUSE;
     use crate::exit;
@@ -424,6 +430,8 @@ mod tests {
                 verdict: Verdict::WillRun,
                 reason: None,
                 not_reached: Vec::new(),
+                reached: Vec::new(),
+                uncertain: Vec::new(),
                 disposition: Disposition::Send,
                 in_ledger: false,
                 notes: Vec::new(),
@@ -481,6 +489,7 @@ mod tests {
                 name: "pull".into(),
                 action: Action::Recall,
                 unsupported: UnsupportedPolicy::Skip,
+                on_not_corrected: Default::default(),
                 api: "DELETE".into(),
                 counts: VerdictCounts::default(),
                 dispositions: DispositionCounts {
@@ -502,6 +511,8 @@ mod tests {
                 fail: 0,
             },
             warnings: Vec::new(),
+            messages: Default::default(),
+            exposure: Default::default(),
         }
     }
 

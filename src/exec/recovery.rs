@@ -72,7 +72,11 @@ fn scan(events: &[Event]) -> Seen {
 /// Whether a target with this last outcome must not be sent again.
 fn settled(outcome: Outcome, reason: &str) -> bool {
     match outcome {
-        Outcome::Done | Outcome::Gone | Outcome::Skipped | Outcome::Failed => true,
+        Outcome::Done
+        | Outcome::Gone
+        | Outcome::NotCorrected
+        | Outcome::Skipped
+        | Outcome::Failed => true,
         // Given up because a resend could show twice: never resend.
         Outcome::GaveUp => reason.contains("not retried"),
         Outcome::NotAttempted => false,

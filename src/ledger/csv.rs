@@ -159,10 +159,20 @@ pub(super) fn csv_to_json<'h>(
                 FieldKind::Schedule if cell == "true" || cell == "false" => {
                     Value::Bool(cell == "true")
                 }
-                FieldKind::U32 => cell
+                FieldKind::U32 | FieldKind::Uint | FieldKind::UintOneOf(_) => cell
                     .parse::<u64>()
                     .map(Value::from)
                     .unwrap_or_else(|_| Value::String(cell.into())),
+                FieldKind::Object => serde_json::from_str(cell).map_err(|e| {
+                    let pos = format!(" (at character {} of the cell)", e.column());
+                    (
+                        h,
+                        format!(
+                            "column `{h}` must hold JSON: {}{pos}",
+                            strip_json_position(&e.to_string())
+                        ),
+                    )
+                })?,
                 _ => Value::String(cell.to_string()),
             }
         } else {

@@ -249,6 +249,37 @@ pub(super) fn fact(
             // By the SDKs' convention 0 means "none".
             Ok((n != 0).then_some(Fact::Uint(u64::from(n))))
         }
+        FieldKind::Uint => value
+            .as_u64()
+            .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+            .map(|n| Some(Fact::Uint(n)))
+            .ok_or((name, format!("`{name}` must be an unsigned integer"))),
+        FieldKind::UintOneOf(options) => {
+            let n = value
+                .as_u64()
+                .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()));
+            match n {
+                Some(n) if options.contains(&n) => Ok(Some(Fact::Uint(n))),
+                _ => Err((
+                    name,
+                    format!(
+                        "`{name}` must be one of {}",
+                        options
+                            .iter()
+                            .map(|o| o.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )),
+            }
+        }
+        FieldKind::Object => match value {
+            Value::Object(_) => Ok(Some(Fact::Json(value.clone()))),
+            v => Err((
+                name,
+                format!("`{name}` must be an object, found {}", json_kind(v)),
+            )),
+        },
         FieldKind::Schedule => match value {
             Value::Bool(false) => Ok(Some(Fact::Scheduled(Scheduled::No))),
             Value::Bool(true) => Ok(Some(Fact::Scheduled(Scheduled::Yes))),

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use jiff::Timestamp;
 use serde_json::Map;
 
+use super::exposure::{self, Exposure, MessageChannels};
 use super::render::StepRenderer;
 use super::{
     DispositionCounts, Plan, PlanInput, PlanLedger, PlanLimits, PlanPlaybook, PlanProvider,
@@ -74,6 +75,7 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
     let limits = plan_limits(pb, p);
     let mut steps = Vec::new();
     let mut totals = Totals::default();
+    let mut messages: BTreeMap<String, MessageChannels> = BTreeMap::new();
 
     for (i, step) in pb.steps.iter().enumerate() {
         let ids = step_targets(step, ctx.scan.map(|s| &s.matches[i]));
@@ -93,6 +95,7 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
             name: step.name.value.clone(),
             action: step.action,
             unsupported: step.unsupported,
+            on_not_corrected: step.on_not_corrected,
             api,
             counts: VerdictCounts::default(),
             dispositions: DispositionCounts::default(),
@@ -119,6 +122,12 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
                 _ => None,
             };
             let facts = facts_of(p, record, rendered.as_ref());
+            if record.is_some()
+                && !messages.contains_key(&id.to_string())
+                && let Some(channels) = pm.target_channels(&facts)
+            {
+                messages.insert(id.to_string(), channels.into_iter().collect());
+            }
             let a = pm.assess(p, step.action, &facts, ctx.now);
             let disposition = disposition(a.verdict, step.unsupported, a.impossible);
             ps.counts.add(a.verdict);
@@ -145,6 +154,7 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
             }
             let mut notes = a.notes.clone();
             notes.extend(a.not_reached.iter().map(|(c, why)| format!("{c}: {why}")));
+            notes.extend(a.uncertain.iter().map(|(c, why)| format!("{c}: may be reached {why}")));
             let mut original = (step.action == Action::Override)
                 .then(|| record.map(|r| original_of(p, r)))
                 .flatten();
@@ -160,6 +170,7 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
                     action: step.action,
                     policy: step.unsupported,
                     reached_platforms: checked.then_some(reached.as_slice()),
+                    message: rendered.as_ref(),
                 };
                 p.plan_target(&cx, o, &mut notes);
             }
@@ -168,6 +179,8 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
                 verdict: a.verdict,
                 reason: a.reason.clone(),
                 not_reached: a.not_reached.iter().map(|(c, _)| c.clone()).collect(),
+                reached: a.reached.clone(),
+                uncertain: a.uncertain.iter().map(|(c, _)| c.clone()).collect(),
                 disposition,
                 in_ledger: record.is_some(),
                 notes,
@@ -248,7 +261,7 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
         .files()
         .find(|(p, _)| *p == pb.file.path.as_path())
         .map_or(String::new(), |(_, h)| h.to_string());
-    Ok(Plan {
+    let mut plan = Plan {
         schema: super::PLAN_SCHEMA.into(),
         pushfix_version: env!("CARGO_PKG_VERSION").into(),
         as_of: ctx.now,
@@ -289,7 +302,20 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
         steps,
         totals,
         warnings,
-    })
+        messages,
+        exposure: Exposure::default(),
+    };
+    plan.exposure = exposure::planned(&plan);
+    for ch in &plan.exposure.unreached {
+        let c = &plan.exposure.by_channel[ch];
+        plan.warnings.push(format!(
+            "{ch}: ~{} message{}, {} receivers, reached by no step: their devices keep the original",
+            exposure::approx(c.messages_before),
+            if c.messages_before == 1 { "" } else { "s" },
+            exposure::approx(c.before)
+        ));
+    }
+    Ok(plan)
 }
 
 /// Requests and time, each family at its pace: one request per target to send in the step's

@@ -2,6 +2,7 @@
 //! pure function from playbook + ledger + matrix + templates (+ "now"); no network, no clock.
 
 mod build;
+pub mod exposure;
 mod prepare;
 mod preview;
 mod render;
@@ -17,9 +18,11 @@ pub use prepare::{PrepareError, Prepared, prepare};
 pub use preview::{redacted_headers, target_requests, to_json};
 pub use summary::{render_text, thousands};
 
-use crate::domain::{Action, ProviderKind, UnsupportedPolicy, Verdict};
+use crate::domain::{Action, NotCorrectedPolicy, ProviderKind, UnsupportedPolicy, Verdict};
 use crate::provider::{self, Family, PlanRate, Provider, Settings};
 use crate::target::PlanTarget;
+
+pub use exposure::{Exposure, MessageChannels};
 
 pub const PLAN_SCHEMA: &str = "pushfix.plan/v1";
 
@@ -42,6 +45,13 @@ pub struct Plan {
     pub steps: Vec<PlanStep>,
     pub totals: Totals,
     pub warnings: Vec<String>,
+    /// The channels each selected message (in the ledger) was delivered on, with its receivers
+    /// there: what the residual exposure is computed from.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub messages: BTreeMap<String, MessageChannels>,
+    /// Residual exposure if every request the plan sends ends `done`.
+    #[serde(default)]
+    pub exposure: Exposure,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,6 +121,8 @@ pub struct PlanStep {
     pub name: String,
     pub action: Action,
     pub unsupported: UnsupportedPolicy,
+    #[serde(default, skip_serializing_if = "NotCorrectedPolicy::is_fail")]
+    pub on_not_corrected: NotCorrectedPolicy,
     pub api: String,
     pub counts: VerdictCounts,
     pub dispositions: DispositionCounts,

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::diag::{SourceFile, Span};
-use crate::domain::{Action, FailureBudget, MsgId, ProviderKind, Rate, UnsupportedPolicy};
+use crate::domain::{
+    Action, FailureBudget, MsgId, NotCorrectedPolicy, ProviderKind, Rate, UnsupportedPolicy,
+};
 use crate::ledger::Filter;
 use crate::provider::{self, Provider, Settings};
 use crate::template::{TemplateSrc, TemplateTree};
@@ -106,6 +108,8 @@ pub struct Step {
     pub action_span: Span,
     pub select: Selector,
     pub unsupported: UnsupportedPolicy,
+    /// What an override the provider refused to send means for the run's exit code.
+    pub on_not_corrected: NotCorrectedPolicy,
     pub message: Option<MessageSpec>,
     pub span: Span,
 }

@@ -170,8 +170,20 @@ struct StepDoc {
     select: SelectDoc,
     /// What to do where the channel matrix says no (default skip).
     unsupported: Option<UnsupportedDoc>,
+    /// Override only: whether an override the provider refused to send (too late, original
+    /// gone) fails the run (`fail`, the default: exit 1) or is accepted (`ok`).
+    on_not_corrected: Option<NotCorrectedDoc>,
     /// Override only: the corrected notification. Every string is a tera template.
     message: Option<MessageDoc>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "NotCorrectedPolicy")]
+#[allow(dead_code)]
+enum NotCorrectedDoc {
+    Fail,
+    Ok,
 }
 
 /// Which messages: `ids`, `ids_file` and `where` combine as a union, without duplicates.

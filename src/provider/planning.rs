@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Family;
 use crate::domain::{Action, Platform, Rate, UnsupportedPolicy};
-use crate::target::PlanTarget;
+use crate::target::{PlanTarget, RenderedMessage};
 
 /// The pace of one family in a plan.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,6 +33,8 @@ pub struct TargetContext<'a> {
     /// Platforms with a channel the action reaches; `None` when the matrix checked no channel
     /// (platforms unknown).
     pub reached_platforms: Option<&'a [Platform]>,
+    /// The rendered correction (override steps).
+    pub message: Option<&'a RenderedMessage>,
 }
 
 /// One planned step.

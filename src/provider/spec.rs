@@ -76,6 +76,12 @@ pub enum FieldKind {
     /// An unsigned 32-bit integer (a number or digits in a string); 0 means absent, as the
     /// SDKs use it.
     U32,
+    /// An unsigned integer (a number or digits in a string; 0 allowed).
+    Uint,
+    /// One of these unsigned integers (a number or digits in a string; 0 allowed).
+    UintOneOf(&'static [u64]),
+    /// A JSON object, kept as it is (in CSV: JSON text).
+    Object,
     /// `false`, `true`, or the dispatch time (RFC 3339): whether a task is scheduled.
     Schedule,
 }
@@ -133,4 +139,6 @@ pub trait SettingsReader {
     fn choice(&mut self, key: &str, options: &[&'static str]) -> Option<&'static str>;
     /// Report a problem at the key.
     fn error(&mut self, key: &str, message: &str, help: &str);
+    /// Warn about the mapping (`provider:`) as a whole; validate and plan print it located.
+    fn warning(&mut self, message: &str, help: &str);
 }

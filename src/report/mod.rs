@@ -63,6 +63,8 @@ pub struct ReportStep {
 pub struct Outcomes {
     pub done: u64,
     pub gone: u64,
+    #[serde(default)]
+    pub not_corrected: u64,
     pub skipped: u64,
     pub failed: u64,
     pub gave_up: u64,
@@ -78,6 +80,7 @@ impl Outcomes {
         match o {
             Outcome::Done => &mut self.done,
             Outcome::Gone => &mut self.gone,
+            Outcome::NotCorrected => &mut self.not_corrected,
             Outcome::Skipped => &mut self.skipped,
             Outcome::Failed => &mut self.failed,
             Outcome::GaveUp => &mut self.gave_up,

@@ -150,7 +150,7 @@ fn every_answer_class_reaches_its_outcome() {
     let r = c.report();
     assert_eq!(
         step_outcomes(&r, 0),
-        json!({"done": 2, "gone": 1, "skipped": 0, "failed": 1, "gave_up": 1, "not_attempted": 0})
+        json!({"done": 2, "gone": 1, "not_corrected": 0, "skipped": 0, "failed": 1, "gave_up": 1, "not_attempted": 0})
     );
     assert_eq!(
         r["steps"][0]["retries"], 3,

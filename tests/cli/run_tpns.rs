@@ -212,7 +212,7 @@ fn tpns_answer_classes() {
     let o = &c.report()["steps"][0]["outcomes"];
     assert_eq!(
         *o,
-        json!({"done": 1, "gone": 1, "skipped": 0, "failed": 3, "gave_up": 1, "not_attempted": 0})
+        json!({"done": 1, "gone": 1, "not_corrected": 0, "skipped": 0, "failed": 3, "gave_up": 1, "not_attempted": 0})
     );
 }
 

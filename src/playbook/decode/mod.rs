@@ -46,7 +46,14 @@ pub const LIMITS_KEYS: &[&str] = &[
 ];
 pub const RETRY_KEYS: &[&str] = &["attempts", "backoff"];
 pub const BACKOFF_KEYS: &[&str] = &["initial", "max"];
-pub const STEP_KEYS: &[&str] = &["name", "action", "select", "unsupported", "message"];
+pub const STEP_KEYS: &[&str] = &[
+    "name",
+    "action",
+    "select",
+    "unsupported",
+    "on_not_corrected",
+    "message",
+];
 pub const SELECT_KEYS: &[&str] = &["ids", "ids_file", "where"];
 pub const WHERE_KEYS: &[&str] = &[
     "tags_any",

@@ -2,6 +2,7 @@
 //! provider reads itself (`Provider::decode_settings`), with hints for keys of another one.
 
 use super::secrets::looks_like_secret;
+use crate::diag::Diagnostic;
 use super::{
     Decoder, ENV_REF_KEYS, Fields, MESSAGE_COMMON_KEYS, PROVIDER_COMMON_KEYS, valid_env_name,
 };
@@ -170,6 +171,15 @@ impl SettingsReader for ProviderKeys<'_, '_, '_> {
     fn error(&mut self, key: &str, message: &str, help: &str) {
         let span = self.fields.key(key).map_or(self.fields.span, |k| k.span);
         self.dec.error(span, message).with_help(help);
+    }
+
+    fn warning(&mut self, message: &str, help: &str) {
+        let span = self.fields.owner.unwrap_or(self.fields.span);
+        self.dec.diags.push(
+            Diagnostic::warning(message)
+                .at(self.dec.file, span)
+                .help(help),
+        );
     }
 }
 

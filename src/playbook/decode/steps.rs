@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::{Decoder, SELECT_KEYS, STEP_KEYS, WHERE_KEYS};
-use crate::domain::{Action, MsgId, Platform, UnsupportedPolicy};
+use crate::domain::{Action, MsgId, NotCorrectedPolicy, Platform, UnsupportedPolicy};
 use crate::ids_file;
 use crate::ledger::Filter;
 use crate::playbook::{Located, Selector, Step};
@@ -62,6 +62,29 @@ impl Decoder<'_> {
             ),
             None => Some(UnsupportedPolicy::Skip),
         };
+        let on_not_corrected = match f.get("on_not_corrected") {
+            Some(n) => {
+                let p = self.choice(
+                    n,
+                    "on_not_corrected",
+                    &[
+                        ("fail", NotCorrectedPolicy::Fail),
+                        ("ok", NotCorrectedPolicy::Ok),
+                    ],
+                );
+                if action.is_some_and(|a| a != Action::Override) {
+                    let span = f.key("on_not_corrected").map_or(f.span, |k| k.span);
+                    self.error(
+                        span,
+                        "`on_not_corrected` is for override steps: only an override can be refused without a correction going out",
+                    );
+                    None
+                } else {
+                    p
+                }
+            }
+            None => Some(NotCorrectedPolicy::Fail),
+        };
         let select = match self.require(&f, "select", "step") {
             Some(n) => self.select(n, has_ledger),
             None => None,
@@ -95,6 +118,7 @@ impl Decoder<'_> {
             action_span: action_node?.span,
             select: select?,
             unsupported: unsupported?,
+            on_not_corrected: on_not_corrected?,
             message: message?,
             span: node.span,
         })

@@ -34,6 +34,20 @@ pub const PUSH_FAMILY: Family = Family::new("jpush_push");
 /// The message and ledger field carrying the iOS collapse id.
 pub const APNS_COLLAPSE_ID: &str = "apns_collapse_id";
 
+/// The HarmonyOS notification category of the original (`notification.hmos.category`): a
+/// message field (from the step, else the ledger record).
+pub const HMOS_CATEGORY: &str = "hmos_category";
+
+/// The category sent when neither the step nor the ledger gives one: HarmonyOS's marketing
+/// class, the one every app may use without approval (and the one vendor quotas cap).
+pub const DEFAULT_HMOS_CATEGORY: &str = "MARKETING";
+
+/// `options.classification` (0 marketing, 1 system) and `options.third_party_channel`
+/// (per-vendor settings: vivo `classification`, `channel_id`, …) of the original, from the
+/// ledger: the correction goes out in the same class, on the same vendor channels.
+pub const CLASSIFICATION: &str = "classification";
+pub const THIRD_PARTY_CHANNEL: &str = "third_party_channel";
+
 /// APNs limit on `apns-collapse-id` (reference/jpush.md §6).
 pub const APNS_COLLAPSE_ID_MAX_BYTES: usize = 64;
 
@@ -62,6 +76,11 @@ static OWN_KEYS: &[OwnKey] = &[
         at: KeyPath::Message,
         name: APNS_COLLAPSE_ID,
         schema: r#"{"description": "JPush only: iOS collapse id when the ledger lacks the original's (at most 64 bytes).", "type": "string"}"#,
+    },
+    OwnKey {
+        at: KeyPath::Message,
+        name: HMOS_CATEGORY,
+        schema: r#"{"description": "JPush only: HarmonyOS notification category of the correction when the ledger lacks the original's (default MARKETING).", "type": "string"}"#,
     },
 ];
 
@@ -156,10 +175,16 @@ impl Provider for Jpush {
     }
 
     fn message_fields(&self) -> &'static [MessageField] {
-        &[MessageField {
-            name: APNS_COLLAPSE_ID,
-            max_bytes: Some((APNS_COLLAPSE_ID_MAX_BYTES, "APNs")),
-        }]
+        &[
+            MessageField {
+                name: APNS_COLLAPSE_ID,
+                max_bytes: Some((APNS_COLLAPSE_ID_MAX_BYTES, "APNs")),
+            },
+            MessageField {
+                name: HMOS_CATEGORY,
+                max_bytes: None,
+            },
+        ]
     }
 
     fn refuse_action(&self, action: Action) -> Option<(&'static str, &'static str)> {
@@ -177,11 +202,28 @@ impl Provider for Jpush {
     }
 
     fn ledger_fields(&self) -> &'static [LedgerField] {
-        &[LedgerField {
-            name: APNS_COLLAPSE_ID,
-            kind: FieldKind::Text,
-            in_original: false,
-        }]
+        &[
+            LedgerField {
+                name: APNS_COLLAPSE_ID,
+                kind: FieldKind::Text,
+                in_original: false,
+            },
+            LedgerField {
+                name: HMOS_CATEGORY,
+                kind: FieldKind::Text,
+                in_original: false,
+            },
+            LedgerField {
+                name: CLASSIFICATION,
+                kind: FieldKind::UintOneOf(&[0, 1]),
+                in_original: true,
+            },
+            LedgerField {
+                name: THIRD_PARTY_CHANNEL,
+                kind: FieldKind::Object,
+                in_original: true,
+            },
+        ]
     }
 
     fn audience_may_be_all(&self) -> bool {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::PUSH_FAMILY;
-use crate::domain::{Action, Disposition, UnsupportedPolicy, Verdict, format_duration};
+use crate::domain::{Action, Disposition, Platform, UnsupportedPolicy, Verdict, format_duration};
 use crate::provider::{Estimate, PlanWarnings, StepContext, StepSummary, TargetContext};
 use crate::target::Original;
 
@@ -33,6 +33,15 @@ pub fn push_platforms(cx: &TargetContext<'_>, o: &mut Original, notes: &mut Vec<
     for p in o.platforms.iter().filter(|p| !reached.contains(p)) {
         notes.push(format!(
             "not pushed to {p}: no channel there can replace the original"
+        ));
+    }
+    if o.push_targets().contains(&Platform::Hmos)
+        && cx.message.is_some_and(|m| m.field(super::HMOS_CATEGORY).is_none())
+    {
+        notes.push(format!(
+            "HarmonyOS category unknown (neither the step nor the ledger gives `{}`): {} is sent, the class every app may use and the one vendor quotas cap",
+            super::HMOS_CATEGORY,
+            super::DEFAULT_HMOS_CATEGORY
         ));
     }
 }

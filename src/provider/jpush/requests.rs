@@ -42,6 +42,10 @@ pub struct OverrideInput<'a> {
     pub audience: &'a Value,
     pub message: &'a RenderedMessage,
     pub apns_production: bool,
+    /// `options.classification` of the original (0 marketing, 1 system), if the ledger says.
+    pub classification: Option<u64>,
+    /// `options.third_party_channel` of the original, if the ledger says.
+    pub third_party_channel: Option<&'a Value>,
 }
 
 /// `POST /v3/push` with `options.override_msg_id` (an exact JSON integer), the APNs collapse id
@@ -65,9 +69,13 @@ pub fn override_push(input: &OverrideInput<'_>, cid: Value) -> RequestSpec {
             }
         }
         match p {
-            // HarmonyOS requires a category; corrective notices are service messages.
+            // HarmonyOS requires a category: the original's (step or ledger), else the class
+            // every app may use (docs/decisions.md).
             Platform::Hmos => {
-                n.insert("category".into(), Value::String("MARKETING".into()));
+                let category = m
+                    .field(super::HMOS_CATEGORY)
+                    .unwrap_or(super::DEFAULT_HMOS_CATEGORY);
+                n.insert("category".into(), Value::String(category.into()));
             }
             // Quick apps require the page to open; the original's page is not in the ledger.
             Platform::Quickapp => {
@@ -81,13 +89,25 @@ pub fn override_push(input: &OverrideInput<'_>, cid: Value) -> RequestSpec {
         notification.insert(p.as_str().into(), Value::Object(n));
     }
     let mut options = Map::new();
-    options.insert("override_msg_id".into(), Value::from(input.msg_id));
+    // `override_msg_id` replaces the original on Android and HarmonyOS (within a day); iOS is
+    // replaced by `apns_collapse_id`, with no window, so an iOS-only push must not carry it
+    // (past the day, JPush would refuse the whole push with 1003).
+    if input.platforms.iter().any(|p| *p != Platform::Ios) {
+        options.insert("override_msg_id".into(), Value::from(input.msg_id));
+    }
     if input.platforms.contains(&Platform::Ios)
         && let Some(c) = m.field(super::APNS_COLLAPSE_ID)
     {
         options.insert("apns_collapse_id".into(), Value::String(c.to_string()));
     }
     options.insert("apns_production".into(), Value::Bool(input.apns_production));
+    // The original's class and vendor settings, so the correction goes where it went.
+    if let Some(c) = input.classification {
+        options.insert("classification".into(), Value::from(c));
+    }
+    if let Some(t) = input.third_party_channel {
+        options.insert("third_party_channel".into(), t.clone());
+    }
     let body = json!({
         "platform": input.platforms.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "audience": input.audience,
@@ -124,6 +144,8 @@ mod tests {
                 audience: &audience,
                 message: &m,
                 apns_production: false,
+                classification: None,
+                third_party_channel: None,
             },
             Value::String("7d431e42dfa6a6d693ac2d04-abc".into()),
         );
@@ -157,6 +179,8 @@ mod tests {
                 audience: &json!("all"),
                 message: &m,
                 apns_production: true,
+                classification: None,
+                third_party_channel: None,
             },
             Value::Null,
         );

@@ -34,6 +34,8 @@ pub fn override_request(
             audience: &audience,
             message: m,
             apns_production,
+            classification: o.fact_u64(super::CLASSIFICATION),
+            third_party_channel: o.facts.get(super::THIRD_PARTY_CHANNEL),
         },
         Value::String(cid.to_string()),
     )

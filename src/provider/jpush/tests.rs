@@ -24,16 +24,21 @@ fn jpush_recall_on_android_and_ios_is_partial() {
     let names: Vec<&str> = a.not_reached.iter().map(|(c, _)| c.as_str()).collect();
     assert_eq!(
         names,
-        [
-            "huawei",
-            "huawei_legacy",
-            "honor",
-            "oppo",
-            "meizu",
-            "fcm",
-            "apns"
-        ]
+        ["huawei", "huawei_legacy", "honor", "oppo", "meizu", "fcm"]
     );
+    // iOS: cancelled only while still queued at JPush; the plan says so instead of skipping.
+    let uncertain: Vec<&str> = a.uncertain.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(uncertain, ["apns"]);
+    assert!(a.reason.as_deref().unwrap().contains("uncertain: apns"), "{a:?}");
+    // An iOS-only message is partial too (sent, uncertain), not unsupported.
+    let ios = m.providers["jpush"].assess(
+        provider::get(JPUSH),
+        Action::Recall,
+        &facts(&[Ios], None),
+        now(),
+    );
+    assert_eq!(ios.verdict, Verdict::Partial, "{ios:?}");
+    assert!(ios.reason.as_deref().unwrap().contains("still queued"), "{ios:?}");
 }
 
 #[test]
@@ -153,7 +158,7 @@ fn jpush_rows_of_the_matrix() {
             WillRun,
             Unsupported,
             Unsupported,
-            Unsupported,
+            Partial, // apns: only while still queued at JPush
             Unsupported
         ]
     );
@@ -266,7 +271,68 @@ fn apns_collapse_id_length() {
     let body = reqs[1].body.as_ref().unwrap();
     assert_eq!(body["options"]["apns_collapse_id"], ok.as_str());
     assert_eq!(body["options"]["apns_production"], true);
-    assert_eq!(body["options"]["override_msg_id"], 1);
+    // iOS only: replaced by the collapse id, so no `override_msg_id` (an Android and
+    // HarmonyOS option, with its own one-day window).
+    assert!(
+        body["options"].get("override_msg_id").is_none(),
+        "{body}"
+    );
+}
+
+/// Past the one-day window, an override still replaces iOS notifications (apns_collapse_id
+/// has no window): an iOS-only original is not expired; a mixed one is partial and pushed to
+/// iOS only, without `override_msg_id`.
+#[test]
+fn the_one_day_window_limits_android_and_harmonyos_only() {
+    let old = "2026-11-20T06:00:00Z"; // 30 h before NOW
+    let c = r#","apns_collapse_id":"bf-1""#;
+    let ledger = [
+        jpush_record(1, old, "[\"ios\"]", c),
+        jpush_record(2, old, "[\"android\",\"ios\"]", c),
+        jpush_record(3, old, "[\"android\"]", c),
+        jpush_record(
+            4,
+            "2026-11-21T10:00:00Z",
+            "[\"android\",\"ios\"]",
+            r#","apns_collapse_id":"bf-1","receivers_by_channel":{"jpush":5,"apns":7}"#,
+        ),
+    ];
+    let plan = plan_of("window-ios", &jpush_pb(OVERRIDE_STEP), &ledger.join("\n")).unwrap();
+    let v: Vec<Verdict> = verdicts(&plan, 0).into_iter().map(|(_, v)| v).collect();
+    assert_eq!(
+        v,
+        [
+            Verdict::WillRun,
+            Verdict::Partial,
+            Verdict::Expired,
+            Verdict::WillRun
+        ]
+    );
+    let body = |i: usize| {
+        let r = target_requests(
+            &plan.provider,
+            Action::Override,
+            UnsupportedPolicy::Skip,
+            &plan.steps[0].targets[i],
+        );
+        r[1].body.clone().unwrap()
+    };
+    for i in [0, 1] {
+        let b = body(i);
+        assert_eq!(b["platform"], serde_json::json!(["ios"]), "{b}");
+        assert!(b["options"].get("override_msg_id").is_none(), "{b}");
+        assert_eq!(b["options"]["apns_collapse_id"], "bf-1");
+    }
+    assert!(
+        plan.steps[0].targets[1].reason.as_deref().unwrap().contains("not reached: jpush"),
+        "{:?}",
+        plan.steps[0].targets[1].reason
+    );
+    // Within the day, one push carries both options: each platform uses its own.
+    let b = body(3);
+    assert_eq!(b["platform"], serde_json::json!(["android", "ios"]));
+    assert_eq!(b["options"]["override_msg_id"], 4);
+    assert_eq!(b["options"]["apns_collapse_id"], "bf-1");
 }
 
 #[test]

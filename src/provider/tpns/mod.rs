@@ -21,12 +21,12 @@ use super::spec::{
 };
 use super::{
     Answer, AppCredentials, Auth, Class, Estimate, Family, PlanWarnings, Provider, RequestSpec,
-    Session, StepContext, StepSummary, auth::BasicAuth,
+    Session, StepContext, StepSummary, TargetContext, auth::BasicAuth,
 };
 use crate::domain::{
     Action, Disposition, Facts, MsgId, ProviderKind, Rate, UnsupportedPolicy, format_duration,
 };
-use crate::target::PlanTarget;
+use crate::target::{Original, PlanTarget};
 
 pub use answer::{TPNS_AUTH_FAILURE, TPNS_PUSH_ID_NOT_EXIST, TPNS_PUSH_REPEAT, TPNS_TOO_FAST};
 
@@ -45,6 +45,11 @@ pub const STATISTICS_FAMILY: Family = Family::new("tpns_statistics");
 pub const AUDIENCE_TYPE: &str = "audience_type";
 pub const COLLAPSE_ID: &str = "collapse_id";
 pub const SCHEDULED: &str = "scheduled";
+/// Account pushes: to the latest device of each account (0, TPNS's default) or to all of
+/// them (1); and how the accounts were bound. An override of an account-list task goes out as
+/// the original did.
+pub const ACCOUNT_PUSH_TYPE: &str = "account_push_type";
+pub const ACCOUNT_TYPE: &str = "account_type";
 /// The message field carrying the Android action intent.
 pub const INTENT: &str = "intent";
 
@@ -205,10 +210,20 @@ impl Provider for Tpns {
         };
         let (base_url, defaulted) = match region {
             Some(r) => ((url(r), format!("region {r}")), Vec::new()),
-            None => (
-                (url("guangzhou"), "default region guangzhou".to_string()),
-                vec!["region"],
-            ),
+            None => {
+                // The reference advises making it required: a wrong access point answers
+                // 1008035 to every request. Loud, located, but the documented default stands.
+                if !r.has("region") && !r.has_endpoint() {
+                    r.warning(
+                        "`provider.region` is not set: TPNS apps live in one access point, and the default (guangzhou) answers 1008035 for an app created elsewhere",
+                        "set `region: guangzhou | shanghai | hongkong | singapore` to the app's region",
+                    );
+                }
+                (
+                    (url("guangzhou"), "default region guangzhou".to_string()),
+                    vec!["region"],
+                )
+            }
         };
         DecodedSettings {
             values,
@@ -241,6 +256,16 @@ impl Provider for Tpns {
                 kind: FieldKind::Schedule,
                 in_original: false,
             },
+            LedgerField {
+                name: ACCOUNT_PUSH_TYPE,
+                kind: FieldKind::UintOneOf(&[0, 1]),
+                in_original: true,
+            },
+            LedgerField {
+                name: ACCOUNT_TYPE,
+                kind: FieldKind::Uint,
+                in_original: true,
+            },
         ]
     }
 
@@ -270,6 +295,18 @@ impl Provider for Tpns {
         match action {
             Action::Override => PUSH_FAMILY,
             _ => TASK_FAMILY,
+        }
+    }
+
+    fn plan_target(&self, cx: &TargetContext<'_>, o: &mut Original, notes: &mut Vec<String>) {
+        if cx.action == Action::Override
+            && matches!(o.fact_str(AUDIENCE_TYPE), Some("account_list" | "account"))
+            && o.fact_u64(ACCOUNT_PUSH_TYPE).is_none()
+        {
+            notes.push(
+                "account_push_type not in the ledger: TPNS's default is sent (0, the latest device of each account); record 1 if the original went to all of an account's devices"
+                    .into(),
+            );
         }
     }
 

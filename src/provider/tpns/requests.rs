@@ -49,6 +49,10 @@ pub struct OverrideInput<'a> {
     /// `product` or `dev` (iOS).
     pub environment: &'a str,
     pub force_collapse: bool,
+    /// Account pushes: the original's `account_push_type` and `account_type`, if the ledger says
+    /// (omitted: TPNS's defaults, latest device of each account).
+    pub account_push_type: Option<u64>,
+    pub account_type: Option<u64>,
 }
 
 /// `POST /v3/push/app` to the original audience with its `collapse_id`.
@@ -64,6 +68,15 @@ pub fn override_push(input: &OverrideInput<'_>, collapse_id: Value) -> RequestSp
             if k != "audience_type" {
                 body.insert(k.clone(), v.clone());
             }
+        }
+    }
+    // Account pushes go to the same devices of each account as the original did.
+    if matches!(input.audience_type, "account_list" | "account") {
+        if let Some(n) = input.account_push_type {
+            body.insert("account_push_type".into(), Value::from(n));
+        }
+        if let Some(n) = input.account_type {
+            body.insert("account_type".into(), Value::from(n));
         }
     }
     let mut message = Map::new();
@@ -139,6 +152,8 @@ mod tests {
                 message: &m,
                 environment: "product",
                 force_collapse: false,
+                account_push_type: None,
+                account_type: None,
             },
             Value::from(17u32),
         );

@@ -29,6 +29,8 @@ pub fn override_request(
             message: m,
             environment,
             force_collapse,
+            account_push_type: o.fact_u64(super::ACCOUNT_PUSH_TYPE),
+            account_type: o.fact_u64(super::ACCOUNT_TYPE),
         },
         collapse_id,
     )

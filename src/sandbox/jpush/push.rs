@@ -139,6 +139,14 @@ impl Jpush {
         });
         if let Some(o) = p.override_msg_id.and_then(|o| self.messages.get_mut(o)) {
             o.core.overridden(&id.to_string(), ctx);
+        } else if let Some(c) = &p.apns_collapse_id
+            && platforms_of(&p.platform).iter().any(|x| x == "ios")
+        {
+            // Without override_msg_id (an iOS-only correction), the collapse id alone replaces
+            // the earlier iOS notification that carried it.
+            for o in self.messages.collapsed_by(c, id) {
+                o.core.overridden(&id.to_string(), ctx);
+            }
         }
         let answer = json!({"sendno": p.sendno, "msg_id": id.to_string()});
         if let Some(cid) = &p.cid

@@ -91,6 +91,20 @@ impl Messages {
         self.by_id.get(&id).map(|&i| &mut self.list[i])
     }
 
+    /// Earlier iOS messages a push with this `apns_collapse_id` replaces on devices: APNs shows
+    /// one notification per collapse id, the newest (reference/jpush.md §1 options).
+    pub fn collapsed_by(&mut self, collapse_id: &str, except: u64) -> Vec<&mut JpushMessage> {
+        self.list
+            .iter_mut()
+            .filter(|m| {
+                m.apns_collapse_id.as_deref() == Some(collapse_id)
+                    && m.core.id != except.to_string()
+                    && m.core.recalled_at.is_none()
+                    && m.core.platforms.iter().any(|p| p == "ios")
+            })
+            .collect()
+    }
+
     /// A msg_id no message has.
     pub fn new_id(&mut self) -> u64 {
         loop {
