@@ -76,16 +76,8 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 pub struct AsOfArgs {
     /// Plan as of this instant (RFC 3339, e.g. 2026-11-20T12:30:00+08:00) instead of now:
     /// time windows and `sent_within`/`older_than` use it. For rehearsals and what-ifs.
-    #[arg(long = "as-of", value_name = "TIME", value_parser = parse_timestamp)]
-    pub as_of: Option<jiff::Timestamp>,
-}
-
-fn parse_timestamp(s: &str) -> Result<jiff::Timestamp, String> {
-    s.parse().map_err(|_| {
-        format!(
-            "`{s}` is not an RFC 3339 timestamp with an offset (e.g. 2026-11-20T12:30:00+08:00)"
-        )
-    })
+    #[arg(long = "as-of", value_name = "TIME")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -162,8 +154,8 @@ pub struct RunArgs {
     pub vars: VarArgs,
     /// Plan as of this instant instead of now, to rehearse a past incident; only with --sandbox
     /// or a loopback --endpoint (a real provider's clock cannot move)
-    #[arg(long = "as-of", value_name = "TIME", value_parser = parse_timestamp)]
-    pub as_of: Option<jiff::Timestamp>,
+    #[arg(long = "as-of", value_name = "TIME")]
+    pub as_of: Option<String>,
     /// Also write the run's live event stream as JSON Lines to FILE, or to stdout with `-`
     /// (the plan and summary then go to stderr)
     #[arg(long, value_name = "FILE|-")]
@@ -203,8 +195,8 @@ pub struct SandboxArgs {
     #[arg(long)]
     pub enable_revoke: bool,
     /// Run the sandbox clock as if it were this instant now (the JPush override window uses it)
-    #[arg(long = "as-of", value_name = "TIME", value_parser = parse_timestamp)]
-    pub as_of: Option<jiff::Timestamp>,
+    #[arg(long = "as-of", value_name = "TIME")]
+    pub as_of: Option<String>,
     /// Seed for fault injection (same seed, same faults)
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -226,8 +218,8 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub vars: VarArgs,
     /// Check the plan's verdicts as of this instant; only with a loopback --endpoint
-    #[arg(long = "as-of", value_name = "TIME", value_parser = parse_timestamp)]
-    pub as_of: Option<jiff::Timestamp>,
+    #[arg(long = "as-of", value_name = "TIME")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]

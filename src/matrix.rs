@@ -402,7 +402,9 @@ impl ProviderMatrix {
 
         let candidates = self.target_channels(facts);
         if candidates.is_some()
-            && facts.receivers_by_channel.is_some_and(|r| r.values().any(|n| *n > 0))
+            && facts
+                .receivers_by_channel
+                .is_some_and(|r| r.values().any(|n| *n > 0))
             && facts.receivers_by_channel.is_some_and(|r| {
                 !self
                     .channels
@@ -764,7 +766,10 @@ pub(crate) mod tests {
                     );
                 }
                 let a = pm.assess(provider::get(*kind), *action, &f, now());
-                let uncertain = m.provider(*kind).rule(*action).is_some_and(|r| r.uncertain.contains_key(ch));
+                let uncertain = m
+                    .provider(*kind)
+                    .rule(*action)
+                    .is_some_and(|r| r.uncertain.contains_key(ch));
                 let expect = if yes.contains(&ch) {
                     Verdict::WillRun
                 } else if uncertain {

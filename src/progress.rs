@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::domain::format_duration;
 use crate::event::{Event, Note, Sink, SinkError};
+use crate::report::{Outcomes, outcome_words};
 
 /// How often the plain status line is printed.
 pub const STATUS_EVERY: Duration = Duration::from_secs(5);
@@ -35,24 +36,42 @@ pub struct Progress {
 struct State {
     step: String,
     total: u64,
+    /// Targets of this step with their outcome (as the final table counts them).
+    outcomes: Outcomes,
     done: u64,
-    errors: u64,
     requests: u64,
     /// Targets dispatched and not yet finished.
     in_flight: HashSet<String>,
     started: Option<Instant>,
+    /// The step's first request, and its last request or answer: the dispatch time the rate
+    /// is measured over, as the report measures it.
+    first_request: Option<Instant>,
+    last_activity: Option<Instant>,
     /// Between the step's dispatch and its end: its outcomes count.
     dispatching: bool,
 }
 
 impl State {
-    fn line(&self) -> String {
-        let elapsed = self.started.map_or(0.0, |s| s.elapsed().as_secs_f64());
-        let rate = if elapsed > 0.0 {
-            self.requests as f64 / elapsed
+    /// Requests ÷ the dispatch time so far (the report's rate figure, live).
+    fn rate(&self) -> f64 {
+        let (Some(first), Some(last)) = (self.first_request, self.last_activity) else {
+            return 0.0;
+        };
+        let end = if self.dispatching && !self.in_flight.is_empty() {
+            Instant::now()
+        } else {
+            last
+        };
+        let secs = end.duration_since(first).as_secs_f64();
+        if secs > 0.0 {
+            self.requests as f64 / secs
         } else {
             0.0
-        };
+        }
+    }
+
+    fn line(&self) -> String {
+        let elapsed = self.started.map_or(0.0, |s| s.elapsed().as_secs_f64());
         let left = self.total.saturating_sub(self.done);
         let eta = if self.done > 0 && left > 0 {
             format_duration(Duration::from_secs_f64(
@@ -61,12 +80,17 @@ impl State {
         } else {
             "-".into()
         };
+        let words = if self.done == 0 {
+            String::new()
+        } else {
+            format!(" ({})", outcome_words(&self.outcomes))
+        };
         format!(
-            "{}/{} done, {} in flight, {left} left, {} errors, {rate:.1} req/s, ETA {eta}",
+            "{}/{} finished{words}, {} in flight, {left} left, {:.1} req/s, ETA {eta}",
             self.done,
             self.total,
             self.in_flight.len(),
-            self.errors
+            self.rate()
         )
     }
 }
@@ -194,7 +218,14 @@ impl Progress {
 impl Sink for Progress {
     fn event(&self, event: &Event) -> Result<(), SinkError> {
         match event {
-            Event::Intent { .. } => self.state().requests += 1,
+            Event::Intent { .. } => {
+                let mut s = self.state();
+                s.requests += 1;
+                let now = Instant::now();
+                s.first_request.get_or_insert(now);
+                s.last_activity = Some(now);
+            }
+            Event::Answer { .. } => self.state().last_activity = Some(Instant::now()),
             Event::Final {
                 target, outcome, ..
             } => {
@@ -204,9 +235,7 @@ impl Sink for Progress {
                 s.in_flight.remove(target);
                 if s.dispatching {
                     s.done += 1;
-                    if outcome.is_failure() {
-                        s.errors += 1;
-                    }
+                    s.outcomes.add(*outcome);
                     drop(s);
                     if let Some(b) = self.bar().as_ref() {
                         b.inc(1);
@@ -281,14 +310,16 @@ mod tests {
         assert!(
             p.state()
                 .line()
-                .starts_with("0/3 done, 2 in flight, 3 left")
+                .starts_with("0/3 finished, 2 in flight, 3 left")
         );
         p.event(&fin("1", Outcome::Done)).unwrap();
         p.event(&fin("2", Outcome::Failed)).unwrap();
         p.event(&fin("3", Outcome::NotAttempted)).unwrap();
         let line = p.state().line();
         assert!(
-            line.starts_with("3/3 done, 0 in flight, 0 left, 1 errors"),
+            line.starts_with(
+                "3/3 finished (1 done, 1 failed, 1 not_attempted), 0 in flight, 0 left"
+            ),
             "{line}"
         );
         p.event(&Event::StepFinished {
@@ -298,7 +329,7 @@ mod tests {
         .unwrap();
         p.event(&fin("9", Outcome::Skipped)).unwrap();
         assert!(
-            p.state().line().starts_with("3/3 done"),
+            p.state().line().starts_with("3/3 finished"),
             "after the step, nothing counts"
         );
     }

@@ -72,14 +72,15 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
         }
     }
     let (url, source) = endpoint_or(&plan, &a.endpoint)?;
-    if a.as_of.is_some() && !is_loopback_url(&url) {
+    let as_of = super::instant("--as-of", a.as_of.as_deref())?;
+    if as_of.is_some() && !is_loopback_url(&url) {
         return Err(Error::Usage(
             "--as-of needs a loopback --endpoint: a real provider's clock cannot be moved".into(),
         ));
     }
     // The verdicts must still hold now (a JPush override window may have closed since).
     let playbook = Path::new(&plan.playbook.path).to_path_buf();
-    let now = a.as_of.unwrap_or_else(Timestamp::now);
+    let now = as_of.unwrap_or_else(Timestamp::now);
     let fresh = prepare(&playbook, &a.vars.vars, now, Timestamp::now())?.plan;
     if fresh.content_sha256 != plan.content_sha256 {
         return Err(Error::Refused(

@@ -15,6 +15,7 @@ use super::prepare::check_max_targets;
 use crate::atomic_file::{write_atomic, write_json};
 use crate::domain::FailureBudget;
 use crate::error::Error;
+use crate::event::Outcome;
 use crate::event::{Event, Fanout, Sink};
 use crate::event_stream::EventStream;
 use crate::exec::lock::{LockError, RunLock};
@@ -22,12 +23,13 @@ use crate::exec::stop::Stop;
 use crate::exec::{ExecConfig, Executor, ResumeHints, RetrySettings, signals};
 use crate::exit;
 use crate::journal::Journal;
+use crate::plan::exposure::approx;
 use crate::plan::{self, Plan};
 use crate::progress::{Mode, Progress};
 use crate::provider::http::HttpTransport;
 use crate::provider::{AppCredentials, Auth};
 use crate::redact::Redactor;
-use crate::report::{self, ReportBuilder, ReportSink};
+use crate::report::{self, Details, Report, ReportBuilder, ReportSink};
 use crate::run_dir;
 
 /// Where a run sends its requests, and with which credentials.
@@ -121,8 +123,20 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
     human.print(&plan::render_text(&plan))?;
     check_max_targets(&plan)?;
     if plan.totals.send == 0 {
+        let why: Vec<&str> = plan
+            .steps
+            .iter()
+            .flat_map(|s| s.warnings.iter())
+            .filter(|w| w.starts_with("no targets"))
+            .map(String::as_str)
+            .collect();
         eprintln!(
-            "nothing to send: every target is skipped or fails by the plan; recording the run anyway"
+            "nothing to send: every target is skipped or fails by the plan; recording the run anyway{}",
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!("\n  {}", why.join("\n  "))
+            }
         );
     }
     if !yes {
@@ -171,7 +185,7 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
         crate::atomic_file::WriteError::new(&journal_path, std::io::Error::other(e))
     })?;
     journal.sync();
-    let mut report = ReportBuilder::new();
+    let mut report = ReportBuilder::new().with_plan(Arc::new(plan.clone()));
     report.record(&started_event);
     if let Some(n) = note {
         eprintln!("{n}");
@@ -288,7 +302,7 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
     let (so_far, details) = report
         .report()
         .map_err(|e| Error::Internal(e.to_string()))?;
-    let failures = so_far.totals.outcomes.failed + so_far.totals.outcomes.gave_up;
+    let failures: u64 = so_far.steps.iter().map(|s| s.failures()).sum();
     // Targets never dispatched, or in flight without an outcome, mean the run did not finish.
     let unfinished = so_far.totals.outcomes.not_attempted > 0 || !details.unresolved.is_empty();
     let stopped = result.stopped.is_some() || result.journal_error.is_some();
@@ -310,21 +324,102 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
             run_dir.display()
         );
     }
-    let mut summary = String::from("\n");
-    summary.push_str(&report::table(&r));
-    summary.push_str(&format!("\nexit {code}: {}\n", exit::meaning(code)));
-    summary.push_str(&format!("audit: {}\n", run_dir.display()));
-    if let Some(s) = &result.stopped {
-        summary.push_str(&format!("stopped: {s}\n"));
-    }
-    if let Some(e) = &result.journal_error {
-        summary.push_str(&format!("journal error: {e}\n"));
-    }
+    let summary = summary(&r, &d, run_dir, result.journal_error.as_deref());
     match events.human() {
         HumanOut::Stdout => output::print_after_start(&summary),
         HumanOut::Stderr => eprint!("{summary}"),
     }
     Ok(code)
+}
+
+/// The end of a run: the table (fitted to the terminal), who may still see the original,
+/// what was not corrected and why, why dispatch stopped, the exit status, and where the
+/// record is.
+fn summary(r: &Report, d: &Details, run_dir: &Path, journal_error: Option<&str>) -> String {
+    let width = if std::io::stdout().is_terminal() {
+        terminal_size::terminal_size().map_or(usize::MAX, |(w, _)| w.0 as usize)
+    } else {
+        usize::MAX
+    };
+    let mut o = String::from("\n");
+    o.push_str(&report::table_for_width(r, width));
+    let top_codes = |outcomes: &[Outcome]| -> String {
+        let groups: Vec<String> = d
+            .codes
+            .iter()
+            .filter(|g| {
+                d.lists
+                    .iter()
+                    .any(|(o, l)| outcomes.contains(o) && l.items.iter().any(|i| i.code == g.code))
+            })
+            .take(3)
+            .map(|g| {
+                let code = g.code.map(|c| format!("{c} ")).unwrap_or_default();
+                format!("{code}{} ×{}", short(&g.message), g.count)
+            })
+            .collect();
+        groups.join(", ")
+    };
+    if let Some(e) = &r.exposure
+        && e.receivers_before > 0
+    {
+        o.push_str(&format!(
+            "\nexposure: {} of {} receivers may still see the original",
+            approx(e.receivers_after),
+            approx(e.receivers_before)
+        ));
+        if !e.unreached.is_empty() {
+            o.push_str(&format!(" ({} reached by no step)", e.unreached.join(", ")));
+        }
+        o.push('\n');
+    }
+    if let Some(l) = d.list(Outcome::NotCorrected) {
+        let ids: Vec<&str> = l.items.iter().take(5).map(|i| i.target.as_str()).collect();
+        o.push_str(&format!(
+            "not corrected: {} target{} the provider refused to send the override for ({}): {}{}\n",
+            l.total,
+            if l.total == 1 { "" } else { "s" },
+            top_codes(&[Outcome::NotCorrected]),
+            ids.join(", "),
+            if l.total > ids.len() as u64 {
+                ", …"
+            } else {
+                ""
+            }
+        ));
+    }
+    let failed = [Outcome::Failed, Outcome::GaveUp];
+    let failures = r.totals.outcomes.failed + r.totals.outcomes.gave_up;
+    if failures > 0 {
+        o.push_str(&format!("failed: {failures} ({})\n", top_codes(&failed)));
+    }
+    if let Some(s) = &r.stopped {
+        let n = r.totals.outcomes.not_attempted;
+        let by = if s.starts_with("failure budget") && failures > 0 {
+            format!(" by {}", top_codes(&failed))
+        } else {
+            String::new()
+        };
+        o.push_str(&format!("stopped: {n} not attempted: {s}{by}\n"));
+    }
+    if let Some(e) = journal_error {
+        o.push_str(&format!("journal error: {e}\n"));
+    }
+    if let Some(c) = r.exit_code {
+        o.push_str(&format!("\nexit {c}: {}\n", exit::meaning(c)));
+    }
+    let shown = std::fs::canonicalize(run_dir).unwrap_or_else(|_| run_dir.to_path_buf());
+    o.push_str(&format!("audit: {}\n", shown.display()));
+    o
+}
+
+/// A reason cut for one line.
+fn short(s: &str) -> String {
+    if s.chars().count() > 70 {
+        format!("{}…", s.chars().take(70).collect::<String>())
+    } else {
+        s.to_string()
+    }
 }
 
 /// Ask on a terminal; refuse without one unless `--yes`.

@@ -20,6 +20,8 @@ use jiff::Timestamp;
 pub use prepare::{Prepared, prepare};
 
 use crate::cli::{AsOfArgs, Cli, Command};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile, Span};
+use crate::domain::{TimestampReason, parse_timestamp};
 use crate::error::Error;
 use crate::exit;
 
@@ -74,7 +76,7 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
 /// "Now" for planning: `--as-of`, else `PUSHFIX_NOW` (RFC 3339; the test suite pins it),
 /// else the system clock.
 pub fn now(as_of: &AsOfArgs) -> Result<Timestamp, Error> {
-    if let Some(t) = as_of.as_of {
+    if let Some(t) = instant("--as-of", as_of.as_of.as_deref())? {
         return Ok(t);
     }
     match std::env::var("PUSHFIX_NOW") {
@@ -82,5 +84,45 @@ pub fn now(as_of: &AsOfArgs) -> Result<Timestamp, Error> {
             .parse()
             .map_err(|_| Error::Usage(format!("PUSHFIX_NOW=`{v}` is not an RFC 3339 timestamp"))),
         Err(_) => Ok(Timestamp::now()),
+    }
+}
+
+/// A time given on the command line (`--as-of`): an error names what is wrong and points at it
+/// in the value, as playbook errors do.
+pub fn instant(flag: &str, text: Option<&str>) -> Result<Option<Timestamp>, Error> {
+    let Some(text) = text else { return Ok(None) };
+    match parse_timestamp(text) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) => {
+            // The field jiff names, at its place in `YYYY-MM-DDTHH:MM:SS`.
+            let (col, width) = match &e.reason {
+                TimestampReason::OutOfRange(why) => [
+                    ("'year'", 1, 4),
+                    ("'month'", 6, 2),
+                    ("'day'", 9, 2),
+                    ("'hour'", 12, 2),
+                    ("'minute'", 15, 2),
+                    ("'second'", 18, 2),
+                ]
+                .iter()
+                .find(|(f, _, _)| why.contains(f))
+                .map_or((1, text.chars().count()), |(_, c, w)| (*c, *w)),
+                TimestampReason::NoOffset => (text.chars().count() + 1, 1),
+                TimestampReason::NotATime => (1, text.chars().count()),
+            };
+            let file = SourceFile::new(flag, text.to_string());
+            let span = Span {
+                line: 1,
+                col: col as u32,
+                width: width.max(1) as u32,
+            };
+            let mut d = Diagnostics::new();
+            d.push(
+                Diagnostic::error(format!("`{flag} {text}` {}", e.explain()))
+                    .at(&file, span)
+                    .help("for example 2026-11-20T12:30:00+08:00 or 2026-11-20T04:30:00Z"),
+            );
+            Err(Error::Input(d))
+        }
     }
 }

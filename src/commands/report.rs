@@ -16,8 +16,14 @@ pub fn report(a: ReportArgs) -> Result<i32, Error> {
             a.run_dir.display()
         )));
     }
-    // One pass over the journal, through the builder a live run uses.
+    // One pass over the journal, through the builder a live run uses; with the run's plan, for
+    // the exposure and the steps' policies.
     let mut builder = ReportBuilder::new();
+    if let Ok(text) = std::fs::read_to_string(a.run_dir.join("plan.json"))
+        && let Ok(plan) = serde_json::from_str::<crate::plan::Plan>(&text)
+    {
+        builder = builder.with_plan(std::sync::Arc::new(plan));
+    }
     journal::read_each(&path, |e| builder.record(&e))?;
     let (r, d) = builder
         .report()

@@ -96,7 +96,7 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
             .map_err(|e| WriteError::new(&journal_path, e))?,
     );
     // The report counts the interrupted run's events too: the same builder, fed the journal.
-    let mut report = ReportBuilder::new();
+    let mut report = ReportBuilder::new().with_plan(Arc::new(plan.clone()));
     for e in &events {
         report.record(e);
     }

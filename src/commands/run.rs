@@ -19,13 +19,14 @@ use crate::sandbox::SandboxConfig;
 
 pub fn run(a: RunArgs) -> Result<i32, Error> {
     let started = Timestamp::now();
-    let now = a.as_of.unwrap_or(started);
+    let as_of = super::instant("--as-of", a.as_of.as_deref())?;
+    let now = as_of.unwrap_or(started);
     let pre = prepare(&a.playbook, &a.vars.vars, now, started)?;
     for w in &pre.warnings {
         eprintln!("{w}");
     }
     if a.sandbox {
-        return run_in_sandbox(&a, pre);
+        return run_in_sandbox(&a, pre, as_of);
     }
     let (base_url, source) = match &a.endpoint {
         Some(e) => (
@@ -37,7 +38,7 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
             pre.playbook.provider.base_url_source.clone(),
         ),
     };
-    if a.as_of.is_some() && !is_loopback_url(&base_url) {
+    if as_of.is_some() && !is_loopback_url(&base_url) {
         return Err(Error::Usage(
             "--as-of needs --sandbox or a loopback --endpoint: a real provider's clock cannot be moved \
              (`pushfix plan --as-of` reviews a plan as of any time)"
@@ -67,12 +68,12 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
 
 /// `run --sandbox`: the simulator in this process, seeded from the playbook's ledger, with
 /// throwaway credentials and the playbook's rate; what it recorded is saved beside the report.
-fn run_in_sandbox(a: &RunArgs, pre: Prepared) -> Result<i32, Error> {
+fn run_in_sandbox(a: &RunArgs, pre: Prepared, as_of: Option<Timestamp>) -> Result<i32, Error> {
     let pb = &pre.playbook;
     let mut config = SandboxConfig::with_random_credentials();
     config.rate = pb.limits.rate.as_ref().map(|r| sandbox_quota(r.value));
     config.faults = parse_faults(a.sandbox_faults.as_deref())?;
-    config.clock_offset = clock_offset(a.as_of);
+    config.clock_offset = clock_offset(as_of);
     let credentials = sandbox_credentials(&config, pre.plan.provider.kind.as_str())?;
     let ledgers: Vec<&Path> = pb.ledger.iter().map(|l| l.value.as_path()).collect();
     let seed = seed_from(&ledgers)?;
@@ -87,7 +88,7 @@ fn run_in_sandbox(a: &RunArgs, pre: Prepared) -> Result<i32, Error> {
     let url = sandbox.sandbox().url();
     let note = format!(
         "sandbox at {url}: {seeded} messages seeded from the ledger, rate {rate}, faults: {faults}{}",
-        a.as_of
+        as_of
             .map(|t| format!(", clock as of {t}"))
             .unwrap_or_default()
     );

@@ -49,7 +49,7 @@ pub fn sandbox(a: SandboxArgs) -> Result<i32, Error> {
     if a.enable_revoke {
         config.enable("tpns.revoke").map_err(Error::Internal)?;
     }
-    config.clock_offset = clock_offset(a.as_of);
+    config.clock_offset = clock_offset(super::instant("--as-of", a.as_of.as_deref())?);
     config.seed = a.seed;
     let paths: Vec<&Path> = a.ledger.iter().map(|p| p.as_path()).collect();
     let seed = seed_from(&paths)?;

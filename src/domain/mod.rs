@@ -10,6 +10,7 @@ mod msg_id;
 mod platform;
 mod provider_kind;
 mod rate;
+mod time;
 mod verdict;
 
 pub use action::Action;
@@ -20,4 +21,5 @@ pub use msg_id::MsgId;
 pub use platform::Platform;
 pub use provider_kind::ProviderKind;
 pub use rate::Rate;
+pub use time::{Reason as TimestampReason, TimestampError, parse_timestamp};
 pub use verdict::{Disposition, NotCorrectedPolicy, UnsupportedPolicy, Verdict};

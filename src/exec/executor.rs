@@ -296,8 +296,7 @@ impl<T: Transport> Executor<T> {
             if self.budget.release(failed) && work_left {
                 let allowed = self.budget.allowed().unwrap_or(0);
                 self.stop_dispatch(format!(
-                    "failure budget used up: {} failures, limits.max_failures allows {allowed}; the rest was not dispatched",
-                    self.budget.failures()
+                    "failure budget used up (limits.max_failures allows {allowed})"
                 ));
             }
             if let Some(e) = self.sink.failed() {

@@ -12,7 +12,7 @@ use super::locate::{
     find_field, find_value, json_kind, locate_in_record, raw_value, strip_json_position,
 };
 use super::probe::{IdValue, ProbeSeed};
-use super::{ScanCtx, matches};
+use super::{MAX_TAGS, ScanCtx, matches};
 use crate::diag::Diagnostic;
 use crate::provider;
 
@@ -179,6 +179,21 @@ impl ScanCtx<'_> {
             .iter()
             .map(|c| c.as_ref())
             .collect();
+        let stats = &mut self.scan.stats;
+        if let Some(t) = sent_at {
+            stats.oldest = Some(stats.oldest.map_or(t, |o| o.min(t)));
+            stats.newest = Some(stats.newest.map_or(t, |n| n.max(t)));
+        }
+        for tag in &tags {
+            let room = stats.tags.len() < MAX_TAGS;
+            match stats.tags.get_mut(*tag) {
+                Some(n) => *n += 1,
+                None if room => {
+                    stats.tags.insert(tag.to_string(), 1);
+                }
+                None => {}
+            }
+        }
         let platforms: Vec<&str> = probe
             .platforms
             .as_deref()

@@ -66,6 +66,20 @@ pub struct Scan {
     pub duplicates: u64,
     pub sha256: String,
     pub warnings: Diagnostics,
+    /// What the whole ledger holds, to say why a selection matches nothing.
+    pub stats: LedgerStats,
+}
+
+/// Distinct tags counted, at most (a ledger with more is not using tags as campaign names).
+pub const MAX_TAGS: usize = 10_000;
+
+/// The ledger as a whole: the span of its send times (read when a step filters by time) and
+/// its tags with how many records carry each.
+#[derive(Debug, Default)]
+pub struct LedgerStats {
+    pub oldest: Option<Timestamp>,
+    pub newest: Option<Timestamp>,
+    pub tags: HashMap<String, u64>,
 }
 
 /// Stop after this many bad records: the file is probably not a ledger at all.

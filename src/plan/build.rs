@@ -13,10 +13,12 @@ use super::{
     DispositionCounts, Plan, PlanInput, PlanLedger, PlanLimits, PlanPlaybook, PlanProvider,
     PlanRetry, PlanStep, ReceiverEstimate, Totals, VerdictCounts,
 };
-use crate::diag::Diagnostics;
-use crate::domain::{Action, Disposition, MsgId, Platform, Rate, UnsupportedPolicy, Verdict};
+use crate::diag::{Diagnostics, did_you_mean};
+use crate::domain::{
+    Action, Disposition, MsgId, Platform, Rate, UnsupportedPolicy, Verdict, format_duration,
+};
 use crate::input_set::InputSet;
-use crate::ledger::{LedgerRecord, Scan, StepQuery};
+use crate::ledger::{Filter, LedgerRecord, Scan, StepQuery};
 use crate::matrix::{Matrix, TargetFacts};
 use crate::playbook::{Playbook, Step};
 use crate::provider::{self, Family, PlanRate, Provider, StepContext, StepSummary, TargetContext};
@@ -154,7 +156,11 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
             }
             let mut notes = a.notes.clone();
             notes.extend(a.not_reached.iter().map(|(c, why)| format!("{c}: {why}")));
-            notes.extend(a.uncertain.iter().map(|(c, why)| format!("{c}: may be reached {why}")));
+            notes.extend(
+                a.uncertain
+                    .iter()
+                    .map(|(c, why)| format!("{c}: may be reached {why}")),
+            );
             let mut original = (step.action == Action::Override)
                 .then(|| record.map(|r| original_of(p, r)))
                 .flatten();
@@ -206,6 +212,15 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
             not_in_ledger,
             ctx.now,
         );
+        if ps.targets.is_empty()
+            && let (Some(f), Some(scan)) = (&step.select.filter, ctx.scan)
+        {
+            let why = nothing_selected(&f.value, scan, ctx.now);
+            if let Some(w) = ps.warnings.iter_mut().find(|w| w.starts_with("no targets")) {
+                w.push_str(": ");
+                w.push_str(&why.join("; "));
+            }
+        }
         let cx = StepContext {
             action: ps.action,
             policy: ps.unsupported,
@@ -444,6 +459,70 @@ fn plan_limits(pb: &Playbook, p: &dyn Provider) -> PlanLimits {
         timeout_ms: pb.limits.timeout.as_millis() as u64,
         rates,
     }
+}
+
+/// Why a `where` selected nothing: the ledger's send times against the step's window, and
+/// tags no record carries with the nearest ones it has.
+fn nothing_selected(f: &Filter, scan: &Scan, now: Timestamp) -> Vec<String> {
+    let stats = &scan.stats;
+    let mut why = Vec::new();
+    if scan.records_read == 0 {
+        why.push("the ledger holds no records".to_string());
+        return why;
+    }
+    let (lo, hi) = f.time_range(now);
+    if lo.is_some() || hi.is_some() {
+        let asked = match (lo, hi) {
+            (Some(a), Some(b)) => format!("from {a} to {b}"),
+            (Some(a), None) => format!("from {a} on"),
+            (None, Some(b)) => format!("before {b}"),
+            (None, None) => String::new(),
+        };
+        let relative = match (f.sent_within, f.older_than) {
+            (Some(w), _) => format!(" (`sent_within: {}` as of {now})", format_duration(w)),
+            (None, Some(o)) => format!(" (`older_than: {}` as of {now})", format_duration(o)),
+            _ => String::new(),
+        };
+        why.push(match (stats.oldest, stats.newest) {
+            (Some(o), Some(n)) => format!(
+                "the ledger's records were sent from {o} to {n}; the step asks for {asked}{relative}"
+            ),
+            _ => format!("no ledger record has a send time; the step asks for {asked}{relative}"),
+        });
+    }
+    for tag in f.tags_any.iter().chain(&f.tags_all) {
+        if stats.tags.contains_key(tag) {
+            continue;
+        }
+        let nearest = did_you_mean(tag, stats.tags.keys().map(String::as_str));
+        why.push(match nearest {
+            Some(n) => format!(
+                "no record is tagged `{tag}` (nearest: `{n}`, {} records)",
+                stats.tags[n]
+            ),
+            None => {
+                let mut common: Vec<(&String, &u64)> = stats.tags.iter().collect();
+                common.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                let list: Vec<String> = common
+                    .iter()
+                    .take(5)
+                    .map(|(t, n)| format!("`{t}` ({n})"))
+                    .collect();
+                if list.is_empty() {
+                    format!("no record is tagged `{tag}`: the ledger's records carry no tags")
+                } else {
+                    format!(
+                        "no record is tagged `{tag}`; the ledger's most used tags: {}",
+                        list.join(", ")
+                    )
+                }
+            }
+        });
+    }
+    if why.is_empty() {
+        why.push("no record meets all of its conditions at once".into());
+    }
+    why
 }
 
 /// Warnings every provider's steps share.

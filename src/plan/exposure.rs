@@ -73,10 +73,7 @@ fn corrects(action: Action) -> bool {
 }
 
 /// Exposure after the plan's steps, given each (step, target)'s outcome (`None`: none yet).
-pub fn compute(
-    plan: &Plan,
-    outcome: impl Fn(&str, &str) -> Option<(Outcome, String)>,
-) -> Exposure {
+pub fn compute(plan: &Plan, outcome: impl Fn(&str, &str) -> Option<(Outcome, String)>) -> Exposure {
     let mut e = Exposure::default();
     let mut corrected: HashSet<(&str, &str)> = HashSet::new();
     let mut seen: HashSet<&str> = HashSet::new();

@@ -97,9 +97,16 @@ impl<'a> StepRenderer<'a> {
                 fields.insert(name.to_string(), v);
             }
         }
+        let body = t.render(self.body, &ctx)?;
+        if body.trim().is_empty() {
+            return Err(RenderError {
+                template: self.body,
+                message: "it renders empty: a notification needs text".into(),
+            });
+        }
         Ok(RenderedMessage {
             title,
-            body: t.render(self.body, &ctx)?,
+            body,
             extras: self
                 .extras
                 .as_ref()

@@ -4,8 +4,10 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::Plan;
+use super::exposure::approx;
 use crate::domain::format_duration;
 use crate::domain::{Disposition, Verdict};
+use crate::target::RenderedMessage;
 
 /// How many example targets to list per verdict that needs attention.
 const EXAMPLES: usize = 3;
@@ -125,6 +127,7 @@ pub fn render_text(plan: &Plan) -> String {
                 format_duration(Duration::from_secs_f64(s.estimated_seconds))
             );
         }
+        messages(&mut o, s);
         for v in [Verdict::Partial, Verdict::Unsupported, Verdict::Expired] {
             let examples: Vec<_> = s
                 .targets
@@ -155,6 +158,7 @@ pub fn render_text(plan: &Plan) -> String {
             let _ = writeln!(o, "  warning: {w}");
         }
     }
+    exposure(&mut o, plan);
     let _ = writeln!(o);
     let t = &plan.totals;
     let _ = writeln!(
@@ -171,6 +175,132 @@ pub fn render_text(plan: &Plan) -> String {
         let _ = writeln!(o, "warning: {w}");
     }
     o
+}
+
+/// Distinct renderings shown per step.
+const RENDERINGS: usize = 3;
+
+/// Longest text shown of a rendered title or body.
+const SHOWN: usize = 160;
+
+fn shown(s: &str) -> String {
+    let flat = s.replace('\n', "⏎");
+    if flat.chars().count() > SHOWN {
+        format!("{}…", flat.chars().take(SHOWN).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+/// What an override step will send: the rendering of its first target, and of one target per
+/// distinct rendering after it, with how many targets get each.
+fn messages(o: &mut String, s: &super::PlanStep) {
+    let mut seen: Vec<(&RenderedMessage, &str, u64)> = Vec::new();
+    let mut distinct = 0u64;
+    for t in s
+        .targets
+        .iter()
+        .filter(|t| t.disposition == Disposition::Send)
+    {
+        let Some(m) = &t.message else { continue };
+        match seen
+            .iter_mut()
+            .find(|(r, _, _)| r.title == m.title && r.body == m.body)
+        {
+            Some(e) => e.2 += 1,
+            None => {
+                distinct += 1;
+                if seen.len() < RENDERINGS {
+                    seen.push((m, &t.id, 1));
+                }
+            }
+        }
+    }
+    for (m, first, n) in &seen {
+        let _ = writeln!(
+            o,
+            "  message    {}{}body “{}”",
+            if distinct > 1 || *n > 1 {
+                format!(
+                    "{} target{} (e.g. {first}): ",
+                    thousands(*n),
+                    if *n == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            },
+            m.title
+                .as_deref()
+                .map(|t| format!("title “{}” · ", shown(t)))
+                .unwrap_or_default(),
+            shown(&m.body)
+        );
+    }
+    if distinct > seen.len() as u64 {
+        let _ = writeln!(
+            o,
+            "  message    … and {} more distinct renderings (plan --format json shows each)",
+            thousands(distinct - seen.len() as u64)
+        );
+    }
+}
+
+/// Who may still see the original after every step, per channel, if every request the plan
+/// sends succeeds.
+fn exposure(o: &mut String, plan: &Plan) {
+    let e = &plan.exposure;
+    if e.by_channel.is_empty() {
+        return;
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "Exposure: receivers who may still see the original, {} before → {} after every step (if every request succeeds)",
+        approx(e.receivers_before),
+        approx(e.receivers_after)
+    );
+    for (ch, c) in &e.by_channel {
+        let _ = writeln!(
+            o,
+            "  {:<14} {:>10} → {:<10} {:>7} → {:<7} messages{}",
+            ch,
+            thousands(c.before),
+            thousands(c.after),
+            thousands(c.messages_before),
+            thousands(c.messages_after),
+            if e.unreached.contains(ch) {
+                "   reached by no step"
+            } else {
+                ""
+            }
+        );
+    }
+    for n in notes(e) {
+        let _ = writeln!(o, "  note: {n}");
+    }
+}
+
+/// The notes an exposure table carries.
+pub fn notes(e: &super::Exposure) -> Vec<String> {
+    let mut n = Vec::new();
+    if e.has_stop {
+        n.push("`stop` ends offline delivery but removes nothing already shown: it corrects no channel".to_string());
+    }
+    if e.uncounted_messages > 0 {
+        n.push(format!(
+            "{} message{} without receivers_by_channel count 1 per channel",
+            thousands(e.uncounted_messages),
+            if e.uncounted_messages == 1 { "" } else { "s" }
+        ));
+    }
+    if e.unknown_targets > 0 {
+        n.push(format!(
+            "{} target{} not in the ledger (or without platforms): channels unknown, not counted",
+            thousands(e.unknown_targets),
+            if e.unknown_targets == 1 { "" } else { "s" }
+        ));
+    }
+    n
 }
 
 /// 1234567 -> "1,234,567".

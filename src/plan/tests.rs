@@ -135,6 +135,27 @@ fn templates_render_per_target_and_errors_are_grouped() {
     );
 }
 
+/// A template file's final newline is not pushed to devices.
+#[test]
+fn template_files_lose_their_trailing_newline() {
+    let steps = "  - name: fix\n    action: override\n    select: { ids: [1] }\n    message:\n      body_template: body.txt\n";
+    let dir = scratch(
+        "trailing-newline",
+        &[
+            ("pb.yaml", &jpush_pb(steps)),
+            ("sends.jsonl", &jpush_record(1, NOW, "[\"android\"]", "")),
+            ("body.txt", "Sorry for the mix-up.\n\n"),
+        ],
+    );
+    let plan = prepare(&dir.join("pb.yaml"), &[], now(), now())
+        .unwrap()
+        .plan;
+    assert_eq!(
+        plan.steps[0].targets[0].message.as_ref().unwrap().body,
+        "Sorry for the mix-up."
+    );
+}
+
 #[test]
 fn plan_is_pure_and_hash_covers_inputs() {
     let ledger = jpush_record(1, NOW, "[\"android\"]", "");

@@ -1,14 +1,19 @@
 //! The report from the run's stream: a builder fed one event at a time — live, as a sink of
 //! the run, or from journal.jsonl by `pushfix report` (and by `resume`, before the run goes on),
-//! through the same code.
+//! through the same code. Given the plan, it also computes the residual exposure and knows
+//! each step's policies and each family's pace.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 
-use super::{Details, Outcomes, REPORT_SCHEMA, Report, ReportPlaybook, ReportStep, Totals};
+use super::{
+    Bucket, CodeGroup, Details, Listed, MAX_LISTED, Outcomes, REPORT_SCHEMA, Report,
+    ReportPlaybook, ReportStep, Totals,
+};
 use crate::event::{Event, Outcome, Sink, SinkError};
+use crate::plan::{Plan, exposure};
 
 /// A journal that does not start the way every run's does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,24 +25,62 @@ impl std::fmt::Display for NotARun {
     }
 }
 
+/// The timeline has at most about this many buckets (one second each, or wider).
+const MAX_BUCKETS: i64 = 600;
+
+/// A target's last word.
+#[derive(Debug, Clone)]
+struct Last {
+    outcome: Outcome,
+    /// Shared between targets with the same reason (runs repeat a few reasons many times).
+    reason: Arc<str>,
+    code: Option<i64>,
+}
+
 #[derive(Default)]
 pub struct ReportBuilder {
     report: Option<Report>,
     details: Details,
+    plan: Option<Arc<Plan>>,
     index: BTreeMap<String, usize>,
     /// Per step: when it started and ended.
     windows: Vec<(Option<Timestamp>, Option<Timestamp>)>,
-    /// Per step: its first and last dispatch (the achieved rate is measured between them).
+    /// Per step: its first request, and its last request or answer (the dispatch time).
     dispatch: Vec<(Option<Timestamp>, Option<Timestamp>)>,
     /// Targets with a request and no outcome yet.
     open: BTreeMap<(String, String), ()>,
     /// The last word on each target (a resumed run may have re-sent it).
-    finals: BTreeMap<(String, String), (Outcome, String, Option<i64>)>,
+    finals: BTreeMap<(String, String), Last>,
+    reasons: HashMap<String, Arc<str>>,
+    /// Unix second -> (requests, throttled answers).
+    seconds: BTreeMap<i64, (u64, u64)>,
 }
 
 impl ReportBuilder {
     pub fn new() -> ReportBuilder {
         ReportBuilder::default()
+    }
+
+    /// With the run's full plan: step policies, paces, and the residual exposure.
+    pub fn with_plan(mut self, plan: Arc<Plan>) -> ReportBuilder {
+        self.details.rate_limits = plan
+            .limits
+            .rates
+            .iter()
+            .map(|(f, r)| (f.as_str().to_string(), r.per_second))
+            .collect();
+        self.plan = Some(plan);
+        self
+    }
+
+    fn reason(&mut self, r: Option<&String>) -> Arc<str> {
+        let r = r.map_or("", String::as_str);
+        if let Some(a) = self.reasons.get(r) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(r);
+        self.reasons.insert(r.to_string(), a.clone());
+        a
     }
 
     pub fn record(&mut self, e: &Event) {
@@ -53,6 +96,7 @@ impl ReportBuilder {
                 sandbox,
                 base_url,
                 provider,
+                app,
                 as_of,
                 ..
             } => {
@@ -74,11 +118,15 @@ impl ReportBuilder {
                     finished_at: None,
                     exit_code: None,
                     sandbox: *sandbox,
+                    provider: provider.clone(),
+                    stopped: None,
                     steps: Vec::new(),
                     totals: Totals::default(),
+                    exposure: None,
                 });
                 self.details.base_url = base_url.clone();
                 self.details.provider = provider.clone();
+                self.details.app = app.clone();
                 self.details.as_of = *as_of;
             }
             Event::StepStarted {
@@ -94,6 +142,11 @@ impl ReportBuilder {
                 if self.index.contains_key(step) {
                     return;
                 }
+                let not_corrected_ok = self.plan.as_ref().is_some_and(|p| {
+                    p.steps
+                        .iter()
+                        .any(|s| s.name == *step && !s.on_not_corrected.is_fail())
+                });
                 self.index.insert(step.clone(), report.steps.len());
                 report.steps.push(ReportStep {
                     name: step.clone(),
@@ -104,6 +157,7 @@ impl ReportBuilder {
                     retries: 0,
                     throttled: 0,
                     achieved_rate_per_s: 0.0,
+                    not_corrected_ok,
                 });
                 self.windows.push((Some(*at), None));
                 self.dispatch.push((None, None));
@@ -121,20 +175,29 @@ impl ReportBuilder {
                 if let (Some(&i), Some(report)) = (self.index.get(step), self.report.as_mut()) {
                     report.steps[i].requests += 1;
                     self.dispatch[i].0.get_or_insert(*at);
-                    self.dispatch[i].1 = Some(*at);
+                    self.dispatch[i].1 = self.dispatch[i].1.max(Some(*at));
                     if *attempt > 1 {
                         report.steps[i].retries += 1;
                     }
                 }
+                self.seconds.entry(at.as_second()).or_default().0 += 1;
                 if !target.is_empty() {
                     self.open.insert((step.clone(), target.clone()), ());
                 }
             }
-            Event::Answer { step, class, .. } => {
-                if class == "throttled"
-                    && let (Some(&i), Some(report)) = (self.index.get(step), self.report.as_mut())
-                {
-                    report.steps[i].throttled += 1;
+            Event::Answer {
+                at, step, class, ..
+            } => {
+                if let Some(&i) = self.index.get(step) {
+                    self.dispatch[i].1 = self.dispatch[i].1.max(Some(*at));
+                    if class == "throttled"
+                        && let Some(report) = self.report.as_mut()
+                    {
+                        report.steps[i].throttled += 1;
+                    }
+                }
+                if class == "throttled" {
+                    self.seconds.entry(at.as_second()).or_default().1 += 1;
                 }
             }
             Event::Final {
@@ -147,8 +210,15 @@ impl ReportBuilder {
             } => {
                 let key = (step.clone(), target.clone());
                 self.open.remove(&key);
-                self.finals
-                    .insert(key, (*outcome, reason.clone().unwrap_or_default(), *code));
+                let reason = self.reason(reason.as_ref());
+                self.finals.insert(
+                    key,
+                    Last {
+                        outcome: *outcome,
+                        reason,
+                        code: *code,
+                    },
+                );
             }
             Event::StepFinished { at, step } => {
                 if let Some(&i) = self.index.get(step) {
@@ -163,6 +233,7 @@ impl ReportBuilder {
                 if let Some(r) = self.report.as_mut() {
                     r.finished_at = Some(*at);
                     r.exit_code = Some(*exit_code);
+                    r.stopped = stopped.clone();
                 }
                 self.details.stopped = stopped.clone();
             }
@@ -174,20 +245,39 @@ impl ReportBuilder {
         let mut report = self.report.clone().ok_or(NotARun)?;
         let mut details = self.details.clone();
         details.unresolved = self.open.keys().cloned().collect();
-        for ((step, target), (outcome, why, code)) in &self.finals {
+        let mut codes: BTreeMap<Option<i64>, CodeGroup> = BTreeMap::new();
+        for ((step, target), last) in &self.finals {
             if let Some(&i) = self.index.get(step) {
-                report.steps[i].outcomes.add(*outcome);
+                report.steps[i].outcomes.add(last.outcome);
             }
-            match outcome {
-                Outcome::Failed | Outcome::GaveUp => details.failures.push((
-                    step.clone(),
-                    target.clone(),
-                    *outcome,
-                    *code,
-                    why.clone(),
-                )),
+            if last.outcome == Outcome::Done {
+                continue;
+            }
+            let list = details.lists.entry(last.outcome).or_default();
+            list.total += 1;
+            if list.items.len() < MAX_LISTED {
+                list.items.push(Listed {
+                    step: step.clone(),
+                    target: target.clone(),
+                    code: last.code,
+                    reason: last.reason.to_string(),
+                });
+            }
+            match last.outcome {
+                Outcome::Failed | Outcome::GaveUp | Outcome::NotCorrected => {
+                    let g = codes.entry(last.code).or_insert_with(|| CodeGroup {
+                        code: last.code,
+                        count: 0,
+                        message: last.reason.to_string(),
+                        examples: Vec::new(),
+                    });
+                    g.count += 1;
+                    if g.examples.len() < 5 {
+                        g.examples.push(format!("{step}: {target}"));
+                    }
+                }
                 Outcome::Skipped => {
-                    let key = why.split(": ").next().unwrap_or("").to_string();
+                    let key = last.reason.split(": ").next().unwrap_or("").to_string();
                     *details
                         .skipped
                         .entry(step.clone())
@@ -198,24 +288,27 @@ impl ReportBuilder {
                 _ => {}
             }
         }
+        let mut codes: Vec<CodeGroup> = codes.into_values().collect();
+        codes.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(&b.code)));
+        details.codes = codes;
         for ((s, (start, end)), (first, last)) in report
             .steps
             .iter_mut()
             .zip(&self.windows)
             .zip(&self.dispatch)
         {
-            // N requests span N-1 intervals between the first and the last dispatch (as vegeta
-            // reports rate); a single request has no rate beyond the step's duration.
-            let rate = match (first, last) {
-                (Some(a), Some(b)) if s.requests > 1 && b > a => {
-                    (s.requests - 1) as f64 / b.duration_since(*a).as_secs_f64()
-                }
+            // The dispatch time runs from the step's first request to its last request or
+            // answer; a step with a single instant falls back to its own start and end.
+            let span = match (first, last) {
+                (Some(a), Some(b)) if b > a => Some(b.duration_since(*a)),
                 _ => match (start, end) {
-                    (Some(a), Some(b)) if b > a && s.requests > 0 => {
-                        s.requests as f64 / b.duration_since(*a).as_secs_f64()
-                    }
-                    _ => 0.0,
+                    (Some(a), Some(b)) if b > a => Some(b.duration_since(*a)),
+                    _ => None,
                 },
+            };
+            let rate = match span {
+                Some(d) if s.requests > 0 => s.requests as f64 / d.as_secs_f64(),
+                _ => 0.0,
             };
             s.achieved_rate_per_s = (rate * 10.0).round() / 10.0;
         }
@@ -227,7 +320,44 @@ impl ReportBuilder {
             }
         }
         report.totals = t;
+        if let Some(plan) = &self.plan {
+            report.exposure = Some(exposure::compute(plan, |step, target| {
+                self.finals
+                    .get(&(step.to_string(), target.to_string()))
+                    .map(|l| (l.outcome, l.reason.to_string()))
+            }));
+        }
+        self.timeline(&report, &mut details);
         Ok((report, details))
+    }
+
+    /// Requests and throttles over the run, in buckets of a whole number of seconds.
+    fn timeline(&self, report: &Report, details: &mut Details) {
+        let (Some(first), Some(last)) = (self.seconds.keys().next(), self.seconds.keys().last())
+        else {
+            return;
+        };
+        let start = report.started_at.as_second().min(*first);
+        let span = last - start + 1;
+        let width = (span + MAX_BUCKETS - 1) / MAX_BUCKETS;
+        let width = width.max(1);
+        let n = (span + width - 1) / width;
+        let mut buckets: Vec<Bucket> = (0..n)
+            .map(|i| Bucket {
+                at: (i * width) as f64,
+                requests: 0,
+                throttled: 0,
+            })
+            .collect();
+        for (sec, (req, thr)) in &self.seconds {
+            let i = ((sec - start) / width) as usize;
+            if let Some(b) = buckets.get_mut(i) {
+                b.requests += req;
+                b.throttled += thr;
+            }
+        }
+        details.timeline = buckets;
+        details.bucket_seconds = width as f64;
     }
 }
 
@@ -364,8 +494,8 @@ mod tests {
         let s = &r.steps[0];
         assert_eq!((s.requests, s.retries, s.throttled), (3, 1, 1));
         assert_eq!(
-            s.achieved_rate_per_s, 2.0,
-            "3 dispatches over 1 s between the first and the last"
+            s.achieved_rate_per_s, 3.0,
+            "3 requests over the step's dispatch time: 1 s from the first request to the last answer"
         );
         assert_eq!((r.totals.outcomes.done, r.totals.outcomes.skipped), (1, 1));
         assert_eq!(d.unresolved, vec![("s".to_string(), "3".to_string())]);
@@ -387,6 +517,7 @@ mod tests {
                 "playbook",
                 "operator",
                 "started_at",
+                "provider",
                 "steps",
                 "totals"
             ]

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 pub use builder::{NotARun, ReportBuilder, ReportSink, build};
 pub use html::to_html;
-pub use markdown::{table, to_markdown};
+pub use markdown::{outcome_words, table, table_for_width, to_markdown};
+
+pub use crate::plan::Exposure;
 
 use crate::atomic_file::{self, WriteError};
 use crate::event::Outcome;
@@ -35,8 +37,18 @@ pub struct Report {
     /// Present (true) only for runs against the built-in sandbox.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sandbox: bool,
+    /// The provider (`jpush`, `tpns`).
+    #[serde(default)]
+    pub provider: String,
+    /// Why dispatch stopped early, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     pub steps: Vec<ReportStep>,
     pub totals: Totals,
+    /// Who may still see the original after the run (docs/exposure.md); absent when the plan
+    /// is not at hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<Exposure>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -56,7 +68,27 @@ pub struct ReportStep {
     pub requests: u64,
     pub retries: u64,
     pub throttled: u64,
+    /// Requests ÷ the step's dispatch time (its first request to its last answer): the one rate
+    /// figure, which the progress line shows too.
     pub achieved_rate_per_s: f64,
+    /// An override the provider refused to send is accepted (`on_not_corrected: ok`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_corrected_ok: bool,
+}
+
+impl ReportStep {
+    /// Targets that make the run fail (exit 1): failed, gave up, and not corrected unless the
+    /// step accepts it.
+    pub fn failures(&self) -> u64 {
+        let c = &self.outcomes;
+        c.failed
+            + c.gave_up
+            + if self.not_corrected_ok {
+                0
+            } else {
+                c.not_corrected
+            }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -101,21 +133,76 @@ pub struct Totals {
     pub outcomes: Outcomes,
 }
 
+/// Listed targets of each outcome (the first `MAX_LISTED`) and how many there are.
+pub const MAX_LISTED: usize = 200;
+
+/// A target in a list of the report: step, target, provider code, reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub step: String,
+    pub target: String,
+    pub code: Option<i64>,
+    pub reason: String,
+}
+
+/// Targets of one outcome: the first `MAX_LISTED`, and the total.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetList {
+    pub items: Vec<Listed>,
+    pub total: u64,
+}
+
+/// Failures (failed, gave up, not corrected) with one provider code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeGroup {
+    pub code: Option<i64>,
+    pub count: u64,
+    /// The first reason seen with this code.
+    pub message: String,
+    /// The first targets, as `step: target`.
+    pub examples: Vec<String>,
+}
+
+/// Requests dispatched in one time bucket of the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Bucket {
+    /// Seconds from the run's start to the bucket's start.
+    pub at: f64,
+    pub requests: u64,
+    pub throttled: u64,
+}
+
 /// Details kept beside the report for the Markdown and HTML renderings.
 #[derive(Debug, Clone, Default)]
 pub struct Details {
-    /// (step, target, outcome, code, reason) of every failed or gave-up target.
-    pub failures: Vec<(String, String, Outcome, Option<i64>, String)>,
+    /// By outcome, in `Outcome::ALL` order: failed, gave_up, not_corrected, gone, skipped,
+    /// not_attempted lists (done targets are not listed).
+    pub lists: BTreeMap<Outcome, TargetList>,
     /// step -> reason -> count of skipped targets.
     pub skipped: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Failures grouped by provider code, most frequent first.
+    pub codes: Vec<CodeGroup>,
     /// Targets with an intent but no final record (the run was killed mid-request).
     pub unresolved: Vec<(String, String)>,
     pub stopped: Option<String>,
     pub base_url: String,
     pub provider: String,
+    /// The provider app (an identifier, not a secret).
+    pub app: String,
     pub as_of: Option<Timestamp>,
     /// When `pushfix resume` picked the run up, and who.
     pub resumed: Vec<(Timestamp, String)>,
+    /// Requests over time, in buckets of `bucket_seconds`.
+    pub timeline: Vec<Bucket>,
+    pub bucket_seconds: f64,
+    /// The pace of each family the plan used (requests per second), for the chart's line.
+    pub rate_limits: Vec<(String, f64)>,
+}
+
+impl Details {
+    pub fn list(&self, o: Outcome) -> Option<&TargetList> {
+        self.lists.get(&o).filter(|l| l.total > 0)
+    }
 }
 
 pub fn to_json(r: &Report) -> serde_json::Value {

@@ -216,8 +216,45 @@ fn syntax_error(t: &TemplateSrc, e: &tera::Error) -> Diagnostic {
         .unwrap_or("the template could not be parsed")
         .to_string();
     let offset = pos.map(|(l, c)| offset_of_line_col(&t.text, l, c));
+    // At the end of the text, tera only says what it expected there; the mistake is the block
+    // that was never closed: point at its opening tag instead.
+    let at_end = offset.is_none_or(|o| t.text[o.min(t.text.len())..].trim().is_empty());
+    if at_end && let Some((open, tag)) = unclosed_block(&t.text) {
+        let (file, span) = locate(t, None, Some(open));
+        return Diagnostic::error(format!(
+            "invalid template in `{}`: `{{% {tag} %}}` is never closed",
+            t.field
+        ))
+        .at(&file, span)
+        .help(format!("end it with `{{% end{tag} %}}`"));
+    }
     let (file, span) = locate(t, None, offset);
     Diagnostic::error(format!("invalid template in `{}`: {expected}", t.field)).at(&file, span)
+}
+
+/// The innermost block tag (`if`, `for`, `macro`, …) left open at the end of a template: its
+/// offset and name.
+fn unclosed_block(text: &str) -> Option<(usize, String)> {
+    const BLOCKS: [&str; 6] = ["if", "for", "macro", "block", "filter", "raw"];
+    let mut open: Vec<(usize, String)> = Vec::new();
+    let mut rest = 0;
+    while let Some(i) = text[rest..].find("{%") {
+        let start = rest + i;
+        let body = text[start + 2..].trim_start_matches(['-', ' ', '\t', '\n', '\r']);
+        let word: String = body
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if BLOCKS.contains(&word.as_str()) {
+            open.push((start, word));
+        } else if let Some(name) = word.strip_prefix("end")
+            && let Some(pos) = open.iter().rposition(|(_, w)| w == name)
+        {
+            open.truncate(pos);
+        }
+        rest = start + 2;
+    }
+    open.pop()
 }
 
 fn offset_of_line_col(text: &str, line: usize, col: usize) -> usize {

@@ -274,6 +274,8 @@ fn failure_budget_stops_dispatch_and_exits_3() {
     c.run_test()
         .status(3)
         .stdout_contains("failure budget used up")
+        // The end says why, with the provider's code and message.
+        .stdout_contains("stopped: 18 not attempted: failure budget used up (limits.max_failures allows 2) by 1004 Authen failed ×2")
         .run();
     let o = step_outcomes(&c.report(), 0);
     // Never overshot: no more failures than the budget, however many could be in flight.

@@ -124,7 +124,9 @@ impl Decoder<'_> {
             return None;
         }
         let t = TemplateSrc {
-            text: file.text.to_string(),
+            // An editor's final newline is not part of the message (it would be pushed to every
+            // device); anything else in the file is.
+            text: file.text.trim_end_matches(['\n', '\r']).to_string(),
             field: what.trim_end_matches("_template").to_string(),
             origin: TemplateOrigin::File { file },
         };

@@ -2,10 +2,10 @@
 //! provider reads itself (`Provider::decode_settings`), with hints for keys of another one.
 
 use super::secrets::looks_like_secret;
-use crate::diag::Diagnostic;
 use super::{
     Decoder, ENV_REF_KEYS, Fields, MESSAGE_COMMON_KEYS, PROVIDER_COMMON_KEYS, valid_env_name,
 };
+use crate::diag::Diagnostic;
 use crate::playbook::{Credentials, Located, ProviderConfig};
 use crate::provider::endpoint::check_endpoint;
 use crate::provider::{self, KeyPath, Provider, SettingsReader};

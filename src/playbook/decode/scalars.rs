@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::{Decoder, display_dir};
 use crate::diag::did_you_mean;
-use crate::domain::parse_duration;
+use crate::domain::{TimestampReason, parse_duration, parse_timestamp};
 use crate::playbook::Located;
 use crate::yaml::{Node, Value};
 
@@ -164,9 +164,14 @@ impl Decoder<'_> {
 
     pub(super) fn timestamp(&mut self, node: &Node, what: &str) -> Option<Timestamp> {
         let s = self.string(node, what)?;
-        match s.value.trim().parse::<Timestamp>() {
+        match parse_timestamp(&s.value) {
             Ok(t) => Some(t),
-            Err(_) => {
+            Err(e)
+                if matches!(
+                    e.reason,
+                    TimestampReason::NotATime | TimestampReason::NoOffset
+                ) =>
+            {
                 self.error(
                     node.span,
                     format!(
@@ -175,6 +180,13 @@ impl Decoder<'_> {
                     ),
                 )
                 .with_help("for example 2026-11-20T00:00:00+08:00 or 2026-11-19T16:00:00Z");
+                None
+            }
+            Err(e) => {
+                self.error(
+                    node.span,
+                    format!("`{what}`: `{}` {}", s.value, e.explain()),
+                );
                 None
             }
         }

@@ -36,7 +36,9 @@ pub fn push_platforms(cx: &TargetContext<'_>, o: &mut Original, notes: &mut Vec<
         ));
     }
     if o.push_targets().contains(&Platform::Hmos)
-        && cx.message.is_some_and(|m| m.field(super::HMOS_CATEGORY).is_none())
+        && cx
+            .message
+            .is_some_and(|m| m.field(super::HMOS_CATEGORY).is_none())
     {
         notes.push(format!(
             "HarmonyOS category unknown (neither the step nor the ledger gives `{}`): {} is sent, the class every app may use and the one vendor quotas cap",

@@ -29,7 +29,10 @@ fn jpush_recall_on_android_and_ios_is_partial() {
     // iOS: cancelled only while still queued at JPush; the plan says so instead of skipping.
     let uncertain: Vec<&str> = a.uncertain.iter().map(|(c, _)| c.as_str()).collect();
     assert_eq!(uncertain, ["apns"]);
-    assert!(a.reason.as_deref().unwrap().contains("uncertain: apns"), "{a:?}");
+    assert!(
+        a.reason.as_deref().unwrap().contains("uncertain: apns"),
+        "{a:?}"
+    );
     // An iOS-only message is partial too (sent, uncertain), not unsupported.
     let ios = m.providers["jpush"].assess(
         provider::get(JPUSH),
@@ -38,7 +41,10 @@ fn jpush_recall_on_android_and_ios_is_partial() {
         now(),
     );
     assert_eq!(ios.verdict, Verdict::Partial, "{ios:?}");
-    assert!(ios.reason.as_deref().unwrap().contains("still queued"), "{ios:?}");
+    assert!(
+        ios.reason.as_deref().unwrap().contains("still queued"),
+        "{ios:?}"
+    );
 }
 
 #[test]
@@ -273,10 +279,7 @@ fn apns_collapse_id_length() {
     assert_eq!(body["options"]["apns_production"], true);
     // iOS only: replaced by the collapse id, so no `override_msg_id` (an Android and
     // HarmonyOS option, with its own one-day window).
-    assert!(
-        body["options"].get("override_msg_id").is_none(),
-        "{body}"
-    );
+    assert!(body["options"].get("override_msg_id").is_none(), "{body}");
 }
 
 /// Past the one-day window, an override still replaces iOS notifications (apns_collapse_id
@@ -324,7 +327,11 @@ fn the_one_day_window_limits_android_and_harmonyos_only() {
         assert_eq!(b["options"]["apns_collapse_id"], "bf-1");
     }
     assert!(
-        plan.steps[0].targets[1].reason.as_deref().unwrap().contains("not reached: jpush"),
+        plan.steps[0].targets[1]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("not reached: jpush"),
         "{:?}",
         plan.steps[0].targets[1].reason
     );
