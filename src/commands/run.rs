@@ -14,6 +14,7 @@ use crate::domain::Rate;
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::provider::endpoint::{check_endpoint, is_loopback_url};
+use crate::provider::http::sandbox_clock;
 use crate::provider::{AppCredentials, Secret};
 use crate::sandbox::SandboxConfig;
 
@@ -44,6 +45,9 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
              (`pushfix plan --as-of` reviews a plan as of any time)"
                 .into(),
         ));
+    }
+    if let Some(t) = as_of {
+        same_clock(&base_url, t)?;
     }
     let credentials = read_credentials(&pre.plan)?;
     let destination = Destination {
@@ -115,6 +119,29 @@ fn run_in_sandbox(a: &RunArgs, pre: Prepared, as_of: Option<Timestamp>) -> Resul
     write_json(&finished.run_dir.join("sandbox.json"), &record)?;
     Ok(finished.code)
 }
+
+/// A rehearsal `--as-of T` against a sandbox started apart: the plan judges windows as of T,
+/// the sandbox by its own clock; refuse unless they agree (within `CLOCK_TOLERANCE`).
+fn same_clock(base_url: &str, as_of: Timestamp) -> Result<(), Error> {
+    let clock = sandbox_clock(base_url).map_err(|e| {
+        Error::Usage(format!(
+            "--as-of needs the sandbox's clock to agree, and it cannot be read: {e}"
+        ))
+    })?;
+    let apart = clock.duration_since(as_of).unsigned_abs();
+    if apart > CLOCK_TOLERANCE {
+        return Err(Error::Usage(format!(
+            "the sandbox at {base_url} runs its clock at {clock}, {} from --as-of {as_of}: time windows would be judged on two clocks. \
+             Start it with `pushfix sandbox --as-of {as_of}`, or run with `--as-of {clock:.0}`",
+            crate::domain::format_duration(apart)
+        )));
+    }
+    Ok(())
+}
+
+/// How far apart the plan's "now" and a sandbox's clock may be (the sandbox's clock runs on
+/// from its start; a rehearsal takes minutes to set up).
+const CLOCK_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 /// The sandbox's throwaway credentials for the playbook's provider.
 fn sandbox_credentials(config: &SandboxConfig, kind: &str) -> Result<AppCredentials, Error> {

@@ -14,9 +14,7 @@ use super::{
     PlanRetry, PlanStep, ReceiverEstimate, Totals, VerdictCounts,
 };
 use crate::diag::{Diagnostics, did_you_mean};
-use crate::domain::{
-    Action, Disposition, MsgId, Platform, Rate, UnsupportedPolicy, Verdict, format_duration,
-};
+use crate::domain::{Action, Disposition, MsgId, Platform, Rate, UnsupportedPolicy, Verdict};
 use crate::input_set::InputSet;
 use crate::ledger::{Filter, LedgerRecord, Scan, StepQuery};
 use crate::matrix::{Matrix, TargetFacts};
@@ -473,19 +471,19 @@ fn nothing_selected(f: &Filter, scan: &Scan, now: Timestamp) -> Vec<String> {
     let (lo, hi) = f.time_range(now);
     if lo.is_some() || hi.is_some() {
         let asked = match (lo, hi) {
-            (Some(a), Some(b)) => format!("from {a} to {b}"),
-            (Some(a), None) => format!("from {a} on"),
-            (None, Some(b)) => format!("before {b}"),
+            (Some(a), Some(b)) => format!("records sent from {a:.0} to {b:.0}"),
+            (Some(a), None) => format!("records sent from {a:.0} on"),
+            (None, Some(b)) => format!("records sent before {b:.0}"),
             (None, None) => String::new(),
         };
         let relative = match (f.sent_within, f.older_than) {
-            (Some(w), _) => format!(" (`sent_within: {}` as of {now})", format_duration(w)),
-            (None, Some(o)) => format!(" (`older_than: {}` as of {now})", format_duration(o)),
+            (Some(w), _) => format!(" (`sent_within: {}` as of {now:.0})", written(w)),
+            (None, Some(o)) => format!(" (`older_than: {}` as of {now:.0})", written(o)),
             _ => String::new(),
         };
         why.push(match (stats.oldest, stats.newest) {
             (Some(o), Some(n)) => format!(
-                "the ledger's records were sent from {o} to {n}; the step asks for {asked}{relative}"
+                "the ledger's records were sent from {o:.0} to {n:.0}; the step asks for {asked}{relative}"
             ),
             _ => format!("no ledger record has a send time; the step asks for {asked}{relative}"),
         });
@@ -523,6 +521,18 @@ fn nothing_selected(f: &Filter, scan: &Scan, now: Timestamp) -> Vec<String> {
         why.push("no record meets all of its conditions at once".into());
     }
     why
+}
+
+/// A duration as a playbook would write it (`2h`, `90m`, `45s`).
+fn written(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        _ if d.subsec_millis() != 0 => format!("{}ms", d.as_millis()),
+        _ if s % 86_400 == 0 && s > 0 => format!("{}d", s / 86_400),
+        _ if s % 3600 == 0 && s > 0 => format!("{}h", s / 3600),
+        _ if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
 }
 
 /// Warnings every provider's steps share.

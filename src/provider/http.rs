@@ -131,3 +131,38 @@ fn classify_error(e: reqwest::Error) -> TransportError {
         TransportError::Lost(msg)
     }
 }
+
+/// The clock of a pushfix sandbox at `base_url` (`GET /_sandbox`: `{"clock": …}`), for runs
+/// rehearsed `--as-of` a past instant: both sides must judge time windows by the same clock.
+pub fn sandbox_clock(base_url: &str) -> Result<jiff::Timestamp, String> {
+    let url = format!("{}/_sandbox", base_url.trim_end_matches('/'));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let resp = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {}", classify_error(e).message()))?;
+        if !resp.status().is_success() {
+            return Err(format!("GET {url} answered {}", resp.status()));
+        }
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|_| format!("GET {url}: the answer was cut off"))?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|_| format!("GET {url} did not answer JSON"))?;
+        v.get("clock")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| format!("GET {url} names no clock (not a pushfix sandbox?)"))
+    })
+}

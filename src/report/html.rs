@@ -10,6 +10,7 @@ use super::{Details, MAX_LISTED, Report, TargetList};
 use crate::event::Outcome;
 use crate::exit;
 use crate::plan::exposure::approx;
+use crate::plan::thousands;
 use crate::provider;
 
 const STYLE: &str = "\
@@ -23,7 +24,7 @@ table{border-collapse:collapse;background:#fff;margin:.4em 0}td,th{border:1px so
 th{background:#eef1f4}td.l,th.l{text-align:left}table.facts td:first-child{font-weight:600;text-align:left}table.facts td{text-align:left}\
 .totals{display:flex;flex-wrap:wrap;gap:.6em}.totals div{background:#fff;border:1px solid #d8dde3;padding:.5em .9em;min-width:6em}\
 .totals b{display:block;font-size:1.4em}.legend span{margin-right:1em;white-space:nowrap}.legend i{display:inline-block;width:.8em;height:.8em;margin-right:.3em}\
-code{background:#eef1f4;padding:0 .2em}.note{color:#5a6572;font-size:.9em}svg{background:#fff;border:1px solid #d8dde3}";
+code{background:#eef1f4;padding:0 .2em}.scroll{overflow-x:auto;max-width:100%}table{font-size:.92em}.note{color:#5a6572;font-size:.9em}svg{background:#fff;border:1px solid #d8dde3}";
 
 /// Each outcome's colour, in charts and legends.
 fn colour(o: Outcome) -> &'static str {
@@ -172,10 +173,10 @@ pub fn to_html(r: &Report, d: &Details) -> String {
                 o,
                 "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
                 esc(ch),
-                c.before,
-                c.after,
-                c.messages_before,
-                c.messages_after,
+                thousands(c.before),
+                thousands(c.after),
+                thousands(c.messages_before),
+                thousands(c.messages_after),
                 if e.unreached.contains(ch) {
                     "reached by no step"
                 } else {
@@ -186,7 +187,8 @@ pub fn to_html(r: &Report, d: &Details) -> String {
         let _ = write!(
             o,
             "<tr><th class=\"l\">total</th><th>{}</th><th>{}</th><th></th><th></th><th></th></tr></table><ul class=\"note\">",
-            e.receivers_before, e.receivers_after
+            thousands(e.receivers_before),
+            thousands(e.receivers_after)
         );
         for n in exposure_notes(e) {
             let _ = write!(o, "<li>{}</li>", esc(&n));
@@ -238,7 +240,7 @@ pub fn to_html(r: &Report, d: &Details) -> String {
 fn steps(o: &mut String, r: &Report) {
     let _ = write!(
         o,
-        "<h2>Steps</h2><table id=\"steps\"><tr><th class=\"l\">step</th><th class=\"l\">action</th><th>targets</th>"
+        "<h2>Steps</h2><div class=\"scroll\"><table id=\"steps\"><tr><th class=\"l\">step</th><th class=\"l\">action</th><th>targets</th>"
     );
     for out in Outcome::ALL {
         let _ = write!(o, "<th>{}</th>", out.as_str());
@@ -266,7 +268,7 @@ fn steps(o: &mut String, r: &Report) {
     }
     let _ = write!(
         o,
-        "</table><p class=\"note\">rate/s: requests ÷ the step's dispatch time (its first request to its last request or answer).</p>"
+        "</table></div><p class=\"note\">rate/s: requests ÷ the step's dispatch time (its first request to its last request or answer).</p>"
     );
     // Stacked bars: one row per step, each outcome's share of its targets.
     let (w, row, label) = (760.0, 26.0, 170.0);

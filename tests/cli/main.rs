@@ -2,6 +2,7 @@
 //! goes through `support::Test` (see `support/test.rs`). The invalid-input fixtures are a
 //! target of their own: `tests/invalid_inputs/main.rs`.
 
+mod browser;
 mod e2e_sandbox;
 mod events;
 mod offline;
@@ -9,3 +10,4 @@ mod resume_apply;
 mod run_jpush;
 mod run_tpns;
 mod support;
+mod truth;
