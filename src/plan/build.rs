@@ -528,9 +528,9 @@ fn written(d: std::time::Duration) -> String {
     let s = d.as_secs();
     match s {
         _ if d.subsec_millis() != 0 => format!("{}ms", d.as_millis()),
-        _ if s % 86_400 == 0 && s > 0 => format!("{}d", s / 86_400),
-        _ if s % 3600 == 0 && s > 0 => format!("{}h", s / 3600),
-        _ if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
+        _ if s.is_multiple_of(86_400) && s > 0 => format!("{}d", s / 86_400),
+        _ if s.is_multiple_of(3600) && s > 0 => format!("{}h", s / 3600),
+        _ if s.is_multiple_of(60) && s > 0 => format!("{}m", s / 60),
         _ => format!("{s}s"),
     }
 }
