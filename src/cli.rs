@@ -56,6 +56,34 @@ pub struct VarArgs {
     pub vars: Vec<(String, String)>,
 }
 
+/// What a scheduled run needs: `--again` and `--max-runtime` (run and apply).
+#[derive(Debug, Clone, Args, Default)]
+pub struct ScheduleArgs {
+    /// Start even beside an unfinished earlier run of this playbook for this app, and send
+    /// again to targets earlier runs already corrected (by default a run skips them and
+    /// refuses to start beside an unfinished one)
+    #[arg(long)]
+    pub again: bool,
+    #[command(flatten)]
+    pub max_runtime: MaxRuntimeArgs,
+}
+
+#[derive(Debug, Clone, Copy, Args, Default)]
+pub struct MaxRuntimeArgs {
+    /// End gracefully after this long, as Ctrl-C would (requests in flight finish, the rest is
+    /// recorded not attempted, exit 3): a schedule's run never overlaps its next tick. E.g. 10m
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_runtime)]
+    pub max_runtime: Option<std::time::Duration>,
+}
+
+fn parse_max_runtime(s: &str) -> Result<std::time::Duration, String> {
+    let d = crate::domain::parse_duration(s)?;
+    if d.is_zero() {
+        return Err("a run needs some time: give a duration above zero".into());
+    }
+    Ok(d)
+}
+
 fn parse_var(s: &str) -> Result<(String, String), String> {
     let (k, v) = s
         .split_once('=')
@@ -106,6 +134,10 @@ pub struct PlanArgs {
     /// Also write the plan as JSON to this file
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Where earlier runs are recorded: targets they corrected show as skipped
+    /// (`already_done_in`), as `run` would skip them
+    #[arg(long, value_name = "DIR", default_value = "audit")]
+    pub audit_dir: PathBuf,
     #[command(flatten)]
     pub vars: VarArgs,
     #[command(flatten)]
@@ -160,6 +192,8 @@ pub struct RunArgs {
     /// (the plan and summary then go to stderr)
     #[arg(long, value_name = "FILE|-")]
     pub events: Option<PathBuf>,
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -220,6 +254,8 @@ pub struct ApplyArgs {
     /// Check the plan's verdicts as of this instant; only with a loopback --endpoint
     #[arg(long = "as-of", value_name = "TIME")]
     pub as_of: Option<String>,
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
 }
 
 #[derive(Debug, Args)]
@@ -232,4 +268,6 @@ pub struct ResumeArgs {
     /// Provider base URL instead of the run's (plain http only to a loopback host)
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
+    #[command(flatten)]
+    pub max_runtime: MaxRuntimeArgs,
 }

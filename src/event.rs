@@ -84,6 +84,12 @@ pub enum Event {
         operator: String,
         /// Targets it will (re)send.
         targets: u64,
+        /// Failures the run had before this resume that stand: the budget is the run's.
+        #[serde(default)]
+        failures_before: u64,
+        /// Failures the whole run may have (`limits.max_failures` of its full plan).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_failures: Option<u64>,
     },
     StepStarted {
         at: Timestamp,
@@ -102,6 +108,9 @@ pub enum Event {
         family: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cid: Option<String>,
+        /// A lookup (a TPNS collapse-id query): its `done` answer does not settle the target.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        lookup: bool,
     },
     /// What came back (or that nothing did).
     Answer {

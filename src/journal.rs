@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
+use std::io::Read as _;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -149,6 +150,9 @@ impl fmt::Display for JournalError {
 
 impl std::error::Error for JournalError {}
 
+/// The longest journal line read back (a record is a few hundred bytes).
+const MAX_LINE: usize = 1 << 20;
+
 /// Read a journal back, one event at a time, without holding it in memory. A torn last line
 /// (a crash mid-write) is ignored; any other bad line is an error naming its line number.
 pub fn read_each(path: &Path, mut f: impl FnMut(Event)) -> Result<(), JournalError> {
@@ -164,13 +168,21 @@ pub fn read_each(path: &Path, mut f: impl FnMut(Event)) -> Result<(), JournalErr
     let mut line_no = 0u64;
     loop {
         let mut line = String::new();
-        let n = reader
+        // Bounded: a corrupt journal without newlines must not be read into memory whole.
+        let n = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
             .read_line(&mut line)
             .map_err(|e| err(Some(line_no + 1), e.to_string()))?;
         if n == 0 {
             break;
         }
         line_no += 1;
+        if n > MAX_LINE && !line.ends_with('\n') {
+            return Err(err(
+                Some(line_no),
+                format!("the line is longer than {} KiB, which no record is", MAX_LINE >> 10),
+            ));
+        }
         if let Some((at, text)) = pending.take() {
             match serde_json::from_str::<Event>(&text) {
                 Ok(e) => f(e),

@@ -22,6 +22,7 @@ pub mod event;
 pub mod event_stream;
 pub mod exec;
 pub mod exit;
+pub mod history;
 pub mod ids_file;
 pub mod input_set;
 pub mod journal;

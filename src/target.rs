@@ -25,6 +25,9 @@ pub struct PlanTarget {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uncertain: Vec<String>,
     pub disposition: Disposition,
+    /// An earlier run of this playbook already corrected it (its run id): skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_in: Option<String>,
     pub in_ledger: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,

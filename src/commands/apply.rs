@@ -1,17 +1,20 @@
 //! `pushfix apply PLAN.json`: run exactly a saved plan, refusing one whose inputs changed or
 //! whose verdicts no longer hold.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use jiff::Timestamp;
 
 use super::campaign::{Destination, EventsTarget, Launch, launch};
-use super::prepare::prepare;
+use super::prepare::{build, history, load, refuse_unfinished};
 use super::run::read_credentials;
 use crate::cli::ApplyArgs;
+use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::error::Error;
 use crate::input_set::sha256_hex;
-use crate::plan::{PLAN_SCHEMA, Plan};
+use crate::domain::{Disposition, Verdict};
+use crate::plan::{AlreadyDone, PLAN_SCHEMA, Plan};
 use crate::provider::endpoint::{check_endpoint, is_loopback_url};
 use crate::run_dir;
 
@@ -23,18 +26,49 @@ pub fn read_plan(path: &Path) -> Result<Plan, Error> {
             crate::io_reason(&e)
         ))
     })?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::Usage(format!("`{}` is not a plan: {e}", path.display())))?;
-    if v["schema"] != PLAN_SCHEMA {
+    /// Only the schema, read first: a plan of another version is named as such.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        schema: Option<serde_json::Value>,
+    }
+    let head: Head = serde_json::from_str(&text)
+        .map_err(|e| plan_error(path, &text, &e, "is not a plan"))?;
+    if head.schema.as_ref().and_then(|v| v.as_str()) != Some(PLAN_SCHEMA) {
         return Err(Error::Usage(format!(
             "`{}` is not a {PLAN_SCHEMA} plan (schema {})",
             path.display(),
-            v["schema"]
+            head.schema.unwrap_or(serde_json::Value::Null)
         )));
     }
-    serde_json::from_value(v)
-        .map_err(|e| Error::Usage(format!("`{}` is not a readable plan: {e}", path.display())))
+    serde_json::from_str(&text).map_err(|e| plan_error(path, &text, &e, "is not a readable plan"))
 }
+
+/// A plan that does not read, located at serde's line and column (exit 2).
+fn plan_error(path: &Path, text: &str, e: &serde_json::Error, what: &str) -> Error {
+    let message = e.to_string();
+    // serde words the position at the end; the diagnostic shows it as file:line:col.
+    let message = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(m, _)| m);
+    let d = Diagnostic::error(format!("`{}` {what}: {message}", path.display()));
+    let d = match (u32::try_from(e.line()), u32::try_from(e.column())) {
+        (Ok(line), Ok(col)) if line > 0 => {
+            // A minified line would be quoted whole: only short lines are.
+            let quoted = text
+                .lines()
+                .nth(line as usize - 1)
+                .filter(|l| l.chars().count() <= MAX_QUOTED);
+            d.at_line(path, Span::point(line, col.max(1)), quoted)
+        }
+        _ => d.in_file(path),
+    };
+    let mut ds = Diagnostics::new();
+    ds.push(d.help("plan.json is written by pushfix: restore it from the run's backup, or make a new plan"));
+    Error::Input(ds)
+}
+
+/// The longest plan line quoted under a location.
+const MAX_QUOTED: usize = 200;
 
 pub fn endpoint_or(plan: &Plan, endpoint: &Option<String>) -> Result<(String, String), Error> {
     match endpoint {
@@ -81,7 +115,17 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
     // The verdicts must still hold now (a JPush override window may have closed since).
     let playbook = Path::new(&plan.playbook.path).to_path_buf();
     let now = as_of.unwrap_or_else(Timestamp::now);
-    let fresh = prepare(&playbook, &a.vars.vars, now, Timestamp::now())?.plan;
+    let loaded = load(&playbook, &a.vars.vars, now, Timestamp::now())?;
+    // Run history as `run` reads it; with --again, the targets the saved plan itself skipped
+    // as already done (a plan is applied exactly as reviewed).
+    let done = if a.schedule.again {
+        planned_done(&plan)
+    } else {
+        let h = history(&loaded.playbook, &a.audit_dir, &url)?;
+        refuse_unfinished(&h)?;
+        h.settled
+    };
+    let fresh = build(loaded, &done)?.plan;
     if fresh.content_sha256 != plan.content_sha256 {
         return Err(Error::Refused(
             "the plan's inputs hash differs from its files (were other --var values used?); make a new plan".into(),
@@ -127,26 +171,41 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
         run_id: &run_id,
         note: None,
         events: EventsTarget::default(),
+        max_runtime: a.schedule.max_runtime.max_runtime,
     })
     .map(|f| f.code)
+}
+
+/// What a saved plan skipped as already done by earlier runs.
+fn planned_done(plan: &Plan) -> AlreadyDone {
+    plan.steps
+        .iter()
+        .flat_map(|s| {
+            s.targets.iter().filter_map(|t| {
+                let run = t.done_in.clone()?;
+                Some(((s.name.clone(), t.id.clone()), run))
+            })
+        })
+        .collect()
 }
 
 /// Targets whose verdict or disposition differs between a saved plan and a fresh one.
 fn changed_targets(saved: &Plan, fresh: &Plan) -> Vec<String> {
     let mut out = Vec::new();
     for (s, f) in saved.steps.iter().zip(&fresh.steps) {
-        let now: std::collections::HashMap<
-            &str,
-            (crate::domain::Verdict, crate::domain::Disposition),
-        > = f
+        type Now<'a> = (Verdict, Disposition, Option<&'a String>);
+        let now: HashMap<&str, Now<'_>> = f
             .targets
             .iter()
-            .map(|t| (t.id.as_str(), (t.verdict, t.disposition)))
+            .map(|t| (t.id.as_str(), (t.verdict, t.disposition, t.done_in.as_ref())))
             .collect();
         for t in &s.targets {
             match now.get(t.id.as_str()) {
-                Some((v, d)) if *v == t.verdict && *d == t.disposition => {}
-                Some((v, _)) => out.push(format!(
+                Some((_, d, Some(run))) if t.done_in.is_none() && *d != t.disposition => out.push(
+                    format!("{}: {} was corrected by run {run} since the plan was made", s.name, t.id),
+                ),
+                Some((v, d, _)) if *v == t.verdict && *d == t.disposition => {}
+                Some((v, _, _)) => out.push(format!(
                     "{}: {} was {}, is now {}",
                     s.name,
                     t.id,

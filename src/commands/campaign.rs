@@ -97,6 +97,8 @@ pub struct Launch<'a> {
     /// Said before the run starts (the sandbox's address and seed).
     pub note: Option<String>,
     pub events: EventsTarget,
+    /// `--max-runtime`: stop dispatching after this long.
+    pub max_runtime: Option<Duration>,
 }
 
 /// A run that went through: its exit code and where its audit record is.
@@ -116,6 +118,7 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
         run_id,
         note,
         events,
+        max_runtime,
     } = l;
     plan.provider.base_url = destination.base_url.clone();
     plan.provider.base_url_source = destination.base_url_source.clone();
@@ -200,6 +203,8 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
         report,
         hints: ResumeHints::new(),
         events,
+        max_runtime,
+        budget: BudgetSoFar::default(),
     })?;
     Ok(Finished { code, run_dir })
 }
@@ -235,6 +240,20 @@ pub struct Drive<'a> {
     pub report: ReportBuilder,
     pub hints: ResumeHints,
     pub events: EventsTarget,
+    pub max_runtime: Option<Duration>,
+    /// What earlier parts of this run (before a resume) used of its failure budget.
+    pub budget: BudgetSoFar,
+}
+
+/// The failure budget is the run's, across resumes: what the run may fail in all (computed
+/// from its full plan) and what its journal already records.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BudgetSoFar {
+    /// Targets to send in the run's full plan (a percentage budget is of these); `None`: the
+    /// plan being driven is the full one.
+    pub planned: Option<u64>,
+    /// Failures the journal records for targets that will not be sent again.
+    pub failures: u64,
 }
 
 /// Execute, then record the run's end, write the reports and print the summary; the exit code
@@ -249,6 +268,8 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
         report,
         hints,
         events,
+        max_runtime,
+        budget,
     } = d;
     let redactions = auth.redactions();
     let timeout = Duration::from_millis(plan.limits.timeout_ms);
@@ -280,11 +301,8 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
             initial: Duration::from_millis(plan.retry.initial_ms),
             max: Duration::from_millis(plan.retry.max_ms),
         },
-        max_failures: plan
-            .limits
-            .max_failures
-            .as_deref()
-            .and_then(|b| FailureBudget::parse(b).ok()),
+        max_failures: allowed_failures(plan, budget),
+        failures_before: budget.failures,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -292,6 +310,16 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
         .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
     let result = runtime.block_on(async {
         signals::install(stop.clone());
+        if let Some(limit) = max_runtime {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                stop.trigger(format!(
+                    "--max-runtime {} reached",
+                    crate::domain::format_duration(limit)
+                ));
+            });
+        }
         Executor::new(transport, plan.clone(), sinks.clone(), stop.clone(), cfg)
             .with_resumed(hints)
             .execute()
@@ -330,6 +358,12 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
         HumanOut::Stderr => eprint!("{summary}"),
     }
     Ok(code)
+}
+
+/// How many failures the whole run may have: `limits.max_failures` of its full plan.
+pub fn allowed_failures(plan: &Plan, so_far: BudgetSoFar) -> Option<u64> {
+    let b = FailureBudget::parse(plan.limits.max_failures.as_deref()?).ok()?;
+    Some(b.allowed(so_far.planned.unwrap_or(plan.totals.send)))
 }
 
 /// The end of a run: the table (fitted to the terminal), who may still see the original,

@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 
 use super::output;
-use super::prepare::{check_max_targets, credential_warnings, prepare, print_warnings};
+use super::prepare::{build, check_max_targets, credential_warnings, history, load, print_warnings};
 use crate::atomic_file::write_json;
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::error::Error;
@@ -12,10 +12,21 @@ use crate::plan as planner;
 
 pub fn plan(a: PlanArgs) -> Result<i32, Error> {
     let now = super::now(&a.as_of)?;
-    let p = prepare(&a.playbook, &a.vars.vars, now, Timestamp::now())?;
+    let loaded = load(&a.playbook, &a.vars.vars, now, Timestamp::now())?;
+    // What `run` would skip as already done, and whether it would refuse to start.
+    let base_url = loaded.playbook.provider.base_url.clone();
+    let history = history(&loaded.playbook, &a.audit_dir, &base_url)?;
+    let p = build(loaded, &history.settled)?;
     print_warnings(&p.warnings);
     let mut plan = p.plan;
     plan.warnings.extend(credential_warnings(&p.playbook));
+    if let Some(u) = history.unfinished() {
+        plan.warnings.push(format!(
+            "an earlier run did not finish ({}): `pushfix run` will refuse to start until `pushfix resume {}` finishes it",
+            u.why(),
+            u.dir.display()
+        ));
+    }
     if let Some(out) = &a.out {
         write_json(out, &planner::to_json(&plan))?;
     }

@@ -6,14 +6,16 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::apply::{endpoint_or, read_plan};
-use super::campaign::{Destination, Drive, EventsTarget, confirm, drive, take_lock};
+use super::campaign::{
+    BudgetSoFar, Destination, Drive, EventsTarget, allowed_failures, confirm, drive, take_lock,
+};
 use super::output;
 use super::run::read_credentials;
 use crate::atomic_file::WriteError;
 use crate::cli::ResumeArgs;
 use crate::error::Error;
 use crate::event::Event;
-use crate::exec::recovery::{recover, trim_torn_tail};
+use crate::exec::recovery::{Scanner, recover, trim_torn_tail};
 use crate::journal::{self, Journal};
 use crate::plan;
 use crate::report::ReportBuilder;
@@ -21,26 +23,45 @@ use crate::run_dir;
 
 pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
     let (plan_path, journal_path) = (a.run_dir.join("plan.json"), a.run_dir.join("journal.jsonl"));
-    if !plan_path.is_file() || !journal_path.is_file() {
-        return Err(Error::Usage(format!(
-            "`{}` is not a run directory (it needs plan.json and journal.jsonl)",
-            a.run_dir.display()
-        )));
+    if !journal_path.is_file() {
+        return Err(Error::Usage(if a.run_dir.join("playbook.yaml").is_file() {
+            format!(
+                "nothing was sent from `{}`: the run stopped before it started its journal; run the playbook again",
+                a.run_dir.display()
+            )
+        } else {
+            format!(
+                "`{}` is not a run directory (it needs plan.json and journal.jsonl)",
+                a.run_dir.display()
+            )
+        }));
     }
     let plan = read_plan(&plan_path)?;
     trim_torn_tail(&journal_path).map_err(|e| WriteError::new(&journal_path, e))?;
-    let events = journal::read(&journal_path)?;
-    let Some(Event::RunStarted {
-        run_id,
-        app,
-        base_url,
-        sandbox,
-        ..
-    }) = events.first().cloned()
-    else {
+    // One pass over the journal: what each target came to, and the report so far (the
+    // interrupted run's events count in the resumed run's report).
+    let mut started = None;
+    let mut scanner = Scanner::default();
+    let mut report = ReportBuilder::new().with_plan(Arc::new(plan.clone()));
+    journal::read_each(&journal_path, |e| {
+        if started.is_none()
+            && let Event::RunStarted {
+                run_id,
+                app,
+                base_url,
+                sandbox,
+                ..
+            } = &e
+        {
+            started = Some((run_id.clone(), app.clone(), base_url.clone(), *sandbox));
+        }
+        scanner.see(&e);
+        report.record(&e);
+    })?;
+    let Some((run_id, app, base_url, sandbox)) = started else {
         return Err(Error::Usage(format!(
-            "`{}`: the journal does not start with a run_started record",
-            journal_path.display()
+            "nothing was sent from `{}`: its journal has no run_started record (the run stopped before its first request); run the playbook again",
+            a.run_dir.display()
         )));
     };
     if sandbox && a.endpoint.is_none() {
@@ -48,10 +69,21 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
             "this was a sandbox run: its sandbox, and what it knew, ended with it; resume against another with --endpoint".into(),
         ));
     }
-    let recovery = recover(&plan, &events);
+    let recovery = recover(&plan, &scanner);
+    drop(scanner);
     eprintln!(
-        "run {run_id}: {} targets settled, {} to send ({} in flight when it stopped)",
-        recovery.settled, recovery.to_send, recovery.in_flight
+        "run {run_id}: {} targets settled, {} to send ({} in flight when it stopped{}){}",
+        recovery.settled,
+        recovery.to_send,
+        recovery.in_flight,
+        match recovery.to_recheck {
+            0 => String::new(),
+            n => format!(", {n} to re-check after a lost answer"),
+        },
+        match recovery.resolved.len() {
+            0 => String::new(),
+            n => format!("; {n} final record(s) cut off by the interruption resolved from their answers"),
+        }
     );
     let mut reduced = recovery.plan;
     let (url, source) = match &a.endpoint {
@@ -95,21 +127,29 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
         Journal::create(&journal_path, auth.redactions())
             .map_err(|e| WriteError::new(&journal_path, e))?,
     );
-    // The report counts the interrupted run's events too: the same builder, fed the journal.
-    let mut report = ReportBuilder::new().with_plan(Arc::new(plan.clone()));
-    for e in &events {
-        report.record(e);
-    }
+    let budget = BudgetSoFar {
+        planned: Some(plan.totals.send),
+        failures: recovery.failures_before,
+    };
     let resumed = Event::Resumed {
         at: Timestamp::now(),
         operator,
         targets: recovery.to_send,
+        failures_before: budget.failures,
+        max_failures: allowed_failures(&plan, budget),
     };
-    journal
-        .append(&resumed)
-        .map_err(|e| WriteError::new(&journal_path, std::io::Error::other(e)))?;
-    journal.sync();
+    let append = |e: &Event| {
+        journal
+            .append(e)
+            .map_err(|err| WriteError::new(&journal_path, std::io::Error::other(err)))
+    };
+    append(&resumed)?;
     report.record(&resumed);
+    for f in &recovery.resolved {
+        append(f)?;
+        report.record(f);
+    }
+    journal.sync();
     drive(Drive {
         run_dir: &a.run_dir,
         plan: &reduced,
@@ -119,5 +159,7 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
         report,
         hints: recovery.hints,
         events: EventsTarget::default(),
+        max_runtime: a.max_runtime.max_runtime,
+        budget,
     })
 }

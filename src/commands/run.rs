@@ -6,13 +6,14 @@ use std::path::Path;
 use jiff::Timestamp;
 
 use super::campaign::{Destination, EventsTarget, Launch, launch};
-use super::prepare::{Prepared, prepare};
+use super::prepare::{Prepared, build, history, load, print_warnings, refuse_unfinished};
 use super::sandbox::{InProcess, clock_offset, parse_faults, seed_from};
 use crate::atomic_file::write_json;
 use crate::cli::RunArgs;
 use crate::domain::Rate;
 use crate::error::Error;
-use crate::plan::Plan;
+use crate::history::History;
+use crate::plan::{AlreadyDone, Plan};
 use crate::provider::endpoint::{check_endpoint, is_loopback_url};
 use crate::provider::http::sandbox_clock;
 use crate::provider::{AppCredentials, Secret};
@@ -22,11 +23,11 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
     let started = Timestamp::now();
     let as_of = super::instant("--as-of", a.as_of.as_deref())?;
     let now = as_of.unwrap_or(started);
-    let pre = prepare(&a.playbook, &a.vars.vars, now, started)?;
-    for w in &pre.warnings {
-        eprintln!("{w}");
-    }
+    let loaded = load(&a.playbook, &a.vars.vars, now, started)?;
     if a.sandbox {
+        // The built-in sandbox starts empty: no earlier run corrected anything in it.
+        let pre = build(loaded, &AlreadyDone::new())?;
+        print_warnings(&pre.warnings);
         return run_in_sandbox(&a, pre, as_of);
     }
     let (base_url, source) = match &a.endpoint {
@@ -35,8 +36,8 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
             "--endpoint".to_string(),
         ),
         None => (
-            pre.playbook.provider.base_url.clone(),
-            pre.playbook.provider.base_url_source.clone(),
+            loaded.playbook.provider.base_url.clone(),
+            loaded.playbook.provider.base_url_source.clone(),
         ),
     };
     if as_of.is_some() && !is_loopback_url(&base_url) {
@@ -49,6 +50,14 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
     if let Some(t) = as_of {
         same_clock(&base_url, t)?;
     }
+    let history = if a.schedule.again {
+        History::default()
+    } else {
+        history(&loaded.playbook, &a.audit_dir, &base_url)?
+    };
+    refuse_unfinished(&history)?;
+    let pre = build(loaded, &history.settled)?;
+    print_warnings(&pre.warnings);
     let credentials = read_credentials(&pre.plan)?;
     let destination = Destination {
         base_url,
@@ -66,6 +75,7 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
         run_id: &pre.run_id,
         note: None,
         events: EventsTarget(a.events.clone()),
+        max_runtime: a.schedule.max_runtime.max_runtime,
     })
     .map(|f| f.code)
 }
@@ -112,6 +122,7 @@ fn run_in_sandbox(a: &RunArgs, pre: Prepared, as_of: Option<Timestamp>) -> Resul
         run_id: &pre.run_id,
         note: Some(note),
         events: EventsTarget(a.events.clone()),
+        max_runtime: a.schedule.max_runtime.max_runtime,
     });
     let record = sandbox.stop();
     // Keep the sandbox's own record of what it received and changed, for comparison.

@@ -12,6 +12,7 @@ use super::pacer::Pacer;
 use super::retry::{MAX_PAUSE, MAX_THROTTLES, default_throttle_pause};
 use crate::event::{Event, Note};
 use crate::provider::http::{Transport, TransportError};
+use crate::provider::call::NOT_RETRIED;
 use crate::provider::{Answer, CallEnd, CallOptions, Calls, Class, Done, RequestSpec};
 
 /// The calls of one step, as a provider's procedures see them.
@@ -62,6 +63,7 @@ impl<T: Transport> Executor<T> {
                 request: spec.summary(),
                 family: spec.family.as_str().to_string(),
                 cid: opts.cid.map(String::from),
+                lookup: opts.lookup,
             };
             if let Err(e) = self.sink.event(&intent) {
                 self.stop_dispatch(format!("the journal cannot be written: {e}"));
@@ -124,7 +126,7 @@ impl<T: Transport> Executor<T> {
                     lost_before |= ambiguous;
                     if ambiguous && !opts.retry_lost {
                         return CallEnd::GaveUp(format!(
-                            "{message}; not retried: the push may have gone out, and with force_collapse a second one would show twice"
+                            "{message}; {NOT_RETRIED}; `pushfix resume` re-checks it"
                         ));
                     }
                     failed_attempts += 1;

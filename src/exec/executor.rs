@@ -14,7 +14,7 @@ use super::failure_budget::Budget;
 use super::pacer::Pacer;
 use super::retry::RetrySettings;
 use super::stop::Stop;
-use crate::domain::{Action, Disposition, FailureBudget, Verdict};
+use crate::domain::{Action, Disposition, Verdict};
 use crate::event::{Event, Note, Outcome, Sink};
 use crate::plan::{Plan, PlanStep, provider_quota};
 use crate::provider::http::Transport;
@@ -24,7 +24,11 @@ use crate::target::PlanTarget;
 pub struct ExecConfig {
     pub concurrency: usize,
     pub retry: RetrySettings,
-    pub max_failures: Option<FailureBudget>,
+    /// Failures the whole run may have (`limits.max_failures` of its full plan).
+    pub max_failures: Option<u64>,
+    /// Failures an earlier part of the run (before a resume) already had: the budget is the
+    /// run's, not each resume's.
+    pub failures_before: u64,
 }
 
 /// How the execution ended.
@@ -90,8 +94,10 @@ impl<T: Transport> Executor<T> {
             .iter()
             .map(|(f, r)| (*f, Arc::new(Pacer::new(r.parsed()))))
             .collect();
-        let to_send: u64 = plan.steps.iter().map(|s| s.dispositions.send).sum();
-        let budget = Arc::new(Budget::new(cfg.max_failures.map(|b| b.allowed(to_send))));
+        let budget = Arc::new(Budget::new(
+            cfg.max_failures
+                .map(|a| a.saturating_sub(cfg.failures_before)),
+        ));
         let provider = plan.provider.provider();
         let session: Arc<dyn Session> = Arc::from(provider.session(&plan.provider.settings));
         Executor {
@@ -120,6 +126,16 @@ impl<T: Transport> Executor<T> {
             .unwrap_or_else(|| Arc::new(Pacer::new(provider_quota(family))))
     }
 
+    fn budget_used_up(&self) -> String {
+        let allowed = self.cfg.max_failures.unwrap_or(0);
+        match self.cfg.failures_before {
+            0 => format!("failure budget used up (limits.max_failures allows {allowed})"),
+            n => format!(
+                "failure budget used up (limits.max_failures allows {allowed}; {n} before this resume)"
+            ),
+        }
+    }
+
     /// Stop dispatching (the first reason is the one reported).
     pub(super) fn stop_dispatch(&self, reason: String) {
         self.stop.trigger(reason);
@@ -137,10 +153,13 @@ impl<T: Transport> Executor<T> {
             }
         });
         if self.budget.exceeded() && self.plan.totals.send > 0 {
-            self.stop_dispatch(
+            let why = if self.cfg.failures_before > 0 {
+                self.budget_used_up()
+            } else {
                 "limits.max_failures allows no failure among these targets, so nothing can be sent without risking one"
-                    .into(),
-            );
+                    .into()
+            };
+            self.stop_dispatch(why);
         }
         for (index, step) in self.plan.steps.iter().enumerate() {
             let outcomes = self.run_step(index, step).await;
@@ -294,10 +313,7 @@ impl<T: Transport> Executor<T> {
                     .iter()
                     .any(|s| s.dispositions.send > 0);
             if self.budget.release(failed) && work_left {
-                let allowed = self.budget.allowed().unwrap_or(0);
-                self.stop_dispatch(format!(
-                    "failure budget used up (limits.max_failures allows {allowed})"
-                ));
+                self.stop_dispatch(self.budget_used_up());
             }
             if let Some(e) = self.sink.failed() {
                 self.stop_dispatch(format!("the journal cannot be written: {e}"));
@@ -343,6 +359,9 @@ impl<T: Transport> Executor<T> {
 }
 
 fn planned_reason(t: &PlanTarget) -> String {
+    if let Some(run) = &t.done_in {
+        return format!("already_done_in {run}");
+    }
     let verdict = match t.verdict {
         Verdict::WillRun => "will_run",
         Verdict::Partial => "partial",
@@ -432,6 +451,7 @@ mod tests {
                 reached: Vec::new(),
                 uncertain: Vec::new(),
                 disposition: Disposition::Send,
+                done_in: None,
                 in_ledger: false,
                 notes: Vec::new(),
                 receivers: None,
@@ -531,6 +551,7 @@ mod tests {
                 max: Duration::from_secs(1),
             },
             max_failures: None,
+            failures_before: 0,
         };
         let sink = Arc::new(Fanout::new(
             vec![journal.clone() as Arc<dyn Sink>],

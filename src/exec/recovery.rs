@@ -3,15 +3,18 @@
 //! provider with what the journal knows (the cid it used, that a request was in flight), which
 //! re-sends idempotently or re-checks first.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+
+use jiff::Timestamp;
 
 use super::executor::ResumeHints;
 use crate::domain::Disposition;
 use crate::event::{Event, Outcome};
 use crate::plan::Plan;
 use crate::provider::Resumed;
+use crate::provider::call::NOT_RETRIED;
 
 /// The plan reduced to what still needs doing, with what the journal knows about it.
 #[derive(Debug)]
@@ -24,32 +27,75 @@ pub struct Recovery {
     pub in_flight: u64,
     /// Targets to (re)send.
     pub to_send: u64,
+    /// Targets given up after a lost answer, which the provider re-checks before any resend.
+    pub to_recheck: u64,
+    /// Final records the interruption cut off, resolved from the answer journaled before them
+    /// (a `done` answer to the target's correcting request): written on resume, not re-sent.
+    pub resolved: Vec<Event>,
+    /// Failures of dispatched targets that stand (they are not sent again): the part of the
+    /// run's failure budget already used.
+    pub failures_before: u64,
 }
 
-/// The journal's verdict on each (step, target).
-struct Seen {
-    last_final: BTreeMap<(String, String), (Outcome, String)>,
+type Key = (String, String);
+
+/// The last request journaled for a target still without an outcome.
+#[derive(Debug)]
+struct Open {
+    attempt: u32,
+    lookup: bool,
+    /// Its answer was `done` (with the new message id, if any).
+    done: Option<Option<String>>,
+}
+
+/// The journal's verdict on each (step, target), read one event at a time.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    /// The last outcome, and whether it was given up after a lost answer (re-check on resume).
+    last_final: HashMap<Key, (Outcome, bool)>,
     /// A request left after the last final record (or with none).
-    open: BTreeSet<(String, String)>,
-    cids: BTreeMap<(String, String), String>,
+    open: HashMap<Key, Open>,
+    cids: HashMap<Key, String>,
 }
 
-fn scan(events: &[Event]) -> Seen {
-    let mut seen = Seen {
-        last_final: BTreeMap::new(),
-        open: BTreeSet::new(),
-        cids: BTreeMap::new(),
-    };
-    for e in events {
+impl Scanner {
+    pub fn see(&mut self, e: &Event) {
         match e {
             Event::Intent {
-                step, target, cid, ..
+                step,
+                target,
+                cid,
+                attempt,
+                lookup,
+                ..
             } if !target.is_empty() => {
                 let key = (step.clone(), target.clone());
                 if let Some(c) = cid {
-                    seen.cids.insert(key.clone(), c.clone());
+                    self.cids.insert(key.clone(), c.clone());
                 }
-                seen.open.insert(key);
+                self.open.insert(
+                    key,
+                    Open {
+                        attempt: *attempt,
+                        lookup: *lookup,
+                        done: None,
+                    },
+                );
+            }
+            Event::Answer {
+                step,
+                target,
+                attempt,
+                class,
+                new_id,
+                ..
+            } if class == "done" => {
+                if let Some(o) = self.open.get_mut(&(step.clone(), target.clone()))
+                    && o.attempt == *attempt
+                    && !o.lookup
+                {
+                    o.done = Some(new_id.clone());
+                }
             }
             Event::Final {
                 step,
@@ -59,48 +105,68 @@ fn scan(events: &[Event]) -> Seen {
                 ..
             } => {
                 let key = (step.clone(), target.clone());
-                seen.open.remove(&key);
-                seen.last_final
-                    .insert(key, (*outcome, reason.clone().unwrap_or_default()));
+                self.open.remove(&key);
+                let recheck = *outcome == Outcome::GaveUp
+                    && reason.as_deref().is_some_and(|r| r.contains(NOT_RETRIED));
+                self.last_final.insert(key, (*outcome, recheck));
             }
             _ => {}
         }
     }
-    seen
 }
 
 /// Whether a target with this last outcome must not be sent again.
-fn settled(outcome: Outcome, reason: &str) -> bool {
+fn settled(outcome: Outcome) -> bool {
     match outcome {
         Outcome::Done
         | Outcome::Gone
         | Outcome::NotCorrected
         | Outcome::Skipped
         | Outcome::Failed => true,
-        // Given up because a resend could show twice: never resend.
-        Outcome::GaveUp => reason.contains("not retried"),
-        Outcome::NotAttempted => false,
+        // Given up: sent again; after a lost answer, re-checked with the provider first.
+        Outcome::GaveUp | Outcome::NotAttempted => false,
     }
 }
 
-pub fn recover(plan: &Plan, events: &[Event]) -> Recovery {
-    let seen = scan(events);
+pub fn recover(plan: &Plan, seen: &Scanner) -> Recovery {
     let mut reduced = plan.clone();
     let mut hints = ResumeHints::new();
+    let mut resolved = Vec::new();
     let (mut settled_n, mut in_flight, mut to_send) = (0u64, 0u64, 0u64);
+    let (mut to_recheck, mut failures_before) = (0u64, 0u64);
     for step in &mut reduced.steps {
         let mut keep = Vec::new();
         for t in std::mem::take(&mut step.targets) {
             let key = (step.name.clone(), t.id.clone());
-            let is_open = seen.open.contains(&key);
-            match seen.last_final.get(&key) {
-                Some((o, why)) if !is_open && settled(*o, why) => {
+            let open = seen.open.get(&key);
+            let last = seen.last_final.get(&key);
+            match (open, last) {
+                // The final record was cut off after a `done` answer: that is the outcome.
+                (Some(Open { done: Some(new_id), .. }), _) if t.disposition == Disposition::Send => {
+                    resolved.push(Event::Final {
+                        at: Timestamp::now(),
+                        step: step.name.clone(),
+                        target: t.id.clone(),
+                        outcome: Outcome::Done,
+                        reason: Some(
+                            "resolved on resume from its journaled `done` answer (the interruption cut off its final record)"
+                                .into(),
+                        ),
+                        code: None,
+                        new_id: new_id.clone(),
+                    });
+                    settled_n += 1;
+                    continue;
+                }
+                (None, Some((o, _))) if settled(*o) => {
+                    if o.is_failure() && t.disposition == Disposition::Send {
+                        failures_before += 1;
+                    }
                     settled_n += 1;
                     continue;
                 }
                 // Planned skips and failures only need their record written.
-                None if t.disposition != Disposition::Send => {}
-                Some(_) if t.disposition != Disposition::Send => {
+                (_, Some(_)) if t.disposition != Disposition::Send => {
                     settled_n += 1;
                     continue;
                 }
@@ -108,50 +174,31 @@ pub fn recover(plan: &Plan, events: &[Event]) -> Recovery {
             }
             if t.disposition == Disposition::Send {
                 to_send += 1;
-                if is_open {
-                    in_flight += 1;
-                }
+                let recheck = open.is_none() && last.is_some_and(|(_, r)| *r);
+                to_recheck += u64::from(recheck);
+                in_flight += u64::from(open.is_some());
                 let cid = seen.cids.get(&key).cloned();
-                if is_open || cid.is_some() {
-                    hints.insert(
-                        key,
-                        Resumed {
-                            cid,
-                            in_flight: is_open,
-                        },
-                    );
+                // A lost answer is as good as a request in flight: the provider re-checks.
+                let in_flight = open.is_some() || recheck;
+                if in_flight || cid.is_some() {
+                    hints.insert(key, Resumed { cid, in_flight });
                 }
             }
             keep.push(t);
         }
         step.targets = keep;
-        step.dispositions.send = step
-            .targets
-            .iter()
-            .filter(|t| t.disposition == Disposition::Send)
-            .count() as u64;
-        step.dispositions.skip = step
-            .targets
-            .iter()
-            .filter(|t| t.disposition == Disposition::Skip)
-            .count() as u64;
-        step.dispositions.fail = step
-            .targets
-            .iter()
-            .filter(|t| t.disposition == Disposition::Fail)
-            .count() as u64;
     }
     reduced.steps.retain(|s| !s.targets.is_empty());
-    reduced.totals.targets = reduced.steps.iter().map(|s| s.targets.len() as u64).sum();
-    reduced.totals.send = reduced.steps.iter().map(|s| s.dispositions.send).sum();
-    reduced.totals.skip = reduced.steps.iter().map(|s| s.dispositions.skip).sum();
-    reduced.totals.fail = reduced.steps.iter().map(|s| s.dispositions.fail).sum();
+    reduced.recount();
     Recovery {
         plan: reduced,
         hints,
         settled: settled_n,
         in_flight,
         to_send,
+        to_recheck,
+        resolved,
+        failures_before,
     }
 }
 

@@ -32,6 +32,8 @@ pub struct PlanContext<'a> {
     pub inputs: &'a InputSet,
     pub now: Timestamp,
     pub run_id: &'a str,
+    /// Targets earlier runs of this playbook already corrected (run history): skipped.
+    pub done: &'a super::AlreadyDone,
 }
 
 /// The ledger queries for a playbook's steps (what `ledger::scan` should collect).
@@ -109,6 +111,8 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
         let mut receivers = ReceiverEstimate::default();
         let mut has_receivers = false;
         let mut not_in_ledger = 0u64;
+        // Earlier run -> targets of this step it already corrected.
+        let mut already_done: BTreeMap<String, u64> = BTreeMap::new();
         for id in ids {
             let record = ctx.scan.and_then(|s| s.records.get(&id));
             let rendered = match (&mut renderer, record) {
@@ -129,7 +133,18 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
                 messages.insert(id.to_string(), channels.into_iter().collect());
             }
             let a = pm.assess(p, step.action, &facts, ctx.now);
-            let disposition = disposition(a.verdict, step.unsupported, a.impossible);
+            let done_in = if ctx.done.is_empty() {
+                None
+            } else {
+                ctx.done.get(&(step.name.value.clone(), id.to_string())).cloned()
+            };
+            let disposition = match done_in {
+                Some(_) => Disposition::Skip,
+                None => disposition(a.verdict, step.unsupported, a.impossible),
+            };
+            if let Some(run) = &done_in {
+                *already_done.entry(run.clone()).or_default() += 1;
+            }
             ps.counts.add(a.verdict);
             match disposition {
                 Disposition::Send => ps.dispositions.send += 1,
@@ -186,6 +201,7 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
                 reached: a.reached.clone(),
                 uncertain: a.uncertain.iter().map(|(c, _)| c.clone()).collect(),
                 disposition,
+                done_in,
                 in_ledger: record.is_some(),
                 notes,
                 receivers: a.receivers.map(|(r, t)| [r, t]),
@@ -210,6 +226,9 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
             not_in_ledger,
             ctx.now,
         );
+        if let Some(w) = already_done_warning(&already_done) {
+            ps.warnings.push(w);
+        }
         if ps.targets.is_empty()
             && let (Some(f), Some(scan)) = (&step.select.filter, ctx.scan)
         {
@@ -536,6 +555,25 @@ fn written(d: std::time::Duration) -> String {
 }
 
 /// Warnings every provider's steps share.
+/// "N targets already corrected by run X": skipped, and how to send them anyway.
+fn already_done_warning(by_run: &BTreeMap<String, u64>) -> Option<String> {
+    let n: u64 = by_run.values().sum();
+    if n == 0 {
+        return None;
+    }
+    let runs: Vec<&str> = by_run.keys().map(String::as_str).collect();
+    let shown = if runs.len() > 3 {
+        format!("{}, … ({} runs)", runs[runs.len() - 3..].join(", "), runs.len())
+    } else {
+        runs.join(", ")
+    };
+    Some(format!(
+        "{n} target{} already corrected by an earlier run ({shown}): skipped (`already_done_in`); `--again` sends {} again",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "it" } else { "them" },
+    ))
+}
+
 fn step_warnings(ps: &mut PlanStep, offline: Option<String>, not_in_ledger: u64, now: Timestamp) {
     if let Some(o) = offline {
         ps.warnings.push(o);

@@ -83,7 +83,17 @@ pub fn compute(plan: &Plan, outcome: impl Fn(&str, &str) -> Option<(Outcome, Str
             if seen.insert(&t.id) && !plan.messages.contains_key(&t.id) {
                 e.unknown_targets += 1;
             }
-            if !corrects(s.action) || t.disposition != Disposition::Send {
+            if !corrects(s.action) {
+                continue;
+            }
+            // Corrected by an earlier run of the playbook: not exposed any more.
+            if t.done_in.is_some() {
+                for ch in &t.reached {
+                    corrected.insert((t.id.as_str(), ch.as_str()));
+                }
+                continue;
+            }
+            if t.disposition != Disposition::Send {
                 continue;
             }
             match outcome(&s.name, &t.id) {

@@ -14,17 +14,23 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use build::{PlanContext, build, disposition, ledger_queries, provider_quota};
-pub use prepare::{PrepareError, Prepared, prepare};
+pub use prepare::{Loaded, PrepareError, Prepared, load, prepare};
 pub use preview::{redacted_headers, target_requests, to_json};
 pub use summary::{render_text, thousands};
 
-use crate::domain::{Action, NotCorrectedPolicy, ProviderKind, UnsupportedPolicy, Verdict};
+use crate::domain::{
+    Action, Disposition, NotCorrectedPolicy, ProviderKind, UnsupportedPolicy, Verdict,
+};
 use crate::provider::{self, Family, PlanRate, Provider, Settings};
 use crate::target::PlanTarget;
 
 pub use exposure::{Exposure, MessageChannels};
 
 pub const PLAN_SCHEMA: &str = "pushfix.plan/v1";
+
+/// (step, target) -> the earlier run (its id) that brought it to `done` or `gone`: what the
+/// planner skips with reason `already_done_in <run id>` (run history, DESIGN §5).
+pub type AlreadyDone = std::collections::HashMap<(String, String), String>;
 
 /// Everything a run needs, and everything a reviewer needs to see before it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -185,6 +191,29 @@ pub struct Totals {
     pub send: u64,
     pub skip: u64,
     pub fail: u64,
+}
+
+impl Plan {
+    /// Count dispositions and totals again after targets were taken out (a resumed run's).
+    pub fn recount(&mut self) {
+        let mut totals = Totals::default();
+        for step in &mut self.steps {
+            let mut d = DispositionCounts::default();
+            for t in &step.targets {
+                match t.disposition {
+                    Disposition::Send => d.send += 1,
+                    Disposition::Skip => d.skip += 1,
+                    Disposition::Fail => d.fail += 1,
+                }
+            }
+            step.dispositions = d;
+            totals.targets += step.targets.len() as u64;
+            totals.send += d.send;
+            totals.skip += d.skip;
+            totals.fail += d.fail;
+        }
+        self.totals = totals;
+    }
 }
 
 fn default_timeout_ms() -> u64 {

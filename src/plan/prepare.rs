@@ -4,10 +4,10 @@ use std::path::Path;
 
 use jiff::Timestamp;
 
-use super::{Plan, PlanContext, build, ledger_queries};
+use super::{AlreadyDone, Plan, PlanContext, build, ledger_queries};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::input_set::InputSet;
-use crate::ledger;
+use crate::ledger::{self, Scan};
 use crate::matrix::Matrix;
 use crate::playbook::{self, Playbook};
 
@@ -31,14 +31,27 @@ pub struct Prepared {
     pub run_id: String,
 }
 
-/// Everything before the first request: decode the playbook, scan its ledger, plan. Shared
-/// by validate, plan, run and apply; every problem is a located diagnostic.
-pub fn prepare(
+/// A playbook read and its ledger scanned: everything the plan is built from except the run
+/// history, which needs to know where the run goes (its app and audit directory).
+pub struct Loaded {
+    pub playbook: Playbook,
+    matrix: Matrix,
+    scan: Option<Scan>,
+    pub inputs: InputSet,
+    diags: Diagnostics,
+    path_text: String,
+    now: Timestamp,
+    /// `<UTC start>-<playbook name>`: the run directory's name.
+    pub run_id: String,
+}
+
+/// Decode the playbook and scan its ledger once; every problem is a located diagnostic.
+pub fn load(
     path: &Path,
     vars: &[(String, String)],
     now: Timestamp,
     started: Timestamp,
-) -> Result<Prepared, PrepareError> {
+) -> Result<Loaded, PrepareError> {
     let matrix = Matrix::builtin().map_err(PrepareError::Matrix)?;
     let mut inputs = InputSet::new();
     for (k, v) in vars {
@@ -70,34 +83,71 @@ pub fn prepare(
         }
         None => None,
     };
-    let path_text = path.display().to_string();
     // The id the run directory will have, so `{{ run.id }}` in a template names it.
     let run_id = crate::run_dir::run_id(started, &pb.name.value);
-    let ctx = PlanContext {
-        playbook: &pb,
-        playbook_path: &path_text,
-        matrix: &matrix,
-        scan: scan.as_ref(),
-        inputs: &inputs,
-        now,
-        run_id: &run_id,
-    };
-    let plan = match build(&ctx) {
-        Ok(p) => p,
-        Err(d) => {
-            diags.extend(d);
-            return Err(PrepareError::Input(diags));
-        }
-    };
-    let mut warnings = diags.into_warnings();
-    if let Some(s) = scan {
-        warnings.extend(s.warnings.into_warnings());
-    }
-    Ok(Prepared {
+    Ok(Loaded {
         playbook: pb,
-        plan,
+        matrix,
+        scan,
         inputs,
-        warnings,
+        diags,
+        path_text: path.display().to_string(),
+        now,
         run_id,
     })
+}
+
+impl Loaded {
+    /// Build the plan, skipping what earlier runs already corrected (`done`).
+    pub fn build(self, done: &AlreadyDone) -> Result<Prepared, PrepareError> {
+        let Loaded {
+            playbook: pb,
+            matrix,
+            scan,
+            inputs,
+            mut diags,
+            path_text,
+            now,
+            run_id,
+        } = self;
+        let ctx = PlanContext {
+            playbook: &pb,
+            playbook_path: &path_text,
+            matrix: &matrix,
+            scan: scan.as_ref(),
+            inputs: &inputs,
+            now,
+            run_id: &run_id,
+            done,
+        };
+        let plan = match build(&ctx) {
+            Ok(p) => p,
+            Err(d) => {
+                diags.extend(d);
+                return Err(PrepareError::Input(diags));
+            }
+        };
+        let mut warnings = diags.into_warnings();
+        if let Some(s) = scan {
+            warnings.extend(s.warnings.into_warnings());
+        }
+        Ok(Prepared {
+            playbook: pb,
+            plan,
+            inputs,
+            warnings,
+            run_id,
+        })
+    }
+}
+
+/// Everything before the first request, without run history: decode the playbook, scan its
+/// ledger, plan. Every problem is a located diagnostic.
+pub fn prepare(
+    path: &Path,
+    vars: &[(String, String)],
+    now: Timestamp,
+    started: Timestamp,
+) -> Result<Prepared, PrepareError> {
+    load(path, vars, now, started)?.build(&AlreadyDone::new())
 }

@@ -23,6 +23,9 @@ pub struct CallOptions<'a> {
     /// Something for this target already left before this call (a lookup), so an interruption
     /// before the first attempt is not "nothing was sent".
     pub already_sent: bool,
+    /// A lookup for the target (not its correction): its `done` answer settles nothing, so a
+    /// resumed run does not read it as the target's outcome.
+    pub lookup: bool,
 }
 
 impl<'a> CallOptions<'a> {
@@ -34,7 +37,20 @@ impl<'a> CallOptions<'a> {
             ..CallOptions::default()
         }
     }
+
+    /// A read-only lookup for `target` (safe to repeat; settles nothing).
+    pub fn lookup(target: &'a str) -> CallOptions<'a> {
+        CallOptions {
+            lookup: true,
+            ..CallOptions::idempotent(target)
+        }
+    }
 }
+
+/// Said in the reason of a target given up because its answer was lost and a second request
+/// could show twice: `resume` re-checks such a target with the provider before anything else.
+pub const NOT_RETRIED: &str =
+    "not retried: the push may have gone out, and with force_collapse a second one would show twice";
 
 /// What one call (a request and its retries) came to.
 #[derive(Debug)]

@@ -435,6 +435,7 @@ mod tests {
                 request: "DELETE /v3/push/1".into(),
                 family: "jpush_push".into(),
                 cid: None,
+                lookup: false,
             },
             Event::Answer {
                 at: t("2026-11-21T00:00:00Z"),
@@ -457,6 +458,7 @@ mod tests {
                 request: "DELETE /v3/push/1".into(),
                 family: "jpush_push".into(),
                 cid: None,
+                lookup: false,
             },
             Event::Final {
                 at: t("2026-11-21T00:00:01Z"),
@@ -484,6 +486,7 @@ mod tests {
                 request: "DELETE /v3/push/3".into(),
                 family: "jpush_push".into(),
                 cid: None,
+                lookup: false,
             },
             Event::StepFinished {
                 at: t("2026-11-21T00:00:02Z"),

@@ -63,7 +63,7 @@ impl TpnsSession {
         if force && job.resumed.is_some_and(|r| r.in_flight) {
             // Interrupted mid-push: if the original is already collapsed, that push went out.
             let spec = requests::get_push_record(&t.id);
-            match calls.call(&spec, CallOptions::idempotent(&t.id)).await {
+            match calls.call(&spec, CallOptions::lookup(&t.id)).await {
                 CallEnd::Answered(Class::Done(d)) if status(&d) == Some("PUSH_COLLAPSED") => {
                     return Final::new(
                         Outcome::Done,
@@ -87,7 +87,7 @@ impl TpnsSession {
             Some(c) => c,
             None => {
                 let spec = requests::get_push_record(&t.id);
-                match calls.call(&spec, CallOptions::idempotent(&t.id)).await {
+                match calls.call(&spec, CallOptions::lookup(&t.id)).await {
                     CallEnd::Answered(Class::Done(d)) => {
                         match d.facts.get(COLLAPSE_ID).and_then(Value::as_u64) {
                             Some(c) => {
@@ -117,6 +117,7 @@ impl TpnsSession {
             cid: None,
             retry_lost: !force,
             already_sent: sent,
+            lookup: false,
         };
         Final::from_end(calls.call(&spec, opts).await)
     }
