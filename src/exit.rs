@@ -9,11 +9,13 @@ pub const FAILURES: i32 = 1;
 /// Invalid input: usage, playbook, ledger, ids file, template, journal, plan, credentials
 /// missing; or a file pushfix must write cannot be (nothing was sent).
 pub const INVALID_INPUT: i32 = 2;
-/// Aborted: failure budget exceeded, or interrupted (SIGINT/SIGTERM) after a clean drain.
+/// Aborted: failure budget exceeded, `--max-runtime` reached, or interrupted (SIGINT/SIGTERM)
+/// after a clean drain.
 pub const ABORTED: i32 = 3;
 /// Another run holds the lock for this provider app and playbook.
 pub const LOCKED: i32 = 4;
-/// Refused by a guard: `max_targets` exceeded, saved plan stale or not matching its inputs.
+/// Refused by a guard: `max_targets` exceeded, saved plan stale or not matching its inputs, an
+/// earlier run of the playbook unfinished (`resume` it).
 pub const REFUSED: i32 = 5;
 /// A bug in pushfix (an internal error): not the user's input, not the provider's answer.
 pub const INTERNAL: i32 = 101;

@@ -25,7 +25,14 @@ pub struct Key<'a> {
 }
 
 impl Key<'_> {
-    fn matches(&self, provider: &str, app: &str, playbook: &str, base_url: &str, sandbox: bool) -> bool {
+    fn matches(
+        &self,
+        provider: &str,
+        app: &str,
+        playbook: &str,
+        base_url: &str,
+        sandbox: bool,
+    ) -> bool {
         !sandbox
             && provider == self.provider
             && app == self.app
@@ -62,7 +69,10 @@ impl EarlierRun {
             why.push("its end is not recorded".to_string());
         }
         if self.in_flight > 0 {
-            why.push(format!("{} request(s) were in flight without an answer", self.in_flight));
+            why.push(format!(
+                "{} request(s) were in flight without an answer",
+                self.in_flight
+            ));
         }
         if self.to_recheck > 0 {
             why.push(format!(
@@ -259,8 +269,16 @@ mod tests {
             ],
         );
         // Another playbook, and another app: not this history.
-        write(&dir, "20261120T000001Z-q", &[started("x", "q", "app"), fin("4", Outcome::Done)]);
-        write(&dir, "20261120T000002Z-p", &[started("y", "p", "other"), fin("5", Outcome::Done)]);
+        write(
+            &dir,
+            "20261120T000001Z-q",
+            &[started("x", "q", "app"), fin("4", Outcome::Done)],
+        );
+        write(
+            &dir,
+            "20261120T000002Z-p",
+            &[started("y", "p", "other"), fin("5", Outcome::Done)],
+        );
         // Killed before its journal: nothing to read.
         std::fs::create_dir_all(dir.join("20261120T000003Z-p")).unwrap();
         let h = read(&dir, key("p", "app")).unwrap();
@@ -283,7 +301,11 @@ mod tests {
         write(
             &dir,
             "20261120T000005Z-p",
-            &[started("w", "p", "app"), fin("7", Outcome::NotAttempted), finished],
+            &[
+                started("w", "p", "app"),
+                fin("7", Outcome::NotAttempted),
+                finished,
+            ],
         );
         let h = read(&dir, key("p", "app")).unwrap();
         assert_eq!(h.runs.iter().filter(|r| r.unfinished()).count(), 1);

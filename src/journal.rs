@@ -180,7 +180,10 @@ pub fn read_each(path: &Path, mut f: impl FnMut(Event)) -> Result<(), JournalErr
         if n > MAX_LINE && !line.ends_with('\n') {
             return Err(err(
                 Some(line_no),
-                format!("the line is longer than {} KiB, which no record is", MAX_LINE >> 10),
+                format!(
+                    "the line is longer than {} KiB, which no record is",
+                    MAX_LINE >> 10
+                ),
             ));
         }
         if let Some((at, text)) = pending.take() {

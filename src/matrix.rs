@@ -343,6 +343,8 @@ impl ProviderMatrix {
                         action_verb(action),
                         types.join(", ")
                     ));
+                    // The provider refuses the request itself: `force` cannot send it either.
+                    a.impossible = true;
                     return a;
                 }
                 Some(_) => {}
@@ -360,6 +362,7 @@ impl ProviderMatrix {
                 Some(Scheduled::No) => {
                     a.verdict = Verdict::Unsupported;
                     a.reason = Some("not a scheduled task: there is nothing to cancel (use stop for a dispatched task)".into());
+                    a.impossible = true;
                     return a;
                 }
                 Some(Scheduled::At(t)) if t <= now => {
@@ -785,6 +788,30 @@ pub(crate) mod tests {
                 assert_eq!(a.verdict, expect, "{kind} {action} on {ch}: {a:?}");
             }
         }
+    }
+
+    /// What the provider refuses outright is impossible: `unsupported: force` cannot send it.
+    #[test]
+    fn refused_audience_types_and_unscheduled_cancels_are_impossible() {
+        let m = m();
+        let p = provider::find("tpns").unwrap();
+        let mut f = facts(&[Android], None);
+        set(&mut f, "audience_type", Fact::Text("token_list".into()));
+        let a = m.provider(TPNS).assess(p, Action::Override, &f, now());
+        assert_eq!(a.verdict, Verdict::Unsupported);
+        assert!(a.impossible, "{:?}", a.reason);
+        let f = facts(&[Android], None);
+        let a = m
+            .provider(TPNS)
+            .assess(p, Action::CancelScheduled, &f, now());
+        assert_eq!(a.verdict, Verdict::Unsupported);
+        assert!(a.impossible, "{:?}", a.reason);
+        // A channel the override does not reach is not impossible: force sends anyway.
+        let r = on(&["oppo"]);
+        let a = m
+            .provider(TPNS)
+            .assess(p, Action::Override, &facts(&[Android], Some(&r)), now());
+        assert!(!a.impossible);
     }
 
     #[test]

@@ -11,9 +11,9 @@ use super::prepare::{build, history, load, refuse_unfinished};
 use super::run::read_credentials;
 use crate::cli::ApplyArgs;
 use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::domain::{Disposition, Verdict};
 use crate::error::Error;
 use crate::input_set::sha256_hex;
-use crate::domain::{Disposition, Verdict};
 use crate::plan::{AlreadyDone, PLAN_SCHEMA, Plan};
 use crate::provider::endpoint::{check_endpoint, is_loopback_url};
 use crate::run_dir;
@@ -31,8 +31,8 @@ pub fn read_plan(path: &Path) -> Result<Plan, Error> {
     struct Head {
         schema: Option<serde_json::Value>,
     }
-    let head: Head = serde_json::from_str(&text)
-        .map_err(|e| plan_error(path, &text, &e, "is not a plan"))?;
+    let head: Head =
+        serde_json::from_str(&text).map_err(|e| plan_error(path, &text, &e, "is not a plan"))?;
     if head.schema.as_ref().and_then(|v| v.as_str()) != Some(PLAN_SCHEMA) {
         return Err(Error::Usage(format!(
             "`{}` is not a {PLAN_SCHEMA} plan (schema {})",
@@ -63,7 +63,9 @@ fn plan_error(path: &Path, text: &str, e: &serde_json::Error, what: &str) -> Err
         _ => d.in_file(path),
     };
     let mut ds = Diagnostics::new();
-    ds.push(d.help("plan.json is written by pushfix: restore it from the run's backup, or make a new plan"));
+    ds.push(d.help(
+        "plan.json is written by pushfix: restore it from the run's backup, or make a new plan",
+    ));
     Error::Input(ds)
 }
 
@@ -197,13 +199,21 @@ fn changed_targets(saved: &Plan, fresh: &Plan) -> Vec<String> {
         let now: HashMap<&str, Now<'_>> = f
             .targets
             .iter()
-            .map(|t| (t.id.as_str(), (t.verdict, t.disposition, t.done_in.as_ref())))
+            .map(|t| {
+                (
+                    t.id.as_str(),
+                    (t.verdict, t.disposition, t.done_in.as_ref()),
+                )
+            })
             .collect();
         for t in &s.targets {
             match now.get(t.id.as_str()) {
-                Some((_, d, Some(run))) if t.done_in.is_none() && *d != t.disposition => out.push(
-                    format!("{}: {} was corrected by run {run} since the plan was made", s.name, t.id),
-                ),
+                Some((_, d, Some(run))) if t.done_in.is_none() && *d != t.disposition => {
+                    out.push(format!(
+                        "{}: {} was corrected by run {run} since the plan was made",
+                        s.name, t.id
+                    ))
+                }
                 Some((v, d, _)) if *v == t.verdict && *d == t.disposition => {}
                 Some((v, _, _)) => out.push(format!(
                     "{}: {} was {}, is now {}",

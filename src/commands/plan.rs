@@ -3,7 +3,9 @@
 use jiff::Timestamp;
 
 use super::output;
-use super::prepare::{build, check_max_targets, credential_warnings, history, load, print_warnings};
+use super::prepare::{
+    build, check_max_targets, credential_warnings, history, load, print_warnings,
+};
 use crate::atomic_file::write_json;
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::error::Error;

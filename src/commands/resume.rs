@@ -82,7 +82,9 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
         },
         match recovery.resolved.len() {
             0 => String::new(),
-            n => format!("; {n} final record(s) cut off by the interruption resolved from their answers"),
+            n => format!(
+                "; {n} final record(s) cut off by the interruption resolved from their answers"
+            ),
         }
     );
     let mut reduced = recovery.plan;

@@ -11,8 +11,8 @@ use super::executor::Executor;
 use super::pacer::Pacer;
 use super::retry::{MAX_PAUSE, MAX_THROTTLES, default_throttle_pause};
 use crate::event::{Event, Note};
-use crate::provider::http::{Transport, TransportError};
 use crate::provider::call::NOT_RETRIED;
+use crate::provider::http::{Transport, TransportError};
 use crate::provider::{Answer, CallEnd, CallOptions, Calls, Class, Done, RequestSpec};
 
 /// The calls of one step, as a provider's procedures see them.

@@ -94,10 +94,7 @@ impl<T: Transport> Executor<T> {
             .iter()
             .map(|(f, r)| (*f, Arc::new(Pacer::new(r.parsed()))))
             .collect();
-        let budget = Arc::new(Budget::new(
-            cfg.max_failures
-                .map(|a| a.saturating_sub(cfg.failures_before)),
-        ));
+        let budget = Arc::new(Budget::resumed(cfg.max_failures, cfg.failures_before));
         let provider = plan.provider.provider();
         let session: Arc<dyn Session> = Arc::from(provider.session(&plan.provider.settings));
         Executor {
@@ -278,6 +275,14 @@ impl<T: Transport> Executor<T> {
                 break;
             };
             let target = &step.targets[i];
+            // A target that failed before this resume already counts against the budget.
+            let counted = self
+                .resumed
+                .get(&(step.name.clone(), target.id.clone()))
+                .is_some_and(|r| r.failed);
+            if counted {
+                self.budget.counted_already();
+            }
             self.sink.note(&Note::Dispatched {
                 step: step.name.clone(),
                 target: target.id.clone(),
@@ -312,7 +317,9 @@ impl<T: Transport> Executor<T> {
                 || self.plan.steps[step_index + 1..]
                     .iter()
                     .any(|s| s.dispositions.send > 0);
-            if self.budget.release(failed) && work_left {
+            if counted {
+                self.budget.release_counted(failed);
+            } else if self.budget.release(failed) && work_left {
                 self.stop_dispatch(self.budget_used_up());
             }
             if let Some(e) = self.sink.failed() {

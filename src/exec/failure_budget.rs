@@ -25,12 +25,18 @@ struct State {
 
 impl Budget {
     pub fn new(allowed: Option<u64>) -> Self {
-        // A budget of no failure at all allows no request: any one could fail.
-        let exceeded = allowed == Some(0);
+        Budget::resumed(allowed, 0)
+    }
+
+    /// The budget of a resumed run: `before` failures already stand (the budget is the run's,
+    /// not each resume's). A budget of no failure at all allows no request: any one could fail.
+    pub fn resumed(allowed: Option<u64>, before: u64) -> Self {
+        let exceeded = allowed.is_some_and(|a| before >= a);
         Budget {
             allowed,
             state: Mutex::new(State {
                 exceeded,
+                failures: before,
                 ..State::default()
             }),
             changed: Notify::new(),
@@ -78,6 +84,22 @@ impl Budget {
         drop(s);
         self.changed.notify_waiters();
         newly
+    }
+
+    /// The reserved target is one whose failure already counts (a resumed run sends a target
+    /// that failed before again): it cannot add a failure, so it holds no room in flight.
+    pub fn counted_already(&self) {
+        self.unreserve();
+    }
+
+    /// Such a target finished: a success gives its failure back.
+    pub fn release_counted(&self, failed: bool) {
+        if !failed {
+            let mut s = self.lock();
+            s.failures = s.failures.saturating_sub(1);
+            drop(s);
+            self.changed.notify_waiters();
+        }
     }
 
     /// A reservation that found no target to run.
@@ -137,6 +159,26 @@ mod tests {
         );
         b.release(false);
         assert!(b.reserve().await);
+    }
+
+    #[tokio::test]
+    async fn a_resumed_budget_counts_earlier_failures_and_gives_back_retried_ones() {
+        let b = Budget::resumed(Some(3), 3);
+        assert!(
+            b.exceeded(),
+            "three earlier failures use a budget of three up"
+        );
+        let b = Budget::resumed(Some(3), 2);
+        assert!(b.reserve().await);
+        // A target that failed before, sent again: no room held, and its success frees one.
+        b.counted_already();
+        b.release_counted(false);
+        assert_eq!(b.failures(), 1);
+        assert!(b.reserve().await);
+        assert!(b.reserve().await);
+        assert!(!b.release(true));
+        assert!(b.release(true), "1 + 2 new failures reach 3");
+        assert_eq!(b.failures(), 3);
     }
 
     #[tokio::test]

@@ -32,8 +32,8 @@ pub struct Recovery {
     /// Final records the interruption cut off, resolved from the answer journaled before them
     /// (a `done` answer to the target's correcting request): written on resume, not re-sent.
     pub resolved: Vec<Event>,
-    /// Failures of dispatched targets that stand (they are not sent again): the part of the
-    /// run's failure budget already used.
+    /// Failures of dispatched targets recorded so far (those sent again included, until they
+    /// succeed): the part of the run's failure budget already used.
     pub failures_before: u64,
 }
 
@@ -142,7 +142,12 @@ pub fn recover(plan: &Plan, seen: &Scanner) -> Recovery {
             let last = seen.last_final.get(&key);
             match (open, last) {
                 // The final record was cut off after a `done` answer: that is the outcome.
-                (Some(Open { done: Some(new_id), .. }), _) if t.disposition == Disposition::Send => {
+                (
+                    Some(Open {
+                        done: Some(new_id), ..
+                    }),
+                    _,
+                ) if t.disposition == Disposition::Send => {
                     resolved.push(Event::Final {
                         at: Timestamp::now(),
                         step: step.name.clone(),
@@ -180,8 +185,18 @@ pub fn recover(plan: &Plan, seen: &Scanner) -> Recovery {
                 let cid = seen.cids.get(&key).cloned();
                 // A lost answer is as good as a request in flight: the provider re-checks.
                 let in_flight = open.is_some() || recheck;
-                if in_flight || cid.is_some() {
-                    hints.insert(key, Resumed { cid, in_flight });
+                // Given up before: its failure stands in the budget until it succeeds.
+                let failed = last.is_some_and(|(o, _)| o.is_failure());
+                failures_before += u64::from(failed);
+                if in_flight || failed || cid.is_some() {
+                    hints.insert(
+                        key,
+                        Resumed {
+                            cid,
+                            in_flight,
+                            failed,
+                        },
+                    );
                 }
             }
             keep.push(t);

@@ -136,7 +136,9 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
             let done_in = if ctx.done.is_empty() {
                 None
             } else {
-                ctx.done.get(&(step.name.value.clone(), id.to_string())).cloned()
+                ctx.done
+                    .get(&(step.name.value.clone(), id.to_string()))
+                    .cloned()
             };
             let disposition = match done_in {
                 Some(_) => Disposition::Skip,
@@ -563,7 +565,11 @@ fn already_done_warning(by_run: &BTreeMap<String, u64>) -> Option<String> {
     }
     let runs: Vec<&str> = by_run.keys().map(String::as_str).collect();
     let shown = if runs.len() > 3 {
-        format!("{}, … ({} runs)", runs[runs.len() - 3..].join(", "), runs.len())
+        format!(
+            "{}, … ({} runs)",
+            runs[runs.len() - 3..].join(", "),
+            runs.len()
+        )
     } else {
         runs.join(", ")
     };

@@ -49,8 +49,7 @@ impl<'a> CallOptions<'a> {
 
 /// Said in the reason of a target given up because its answer was lost and a second request
 /// could show twice: `resume` re-checks such a target with the provider before anything else.
-pub const NOT_RETRIED: &str =
-    "not retried: the push may have gone out, and with force_collapse a second one would show twice";
+pub const NOT_RETRIED: &str = "not retried: the push may have gone out, and with force_collapse a second one would show twice";
 
 /// What one call (a request and its retries) came to.
 #[derive(Debug)]
@@ -142,6 +141,8 @@ pub struct Resumed {
     pub cid: Option<String>,
     /// A request for it was in flight when the run stopped (no outcome recorded).
     pub in_flight: bool,
+    /// Its last outcome was a failure (given up), which the run's failure budget counts.
+    pub failed: bool,
 }
 
 /// One target to correct.

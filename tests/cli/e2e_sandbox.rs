@@ -3,113 +3,13 @@
 //! what it received and changed — also under injected 5xx, timeouts and connection resets.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
 use crate::support::{
-    Output, TempDir, Test, copy_dir, latest_run_dir, read_journal, read_report, repo_root,
+    SandboxProc, examples, latest_run_dir, read_journal, read_report, run_against,
 };
-
-/// A `pushfix` command in `dir` with both providers' test credentials.
-fn pushfix(dir: &Path) -> Test {
-    Test::in_dir(dir).jpush_credentials().tpns_credentials()
-}
-
-struct SandboxProc {
-    child: Child,
-    url: String,
-}
-
-impl SandboxProc {
-    fn start(dir: &Path, args: &[&str]) -> SandboxProc {
-        let mut child = pushfix(dir)
-            .args(["sandbox", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .command()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = loop {
-            let line = lines.next().expect("sandbox printed its URL").unwrap();
-            if let Some(u) = line.strip_prefix("export PUSHFIX_SANDBOX_URL=") {
-                break u.to_string();
-            }
-        };
-        // Keep draining stdout so the sandbox never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        SandboxProc { child, url }
-    }
-
-    /// GET a debug endpoint over a plain socket.
-    fn get(&self, path: &str) -> Value {
-        let addr = self.url.trim_start_matches("http://");
-        let mut s = TcpStream::connect(addr).unwrap();
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut resp = Vec::new();
-        s.read_to_end(&mut resp).unwrap();
-        let text = String::from_utf8(resp).unwrap();
-        let body = text.split_once("\r\n\r\n").unwrap().1;
-        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-    }
-
-    /// SIGTERM: the sandbox must shut down cleanly.
-    fn stop(mut self) {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "sandbox exit: {status:?}");
-    }
-}
-
-/// A copy of the examples (playbooks, ledgers, templates) to run from.
-fn examples(name: &str, faster: bool) -> TempDir {
-    let dir = TempDir::new(name);
-    let root = repo_root();
-    for sub in ["playbooks", "ledgers", "templates"] {
-        copy_dir(&root.join(sub), &dir.join(sub));
-    }
-    if faster {
-        // TPNS's real 1/s quota would make these tests take minutes; the sandbox is told the same.
-        for pb in std::fs::read_dir(dir.join("playbooks")).unwrap() {
-            let p = pb.unwrap().path();
-            if p.extension().is_some_and(|e| e == "yaml") {
-                let t = std::fs::read_to_string(&p)
-                    .unwrap()
-                    .replace("rate: 1/s ", "rate: 20/s");
-                std::fs::write(&p, t).unwrap();
-            }
-        }
-    }
-    dir
-}
-
-fn run(dir: &Path, playbook: &str, url: &str, as_of: &str) -> Output {
-    pushfix(dir)
-        .args([
-            "run",
-            playbook,
-            "--endpoint",
-            url,
-            "--as-of",
-            as_of,
-            "--yes",
-            "--audit-dir",
-            "audit",
-        ])
-        .run()
-}
 
 /// What happened to a request, as the sandbox recorded it: an HTTP status, or "lost".
 fn sandbox_view(requests: &Value) -> BTreeMap<String, u64> {
@@ -311,7 +211,7 @@ fn every_example_playbook_runs_and_agrees_with_the_sandbox() {
                     &dir,
                     &["--ledger", ledger, "--as-of", as_of, "--rate", rate],
                 );
-                let out = run(&dir, &format!("playbooks/{playbook}"), &sandbox.url, as_of);
+                let out = run_against(&dir, &format!("playbooks/{playbook}"), &sandbox.url, as_of);
                 assert_eq!(
                     out.code(),
                     Some(want),
@@ -371,7 +271,7 @@ fn injected_faults_still_end_every_target_and_agree_with_the_sandbox() {
             "7",
         ],
     );
-    let out = run(&dir, "playbooks/quickstart.yaml", &sandbox.url, as_of);
+    let out = run_against(&dir, "playbooks/quickstart.yaml", &sandbox.url, as_of);
     let code = out.code().unwrap();
     assert!(code == 0 || code == 1, "{}\n{}", out.stdout, out.stderr);
     assert_agreement(&dir, &sandbox);

@@ -54,7 +54,11 @@ fn a_second_run_skips_what_the_first_corrected_and_again_sends_it() {
     ok.assert_calls(2);
     assert_eq!(broken.calls(), 6, "3 attempts in each run");
     let o = outcomes(&c);
-    assert_eq!((o["skipped"].as_u64(), o["gave_up"].as_u64()), (Some(2), Some(1)), "{o}");
+    assert_eq!(
+        (o["skipped"].as_u64(), o["gave_up"].as_u64()),
+        (Some(2), Some(1)),
+        "{o}"
+    );
     let skipped: Vec<Value> = finals(&c.journal())
         .into_iter()
         .filter(|f| f["outcome"] == "skipped")
@@ -66,7 +70,14 @@ fn a_second_run_skips_what_the_first_corrected_and_again_sends_it() {
     // The plan says so too.
     let plan = c
         .test()
-        .args(["plan", "pb.yaml", "--format", "json", "--audit-dir", "audit"])
+        .args([
+            "plan",
+            "pb.yaml",
+            "--format",
+            "json",
+            "--audit-dir",
+            "audit",
+        ])
         .status(0)
         .run()
         .json();
@@ -124,15 +135,26 @@ fn a_run_after_a_crash_is_refused_until_it_is_resumed() {
             crashed.strip_prefix(&*c.dir).unwrap().display()
         ))
         .run();
-    assert!(!out.stdout.contains("Send "), "refused before the plan is confirmed");
+    assert!(
+        !out.stdout.contains("Send "),
+        "refused before the plan is confirmed"
+    );
     assert_eq!(slow.calls(), sent, "nothing sent by the refused run");
     assert_eq!(run_dirs(&c), 1, "a refused run leaves no run directory");
 
-    c.test().arg("resume").arg(&crashed).arg("--yes").status(0).run();
+    c.test()
+        .arg("resume")
+        .arg(&crashed)
+        .arg("--yes")
+        .status(0)
+        .run();
     // Every target once corrected: a new run has nothing left to do.
     std::thread::sleep(Duration::from_millis(1100));
     let before = slow.calls();
-    c.run_test().status(0).stdout_contains("12 targets already corrected").run();
+    c.run_test()
+        .status(0)
+        .stdout_contains("12 targets already corrected")
+        .run();
     assert_eq!(slow.calls(), before);
 }
 
@@ -191,7 +213,10 @@ fn the_failure_budget_is_the_runs_across_resumes() {
         "  concurrency: 1\n  max_failures: 3",
         &ids.join(", "),
     );
-    c.run_test().args(["--max-runtime", "200ms"]).status(3).run();
+    c.run_test()
+        .args(["--max-runtime", "200ms"])
+        .status(3)
+        .run();
     let dir = c.run_dir();
     for _ in 0..3 {
         c.test()
@@ -248,13 +273,19 @@ fn a_torn_final_line_is_resolved_from_its_journaled_answer() {
         .arg(&dir)
         .arg("--yes")
         .status(0)
-        .stderr_contains("1 final record(s) cut off by the interruption resolved from their answers")
+        .stderr_contains(
+            "1 final record(s) cut off by the interruption resolved from their answers",
+        )
         .run();
     ok.assert_calls(3);
     assert_eq!(outcomes(&c)["done"], 3);
     let resolved = finals(&c.journal())
         .into_iter()
-        .filter(|f| f["reason"].as_str().is_some_and(|r| r.contains("resolved on resume")))
+        .filter(|f| {
+            f["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("resolved on resume"))
+        })
         .count();
     assert_eq!(resolved, 1);
 }
@@ -272,11 +303,20 @@ fn a_lost_force_override_is_rechecked_on_resume() {
     });
     let steps = "  - name: fix\n    action: override\n    unsupported: force\n    select: { ids: [\"77\", \"78\"] }\n    message: { body: fixed }\n";
     let ledger = [
-        task("77", "tag", r#","collapse_id":4242,"receivers_by_channel":{"tpns":10,"oppo":5}"#),
-        task("78", "tag", r#","collapse_id":4243,"receivers_by_channel":{"tpns":10,"oppo":5}"#),
+        task(
+            "77",
+            "tag",
+            r#","collapse_id":4242,"receivers_by_channel":{"tpns":10,"oppo":5}"#,
+        ),
+        task(
+            "78",
+            "tag",
+            r#","collapse_id":4243,"receivers_by_channel":{"tpns":10,"oppo":5}"#,
+        ),
     ];
     let c = Campaign::tpns("history-force", &server, "sign", steps, &ledger);
-    let pb = read_text(&c.dir.join("pb.yaml")).replace("  concurrency: 2", "  concurrency: 2\n  timeout: 300ms");
+    let pb = read_text(&c.dir.join("pb.yaml"))
+        .replace("  concurrency: 2", "  concurrency: 2\n  timeout: 300ms");
     std::fs::write(c.dir.join("pb.yaml"), pb).unwrap();
     c.run_test().status(1).stdout_contains("not retried").run();
     assert_eq!(lost.calls(), 2);
@@ -306,7 +346,8 @@ fn a_lost_force_override_is_rechecked_on_resume() {
     let r78 = record("78", "PUSH_FINISHED");
     let push = server.mock(|when, then| {
         when.method(POST).path("/v3/push/app");
-        then.status(200).json_body(json!({"ret_code": 0, "push_id": "901"}));
+        then.status(200)
+            .json_body(json!({"ret_code": 0, "push_id": "901"}));
     });
     Test::in_dir(&c.dir)
         .tpns_credentials()
@@ -347,8 +388,18 @@ fn corrupt_plans_and_journals_are_located_and_exit_2() {
     c.run_test().status(0).run();
     let dir = c.run_dir();
     let plan = read_text(&dir.join("plan.json"));
-    std::fs::write(dir.join("plan.json"), plan.replacen("\"steps\"", "\"steps\" 7", 1)).unwrap();
-    let out = c.test().arg("resume").arg(&dir).arg("--yes").status(2).run();
+    std::fs::write(
+        dir.join("plan.json"),
+        plan.replacen("\"steps\"", "\"steps\" 7", 1),
+    )
+    .unwrap();
+    let out = c
+        .test()
+        .arg("resume")
+        .arg(&dir)
+        .arg("--yes")
+        .status(2)
+        .run();
     let line = plan.lines().position(|l| l.contains("\"steps\"")).unwrap() + 1;
     assert!(
         out.stderr.contains(&format!("plan.json:{line}:")),

@@ -5,6 +5,7 @@
 mod browser;
 mod e2e_sandbox;
 mod events;
+mod faults;
 mod history;
 mod offline;
 mod resume_apply;

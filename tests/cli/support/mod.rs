@@ -3,9 +3,11 @@
 
 mod campaign;
 mod files;
+mod sandbox;
 pub mod snapshot;
 mod test;
 
 pub use campaign::*;
 pub use files::*;
+pub use sandbox::*;
 pub use test::*;

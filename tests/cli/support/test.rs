@@ -250,6 +250,11 @@ impl Running {
             .success()
     }
 
+    /// Whether it has ended (without reaping its output).
+    pub fn has_exited(&mut self) -> bool {
+        self.child.try_wait().ok().flatten().is_some()
+    }
+
     /// Write to its stdin and close it.
     pub fn write_stdin(&mut self, input: impl AsRef<[u8]>) {
         let mut stdin = self.child.stdin.take().expect("stdin is piped");
