@@ -8,4 +8,5 @@ mod offline;
 mod resume_apply;
 mod run_jpush;
 mod run_tpns;
+mod secrets;
 mod support;
