@@ -8,8 +8,9 @@
 //! - **After parsing**, on tera's public AST ([`check_ast`]): no `include`, `import`,
 //!   `extends` or `block` (a message template is one string), no recursive macros, macros
 //!   calling macros at most [`MAX_MACRO_DEPTH`] deep. With the nesting bounds this bounds the
-//!   renderer's stack use; rendering also runs on a thread with a stack of its own
-//!   ([`RENDER_STACK`]), far above that bound, and a panic inside tera becomes an error.
+//!   renderer's stack use (under 2 MiB in a debug build); parsing and rendering start with at
+//!   least [`STACK_RED_ZONE`] (three times that) left, on a fresh [`RENDER_STACK`] segment when
+//!   the thread has less, and a panic inside tera becomes an error.
 //! - **While rendering**, the AST is rewritten ([`instrument`]) to call functions of ours: a
 //!   tick at the start of every loop iteration and macro call (fuel: at most [`MAX_STEPS`] per
 //!   string, and the time budget per target), a check of every array literal, concatenation
@@ -55,7 +56,10 @@ pub const MAX_STEPS: u64 = 100_000;
 pub const MAX_RANGE: usize = 10_000;
 /// Wall-clock time for all the templates of one target.
 pub const TIME_BUDGET: Duration = Duration::from_secs(2);
-/// Stack of the thread that renders.
+/// Stack a render or a parse starts with at least: three times the most the limits allow
+/// (under 2 MiB in a debug build, measured by `the_deepest_template_allowed_renders`).
+pub const STACK_RED_ZONE: usize = 6 * 1024 * 1024;
+/// Stack segment allocated when a thread has less than that left.
 pub const RENDER_STACK: usize = 64 * 1024 * 1024;
 
 /// A limit a template's text breaks, at a byte offset into the text.
@@ -1125,23 +1129,11 @@ thread_local! {
     static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Run `f` on a thread with a stack of [`RENDER_STACK`]; a panic (a bug in tera: an integer
-/// overflow, an unwrap on a float literal) comes back as its message.
-pub fn on_render_stack<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R, String> {
-    install_quiet_hook();
-    std::thread::scope(|s| {
-        let handle = std::thread::Builder::new()
-            .name("pushfix-render".into())
-            .stack_size(RENDER_STACK)
-            .spawn_scoped(s, || {
-                QUIET.with(|q| q.set(true));
-                f()
-            });
-        match handle {
-            Ok(h) => h.join().map_err(panic_message),
-            Err(e) => Err(format!("cannot start the rendering thread: {e}")),
-        }
-    })
+/// Run `f` with at least [`STACK_RED_ZONE`] of stack left: in place when the thread has that
+/// much (the main thread does), else on a fresh segment of [`RENDER_STACK`] (stacker). A panic
+/// (a bug in tera) comes back as its message.
+pub fn on_render_stack<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    catching(|| stacker::maybe_grow(STACK_RED_ZONE, RENDER_STACK, f))
 }
 
 /// Run `f` on this thread, a panic coming back as its message (tera's parser).
