@@ -14,6 +14,11 @@ pub struct SourceFile {
     pub text: Arc<str>,
     /// Byte ranges never to be quoted (literal credentials); shown as asterisks.
     redact: Arc<Vec<Range<usize>>>,
+    /// Byte offset of the start of each line, computed on first use: finding a line is a
+    /// binary search, not a scan from the top (a playbook of 20,000 steps has 100,000 nodes).
+    line_starts: Arc<std::sync::OnceLock<Vec<usize>>>,
+    /// Bytes read to find lines and columns (a test keeps it linear in the file's size).
+    scanned: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl SourceFile {
@@ -22,7 +27,45 @@ impl SourceFile {
             path: path.into(),
             text: text.into(),
             redact: Arc::new(Vec::new()),
+            line_starts: Arc::default(),
+            scanned: Arc::default(),
         }
+    }
+
+    /// Bytes read so far to find lines and columns, by this file and its copies.
+    pub fn scanned_bytes(&self) -> usize {
+        self.scanned.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_scanned(&self, n: usize) {
+        self.scanned
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            self.count_scanned(self.text.len());
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
+    }
+
+    /// Byte range of 1-based line `line`, without its line break (`\n`, or `\r\n` as
+    /// `str::lines` strips it).
+    fn line_range(&self, line: u32) -> Option<Range<usize>> {
+        let starts = self.line_starts();
+        let i = line.checked_sub(1)? as usize;
+        let start = *starts.get(i)?;
+        let mut end = starts.get(i + 1).map_or(self.text.len(), |n| n - 1);
+        if start == self.text.len() {
+            // `str::lines` has no empty last line after a final newline.
+            return None;
+        }
+        if end > start && self.text.as_bytes()[end - 1] == b'\r' && end < self.text.len() {
+            end -= 1;
+        }
+        Some(start..end)
     }
 
     /// The same file, with these byte ranges masked wherever a line of it is quoted.
@@ -31,25 +74,22 @@ impl SourceFile {
             path: self.path.clone(),
             text: self.text.clone(),
             redact: Arc::new(ranges),
+            line_starts: self.line_starts.clone(),
+            scanned: self.scanned.clone(),
         }
     }
 
     /// The text of 1-based line `line`, without its line break.
     pub fn line_text(&self, line: u32) -> Option<&str> {
-        self.text.lines().nth(line.checked_sub(1)? as usize)
+        self.line_range(line).map(|r| &self.text[r])
     }
 
     /// The line as it may be shown: redacted ranges replaced by asterisks, and values of
     /// secret-looking keys masked.
     pub fn quoted_line(&self, line: u32) -> Option<String> {
-        let text = self.line_text(line)?;
-        let start = self
-            .text
-            .split_inclusive('\n')
-            .take(line as usize - 1)
-            .map(str::len)
-            .sum::<usize>();
-        let end = start + text.len();
+        let range = self.line_range(line)?;
+        let (start, end) = (range.start, range.end);
+        let text = &self.text[range];
         let mut out = String::with_capacity(text.len());
         for (i, ch) in text.char_indices() {
             let at = start + i;
@@ -68,26 +108,33 @@ impl SourceFile {
 
     /// 1-based line and character column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (u32, u32) {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..floor_char_boundary(&self.text, offset)];
-        let line = before.matches('\n').count() as u32 + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() as u32 + 1;
-        (line, col)
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let starts = self.line_starts();
+        // The last line starting at or before the offset.
+        let i = starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        self.count_scanned(offset - starts[i]);
+        let col = self.text[starts[i]..offset].chars().count() as u32 + 1;
+        (i as u32 + 1, col)
     }
 
     /// A span starting at a byte offset and covering `len` bytes (clipped to the line).
     pub fn span_at(&self, offset: usize, len: usize) -> Span {
         let (line, col) = self.line_col(offset);
-        let end = floor_char_boundary(&self.text, (offset + len).min(self.text.len()));
-        let start = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let covered = &self.text[start..end];
-        let covered = covered.split('\n').next().unwrap_or("");
         Span {
             line,
             col,
-            width: covered.chars().count().max(1) as u32,
+            width: self.width_at(offset, len),
         }
+    }
+
+    /// How many characters `len` bytes from `offset` cover on their line (at least 1).
+    pub fn width_at(&self, offset: usize, len: usize) -> u32 {
+        let end = floor_char_boundary(&self.text, offset.saturating_add(len).min(self.text.len()));
+        let start = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let covered = &self.text[start..end];
+        let covered = covered.split('\n').next().unwrap_or("");
+        self.count_scanned(covered.len());
+        covered.chars().count().max(1) as u32
     }
 }
 

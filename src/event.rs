@@ -249,9 +249,10 @@ impl Sink for Fanout {
     fn note(&self, note: &Note) {
         // Notes are not read back: their strings are scrubbed one by one.
         let clean = match note {
-            Note::Stopping { reason } if self.redact.holds_secret(reason) => Some(Note::Stopping {
-                reason: self.redact.scrub(reason.clone()),
-            }),
+            Note::Stopping { reason } => self
+                .redact
+                .scrub_str(reason)
+                .map(|reason| Note::Stopping { reason }),
             _ => None,
         };
         let note = clean.as_ref().unwrap_or(note);

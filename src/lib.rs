@@ -31,6 +31,8 @@ pub mod matrix;
 pub mod plan;
 pub mod playbook;
 pub mod progress;
+#[cfg(test)]
+mod properties;
 pub mod provider;
 pub mod redact;
 pub mod report;

@@ -1,61 +1,232 @@
-//! Scrubbing credential-derived strings from everything pushfix writes down (the journal, the
-//! `--events` stream), even when a provider echoes them back.
+//! Scrubbing credential-derived strings from everything pushfix writes down (the journal,
+//! the reports, the `--events` stream, what it prints), even when a provider echoes them back.
+//!
+//! Two layers:
+//!
+//! - **Inside values** ([`Redactor::scrub_value`], [`Redactor::scrub_body`]): a record (or a
+//!   provider's JSON answer) is parsed, and every secret is replaced inside every *string*
+//!   value, whatever its length: the JSON's structure cannot be damaged, because no JSON text
+//!   is edited. pushfix's own identifiers in a record ([`OWN_FIELDS`]: step, target, run id,
+//!   …) are left as they are: they come from the playbook and ledger, never from a provider,
+//!   and the journal is read back by them. Each secret is also looked for in the forms an
+//!   echo may take: JSON's `\/` escape and percent-encoding.
+//! - **On text** ([`Redactor::scrub`]): each line the journal and the event stream write is
+//!   scrubbed once more, for secrets of [`MIN_TEXT`] characters or more (shorter ones could
+//!   match JSON syntax or field names, and the first layer has them).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-/// Shortest string scrubbed: replacing shorter ones would mangle the JSON; real keys are 24
-/// characters or more.
-const MIN_REDACTED: usize = 8;
+/// Shortest secret the text layer replaces; the value layer has no minimum.
+pub const MIN_TEXT: usize = 8;
+
+/// The top-level fields of a journal record that are pushfix's own (from the playbook, the
+/// ledger, the clock), never a provider's: not scrubbed, so that a short secret that happens
+/// to occur in a step name or a target id cannot change what the journal says.
+pub const OWN_FIELDS: &[&str] = &[
+    "event",
+    "note",
+    "at",
+    "run_id",
+    "playbook_path",
+    "playbook_name",
+    "playbook_sha256",
+    "content_sha256",
+    "git_commit",
+    "operator",
+    "provider",
+    "base_url",
+    "app",
+    "sandbox",
+    "as_of",
+    "step",
+    "action",
+    "target",
+    "targets",
+    "attempt",
+    "request",
+    "family",
+    "outcome",
+    "class",
+    "status",
+    "latency_ms",
+    "exit_code",
+    "to_send",
+    "pause",
+];
+
+const MASK: &str = "********";
 
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    /// Each secret as written, and as JSON escapes it inside a string.
+    /// Every secret, and the forms it takes when echoed (any length).
+    all: Vec<String>,
+    /// The forms scrubbed on text, longest first (at least MIN_TEXT characters).
     forms: Vec<String>,
+}
+
+/// `s` as it may come back in an echo: itself, with `/` escaped as JSON allows (`\/`), its
+/// JSON-escaped form, and percent-encoded (as in a URL or a form body).
+fn forms_of(s: &str) -> Vec<String> {
+    let mut out = vec![s.to_string()];
+    let json = serde_json::to_string(s).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    let slash = json.replace('/', "\\/");
+    let pct: String = s
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    for f in [json, slash, pct.clone(), pct.to_lowercase()] {
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
 }
 
 impl Redactor {
     pub fn new(secrets: Vec<String>) -> Redactor {
-        let mut forms = Vec::new();
-        for s in secrets.into_iter().filter(|s| s.len() >= MIN_REDACTED) {
-            let escaped = serde_json::to_string(&s).unwrap_or_default();
-            let escaped = escaped.trim_matches('"').to_string();
-            if escaped != s {
-                forms.push(escaped);
+        let mut all: Vec<String> = Vec::new();
+        for s in secrets.iter().filter(|s| !s.is_empty()) {
+            for f in forms_of(s) {
+                if !all.contains(&f) {
+                    all.push(f);
+                }
             }
-            forms.push(s);
         }
-        Redactor { forms }
+        // Longest first, so a secret inside a longer one (the secret in its Basic token's
+        // clear text) does not leave the rest of the longer one behind.
+        all.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        let forms = all
+            .iter()
+            .filter(|f| f.chars().count() >= MIN_TEXT)
+            .cloned()
+            .collect();
+        Redactor { all, forms }
     }
 
-    /// `text` with every secret replaced by `********`.
+    /// Whether there is anything to scrub.
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    /// `text` with every secret of at least MIN_TEXT characters replaced by `********`.
     pub fn scrub(&self, mut text: String) -> String {
         for form in &self.forms {
             if text.contains(form.as_str()) {
-                text = text.replace(form.as_str(), "********");
+                text = text.replace(form.as_str(), MASK);
             }
         }
         text
     }
-}
 
-impl Redactor {
-    /// `value` with every secret scrubbed, when it holds one (`None`: it is clean as it is).
-    /// A JSON round trip, so every string field is covered whatever the type.
-    pub fn scrub_value<T: Serialize + DeserializeOwned>(&self, value: &T) -> Option<T> {
-        if self.forms.is_empty() {
-            return None;
-        }
-        let text = serde_json::to_string(value).ok()?;
-        if !self.holds_secret(&text) {
-            return None;
-        }
-        serde_json::from_str(&self.scrub(text)).ok()
+    /// Whether `text` holds a secret (any length).
+    pub fn holds_secret(&self, text: &str) -> bool {
+        self.all.iter().any(|f| text.contains(f.as_str()))
     }
 
-    /// Whether `text` holds a secret.
-    pub fn holds_secret(&self, text: &str) -> bool {
-        self.forms.iter().any(|f| text.contains(f.as_str()))
+    /// `s` with every secret (any length) replaced, when it holds one.
+    pub fn scrub_str(&self, s: &str) -> Option<String> {
+        if !self.holds_secret(s) {
+            return None;
+        }
+        let mut out = s.to_string();
+        for f in &self.all {
+            if out.contains(f.as_str()) {
+                out = out.replace(f.as_str(), MASK);
+            }
+        }
+        Some(out)
+    }
+
+    /// Scrub every string in `v` (object keys included), except the top-level fields named in
+    /// `own`; true when something changed.
+    pub fn scrub_json(&self, v: &mut Value, own: &[&str]) -> bool {
+        if self.all.is_empty() {
+            return false;
+        }
+        match v {
+            Value::Object(map) => {
+                let mut changed = false;
+                for (k, item) in map.iter_mut() {
+                    if !own.contains(&k.as_str()) {
+                        changed |= self.scrub_json(item, &[]);
+                    }
+                }
+                // Keys too (a provider's facts), rebuilt in order only when one holds a secret.
+                if map
+                    .keys()
+                    .any(|k| !own.contains(&k.as_str()) && self.holds_secret(k))
+                {
+                    for (k, item) in std::mem::take(map) {
+                        let k = match own.contains(&k.as_str()) {
+                            true => k,
+                            false => self.scrub_str(&k).unwrap_or(k),
+                        };
+                        map.insert(k, item);
+                    }
+                    changed = true;
+                }
+                changed
+            }
+            _ => self.scrub_leaf(v),
+        }
+    }
+
+    fn scrub_leaf(&self, v: &mut Value) -> bool {
+        match v {
+            Value::String(s) => match self.scrub_str(s) {
+                Some(clean) => {
+                    *s = clean;
+                    true
+                }
+                None => false,
+            },
+            Value::Array(items) => {
+                let mut changed = false;
+                for i in items {
+                    changed |= self.scrub_json(i, &[]);
+                }
+                changed
+            }
+            _ => false,
+        }
+    }
+
+    /// `value` with every secret scrubbed inside its string values (its [`OWN_FIELDS`] left
+    /// as they are), when it holds one (`None`: it is clean as it is).
+    pub fn scrub_value<T: Serialize + DeserializeOwned>(&self, value: &T) -> Option<T> {
+        if self.all.is_empty() {
+            return None;
+        }
+        let mut v = serde_json::to_value(value).ok()?;
+        if !self.scrub_json(&mut v, OWN_FIELDS) {
+            return None;
+        }
+        serde_json::from_value(v).ok()
+    }
+
+    /// A provider's answer body with every secret scrubbed (`None`: clean as it is): inside
+    /// the JSON's strings when it is JSON, else on its text.
+    pub fn scrub_body(&self, body: &[u8]) -> Option<Vec<u8>> {
+        if self.all.is_empty() {
+            return None;
+        }
+        if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
+            if !self.scrub_json(&mut v, &[]) {
+                return None;
+            }
+            return serde_json::to_vec(&v).ok();
+        }
+        let text = String::from_utf8_lossy(body);
+        self.scrub_str(&text).map(String::into_bytes)
     }
 }
 
@@ -64,12 +235,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scrubs_plain_and_json_escaped_forms_but_not_short_strings() {
+    fn text_layer_scrubs_plain_and_json_escaped_forms_but_not_short_strings() {
         let r = Redactor::new(vec!["s3cret/value\"x".into(), "ab".into()]);
         assert_eq!(
             r.scrub(r#"{"m":"s3cret/value\"x and ab"}"#.into()),
             r#"{"m":"******** and ab"}"#
         );
         assert_eq!(r.scrub("s3cret/value\"x".into()), "********");
+    }
+
+    #[test]
+    fn value_layer_scrubs_secrets_of_any_length_and_keeps_the_structure() {
+        let r = Redactor::new(vec!["k3".into()]);
+        let mut v = serde_json::json!({
+            "event": "answer", "step": "k3-step", "target": "k3",
+            "message": "bad key k3 (k3)", "facts": {"k3": ["xk3x", 7]}, "code": 1003
+        });
+        assert!(r.scrub_json(&mut v, OWN_FIELDS));
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "event": "answer", "step": "k3-step", "target": "k3",
+                "message": "bad key ******** (********)", "facts": {"********": ["x********x", 7]},
+                "code": 1003
+            })
+        );
+    }
+
+    #[test]
+    fn echoes_in_other_forms_are_scrubbed() {
+        let sign = "Y2Qy/MDc3+NDY4=";
+        let r = Redactor::new(vec![sign.into()]);
+        // As a PHP-style JSON escape, percent-encoded, and in a non-JSON body.
+        let body = br#"{"err_msg":"sign Y2Qy\/MDc3+NDY4= or Y2Qy%2FMDc3%2BNDY4%3D"}"#;
+        let clean = String::from_utf8(r.scrub_body(body).unwrap()).unwrap();
+        assert_eq!(clean, r#"{"err_msg":"sign ******** or ********"}"#);
+        let html = b"<p>Sign: Y2Qy/MDc3+NDY4=</p>";
+        assert_eq!(r.scrub_body(html).unwrap(), b"<p>Sign: ********</p>");
+        assert!(r.scrub_body(br#"{"ok":true}"#).is_none());
     }
 }

@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::event::Outcome;
 use crate::event::{Event, Fanout, Sink};
 use crate::event_stream::EventStream;
-use crate::exec::lock::{LockError, RunLock};
+use crate::exec::lock::{LockError, LockKey, RunLock};
 use crate::exec::stop::Stop;
 use crate::exec::{ExecConfig, Executor, ResumeHints, RetrySettings, signals};
 use crate::exit;
@@ -150,7 +150,6 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
     let operator = run_dir::operator();
     // The lock comes first: a refused run leaves nothing behind.
     let _lock = take_lock(
-        audit_dir,
         &plan,
         &destination,
         &format!(
@@ -210,17 +209,15 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
 }
 
 /// Take the run lock for this provider app and playbook (exit 4 when another run holds it).
-pub fn take_lock(
-    audit_dir: &Path,
-    plan: &Plan,
-    destination: &Destination,
-    holder: &str,
-) -> Result<RunLock, Error> {
+/// It lives in the per-user state directory, not the audit directory, so another
+/// `--audit-dir` or working directory does not start a second run beside the first.
+pub fn take_lock(plan: &Plan, destination: &Destination, holder: &str) -> Result<RunLock, Error> {
     RunLock::acquire(
-        audit_dir,
-        plan.provider.kind.as_str(),
-        &destination.credentials.id,
-        &plan.playbook.name,
+        LockKey {
+            provider: plan.provider.kind.as_str(),
+            app: &destination.credentials.id,
+            playbook: &plan.playbook.name,
+        },
         holder,
     )
     .map_err(|e| match e {

@@ -1,6 +1,5 @@
 //! `pushfix resume RUN_DIR`: finish an interrupted run from its saved plan and its journal.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -107,14 +106,13 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
         credentials,
         sandbox: false,
     };
-    let audit_dir = a.run_dir.parent().unwrap_or(Path::new("."));
     let operator = run_dir::operator();
     let holder = format!(
         "resume of {run_id} by {operator}, pid {}, since {}",
         std::process::id(),
         Timestamp::now()
     );
-    let _lock = take_lock(audit_dir, &plan, &destination, &holder)?;
+    let _lock = take_lock(&plan, &destination, &holder)?;
     if recovery.to_send == 0 && reduced.steps.is_empty() {
         eprintln!("nothing to resume: every target has its outcome; rebuilding the report");
     } else if !a.yes {

@@ -251,12 +251,21 @@ impl<'a> ScanCtx<'a> {
 
     fn too_many_errors(&mut self) -> bool {
         if self.diags.error_count() >= MAX_ERRORS {
-            self.diags.push(
-                Diagnostic::error(format!(
-                    "stopped reading the ledger after {MAX_ERRORS} bad records"
-                ))
-                .in_file(self.path),
-            );
+            // At the last bad record: where reading stopped.
+            let last = self
+                .diags
+                .items
+                .iter()
+                .rev()
+                .find(|d| d.is_error())
+                .and_then(|d| d.span);
+            let d = Diagnostic::error(format!(
+                "stopped reading the ledger after {MAX_ERRORS} bad records"
+            ));
+            self.diags.push(match last {
+                Some(span) => d.at_line(self.path, span, None),
+                None => d.in_file(self.path),
+            });
             return true;
         }
         false

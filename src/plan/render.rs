@@ -74,8 +74,15 @@ impl<'a> StepRenderer<'a> {
         })
     }
 
+    /// Every template of the step for one target, within the template limits (a stack of
+    /// their own, a time budget for the target: `crate::template::limits`).
     pub fn render(&mut self, record: &LedgerRecord) -> Result<RenderedMessage, RenderError> {
         self.rendered += 1;
+        let this = &*self;
+        self.templates.render_target(|| this.render_fields(record))
+    }
+
+    fn render_fields(&self, record: &LedgerRecord) -> Result<RenderedMessage, RenderError> {
         let mut ctx = self.base.clone();
         ctx.insert("message", &record.raw);
         let t = &self.templates;
@@ -102,6 +109,7 @@ impl<'a> StepRenderer<'a> {
             return Err(RenderError {
                 template: self.body,
                 message: "it renders empty: a notification needs text".into(),
+                offset: None,
             });
         }
         Ok(RenderedMessage {

@@ -54,6 +54,12 @@ pub trait Auth: Send + Sync {
     /// Every credential-derived string that would reveal a secret if it were written down
     /// (the secret itself, a Basic token): the journal and reports scrub them.
     fn redactions(&self) -> Vec<String>;
+    /// Whether the value of header `name` (as `headers` returns it) derives from the secret
+    /// and differs per request (a signature): the transport scrubs each such value it sent
+    /// from the answers it gets, since `redactions` cannot list them in advance.
+    fn secret_header(&self, name: &str) -> bool {
+        name.eq_ignore_ascii_case("authorization")
+    }
 }
 
 /// HTTP Basic with the app's id and secret (JPush; TPNS `auth: basic`).

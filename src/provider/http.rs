@@ -38,7 +38,15 @@ pub struct HttpTransport {
     client: reqwest::Client,
     base_url: String,
     auth: Box<dyn Auth>,
+    /// The auth's fixed secrets (`Auth::redactions`).
+    secrets: Vec<String>,
+    /// The per-request secret header values (TPNS `Sign`) of the latest requests: an answer
+    /// is scrubbed of its own request's and of these before anyone reads it.
+    recent: std::sync::Mutex<std::collections::VecDeque<String>>,
 }
+
+/// How many per-request secret values are remembered (an answer echoing an older request's).
+const RECENT_SECRETS: usize = 64;
 
 /// Largest answer body kept; corrective APIs answer with a few hundred bytes.
 const MAX_BODY: usize = 1 << 20;
@@ -55,11 +63,30 @@ impl HttpTransport {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+        let secrets = auth.redactions();
         Ok(HttpTransport {
             client,
             base_url: base_url.trim_end_matches('/').to_string(),
             auth,
+            secrets,
+            recent: std::sync::Mutex::new(std::collections::VecDeque::new()),
         })
+    }
+
+    /// Remember this request's secret header values; all that an answer must not carry.
+    fn secrets_for(&self, sent: &[String]) -> Vec<String> {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        for v in sent {
+            if !recent.contains(v) {
+                recent.push_back(v.clone());
+            }
+        }
+        while recent.len() > RECENT_SECRETS {
+            recent.pop_front();
+        }
+        let mut all = self.secrets.clone();
+        all.extend(recent.iter().cloned());
+        all
     }
 }
 
@@ -80,12 +107,21 @@ impl Transport for HttpTransport {
             }
             None => None,
         };
+        let mut sent_secrets = Vec::new();
         for (name, value) in self.auth.headers(body.as_deref().unwrap_or(b"")) {
+            if self.auth.secret_header(name) {
+                // The header as sent, and its token alone (`Basic xyz` -> `xyz`).
+                if let Some((_, token)) = value.split_once(' ') {
+                    sent_secrets.push(token.to_string());
+                }
+                sent_secrets.push(value.clone());
+            }
             req = req.header(name, value);
         }
         if let Some(b) = body {
             req = req.body(b);
         }
+        let secrets = self.secrets_for(&sent_secrets);
         let resp = req.send().await.map_err(classify_error)?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -102,6 +138,10 @@ impl Transport for HttpTransport {
                 body.extend_from_slice(&chunk);
             }
         }
+        // Scrubbed before anything reads it: a provider that echoes the Authorization header
+        // or the Sign in an error cannot get either into the journal, the reports or stdout.
+        let redactor = crate::redact::Redactor::new(secrets);
+        let body = redactor.scrub_body(&body).unwrap_or(body);
         Ok(Answer { status, rate, body })
     }
 }

@@ -3,17 +3,50 @@
 
 use std::collections::HashMap;
 use std::error::Error as _;
+use std::sync::Arc;
 
 use crate::diag::{Diagnostic, SourceFile, Span};
+pub mod limits;
 mod source;
 
 pub use source::{TemplateOrigin, TemplateSrc, TemplateTree};
 
-/// Compile one template alone (syntax check while decoding the playbook).
+use limits::{Budget, LimitError, Scan};
+
+/// Compile one template alone (syntax and limits checked while decoding the playbook).
 pub fn compile(t: &TemplateSrc) -> Result<(), Diagnostic> {
     let mut tera = new_engine();
-    tera.add_raw_template("t", &t.text)
-        .map_err(|e| syntax_error(t, &e))
+    parse(&mut tera, "t", t).map(|_| ())
+}
+
+/// Check the limits tera's parser needs, parse, check the AST: `name` is then in `tera`.
+fn parse(tera: &mut tera::Tera, name: &str, t: &TemplateSrc) -> Result<Scan, Diagnostic> {
+    let scan = limits::scan(&t.text).map_err(|e| limit_error(t, &e))?;
+    match limits::on_render_stack(|| tera.add_raw_template(name, &t.text)) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(syntax_error(t, &e)),
+        Err(panic) => {
+            let (file, span) = locate(t, None, None);
+            return Err(Diagnostic::error(format!(
+                "`{}` cannot be parsed: the template engine failed ({panic})",
+                t.field
+            ))
+            .at(&file, span));
+        }
+    }
+    let checked = match tera.templates.get(name) {
+        Some(tpl) => limits::check_ast(tpl, &scan),
+        None => Ok(()),
+    };
+    checked.map_err(|e| limit_error(t, &e))?;
+    Ok(scan)
+}
+
+fn limit_error(t: &TemplateSrc, e: &LimitError) -> Diagnostic {
+    let (file, span) = locate(t, e.needle.as_deref(), e.offset);
+    Diagnostic::error(format!("template `{}` is too complex: {}", t.field, e.message))
+        .at(&file, span)
+        .help("message templates have limits so that no playbook can exhaust the stack, memory or time (docs/decisions.md, \"Template limits\")")
 }
 
 /// A tera engine without the functions that would make rendering impure or leak secrets.
@@ -32,36 +65,133 @@ fn new_engine() -> tera::Tera {
     tera
 }
 
-/// All templates of one step, compiled once and rendered per target.
+/// All templates of one step, compiled once and rendered per target, within the limits of
+/// [`limits`].
 pub struct StepTemplates {
     tera: tera::Tera,
+    budget: Arc<Budget>,
     sources: Vec<TemplateSrc>,
+    scans: Vec<Scan>,
+    /// The template being rendered (a panic is reported against it).
+    current: std::sync::atomic::AtomicUsize,
+    /// Templates that hit a limit: not rendered again for the step's other targets (they
+    /// get the same error, so a slow template costs its time budget once, not per target).
+    over_limit: std::sync::Mutex<HashMap<TemplateId, RenderError>>,
 }
 
 impl StepTemplates {
     /// Register templates; returns their handles in order. Syntax was checked when the
     /// playbook was decoded, so errors here are reported the same way.
     pub fn new() -> Self {
+        Self::with_time_budget(limits::TIME_BUDGET)
+    }
+
+    /// With another time budget per target (tests).
+    pub fn with_time_budget(time: std::time::Duration) -> Self {
+        let budget = Budget::new(time);
+        let mut tera = new_engine();
+        limits::install(&mut tera, &budget);
         StepTemplates {
-            tera: new_engine(),
+            tera,
+            budget,
             sources: Vec::new(),
+            scans: Vec::new(),
+            current: std::sync::atomic::AtomicUsize::new(0),
+            over_limit: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
     pub fn add(&mut self, t: &TemplateSrc) -> Result<TemplateId, Diagnostic> {
         let id = TemplateId(self.sources.len());
-        self.tera
-            .add_raw_template(&id.name(), &t.text)
-            .map_err(|e| syntax_error(t, &e))?;
+        let name = id.name();
+        let scan = parse(&mut self.tera, &name, t)?;
+        if let Some(tpl) = self.tera.templates.get_mut(&name) {
+            limits::instrument(tpl, &scan);
+        }
         self.sources.push(t.clone());
+        self.scans.push(scan);
         Ok(id)
     }
 
-    pub fn render(&self, id: TemplateId, ctx: &tera::Context) -> Result<String, RenderError> {
-        self.tera.render(&id.name(), ctx).map_err(|e| RenderError {
-            template: id,
-            message: error_chain(&e),
+    /// Render every template of one target with `f`, on a stack known to be large enough
+    /// and within the target's time budget; a panic in the template engine is an error
+    /// against the template it was rendering.
+    pub fn render_target<R>(
+        &self,
+        f: impl FnOnce() -> Result<R, RenderError>,
+    ) -> Result<R, RenderError> {
+        self.budget.start_target();
+        let r = limits::on_render_stack(f);
+        self.budget.end_target();
+        r.unwrap_or_else(|panic| {
+            let e = RenderError {
+                template: TemplateId(self.current.load(std::sync::atomic::Ordering::Relaxed)),
+                message: format!("the template engine failed ({panic})"),
+                offset: None,
+            };
+            self.remember(&e);
+            Err(e)
         })
+    }
+
+    fn remember(&self, e: &RenderError) {
+        self.over_limit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(e.template, e.clone());
+    }
+
+    pub fn render(&self, id: TemplateId, ctx: &tera::Context) -> Result<String, RenderError> {
+        if let Some(e) = self
+            .over_limit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
+            return Err(e.clone());
+        }
+        self.current
+            .store(id.0, std::sync::atomic::Ordering::Relaxed);
+        self.budget.start_render();
+        let mut out = limits::Bounded {
+            buf: Vec::new(),
+            exceeded: false,
+        };
+        let r = self.tera.render_to(&id.name(), ctx, &mut out);
+        if out.exceeded {
+            let _ = self.budget.output_exceeded();
+        }
+        let hit = self.budget.end_render();
+        match r {
+            Ok(()) => String::from_utf8(out.buf).map_err(|e| RenderError {
+                template: id,
+                message: format!("the rendered text is not UTF-8: {e}"),
+                offset: None,
+            }),
+            Err(e) => Err(match hit {
+                Some(h) => {
+                    let scan = &self.scans[id.0];
+                    let offset = h.tag.and_then(|k| scan.tags.get(k)).map(|t| t.start);
+                    let offset = offset.or_else(|| {
+                        h.needle
+                            .as_deref()
+                            .and_then(|n| find_token(&self.sources[id.0].text, n))
+                    });
+                    let e = RenderError {
+                        template: id,
+                        message: h.message,
+                        offset,
+                    };
+                    self.remember(&e);
+                    e
+                }
+                None => RenderError {
+                    template: id,
+                    message: error_chain(&e),
+                    offset: None,
+                },
+            }),
+        }
     }
 
     pub fn source(&self, id: TemplateId) -> &TemplateSrc {
@@ -71,8 +201,11 @@ impl StepTemplates {
     /// A located diagnostic for a render failure.
     pub fn diagnostic(&self, err: &RenderError, target: &str, more: usize) -> Diagnostic {
         let src = self.source(err.template);
-        let needle = render_error_needle(&err.message);
-        let (file, span) = locate(src, needle.as_deref(), None);
+        let needle = match err.offset {
+            Some(_) => None,
+            None => render_error_needle(&err.message),
+        };
+        let (file, span) = locate(src, needle.as_deref(), err.offset);
         // An empty target means the check ran against a stand-in record (no target had one).
         let mut msg = if target.is_empty() {
             format!("`{}` cannot be rendered: {}", src.field, err.message)
@@ -121,6 +254,8 @@ impl TemplateId {
 pub struct RenderError {
     pub template: TemplateId,
     pub message: String,
+    /// Where in the template text the error is, when known (a limit hit at a tag).
+    pub offset: Option<usize>,
 }
 
 /// `extras` compiled: the same tree with template handles at the string leaves.
@@ -342,7 +477,14 @@ fn locate(t: &TemplateSrc, needle: Option<&str>, offset: Option<usize>) -> (Sour
                     .or_else(|| t.text[..o.min(t.text.len())].rfind("{%"));
                 if let Some(ts) = tag_start {
                     let probe: String = t.text[ts..].chars().take(12).collect();
-                    if let Some(i) = raw.find(&probe) {
+                    // The same occurrence of the probe as in the template text (repeated
+                    // tags must not all point at the first one).
+                    let nth = t.text[..ts].match_indices(probe.as_str()).count();
+                    let found = raw
+                        .match_indices(probe.as_str())
+                        .nth(nth)
+                        .or_else(|| raw.match_indices(probe.as_str()).next());
+                    if let Some((i, _)) = found {
                         return (file.clone(), file.span_at(node_off + i + (o - ts), 1));
                     }
                 }
@@ -445,5 +587,120 @@ mod tests {
             st.render(id, &ctx).unwrap(),
             "<a href='https://x/?a=1&b=2'>"
         );
+    }
+    fn render_one(st: &mut StepTemplates, text: &str) -> Result<String, RenderError> {
+        let mut t = inline(&format!("body: '{text}'\n"), &format!("'{text}'"));
+        t.text = text.to_string();
+        let id = st.add(&t).map_err(|d| RenderError {
+            template: TemplateId(0),
+            message: d.message,
+            offset: None,
+        })?;
+        let ctx = tera::Context::from_value(
+            serde_json::json!({"vars": {}, "message": {"tags": ["a", "b"], "body": "hi"}}),
+        )
+        .unwrap();
+        st.render_target(|| st.render(id, &ctx))
+    }
+
+    #[test]
+    fn templates_within_the_limits_render_as_tera_does() {
+        let mut st = StepTemplates::new();
+        let out = render_one(
+            &mut st,
+            "{% macro m(x) %}[{{ x | upper }}]{% endmacro %}{% for t in message.tags %}{{ self::m(x=t) }}{% if loop.last %}.{% endif %}{% endfor %} {{ range(start=1, end=7, step_by=2) | join(sep=\",\") }} {{ \"a\" ~ message.body }}",
+        )
+        .unwrap();
+        assert_eq!(out, "[A][B]. 1,3,5 ahi");
+    }
+
+    #[test]
+    fn the_deepest_template_allowed_renders() {
+        // Every bound at once: macros 8 deep, each nesting blocks and brackets to the limit.
+        let ifs = |n: usize| "{% if true %}".repeat(n);
+        let endifs = |n: usize| "{% endif %}".repeat(n);
+        let expr = format!(
+            "{}1{} + {}",
+            "(".repeat(limits::MAX_BRACKET_DEPTH),
+            ")".repeat(limits::MAX_BRACKET_DEPTH),
+            vec!["1"; limits::MAX_OPERATORS].join(" + ")
+        );
+        let depth = limits::MAX_MACRO_DEPTH;
+        let mut text = String::new();
+        for i in 0..depth {
+            let inner = if i + 1 < depth {
+                format!("{{{{ self::m{}() }}}}", i + 1)
+            } else {
+                format!("{{{{ {expr} }}}}")
+            };
+            text.push_str(&format!(
+                "{{% macro m{i}() %}}{}{inner}{}{{% endmacro %}}",
+                ifs(limits::MAX_BLOCK_DEPTH - 1),
+                endifs(limits::MAX_BLOCK_DEPTH - 1)
+            ));
+        }
+        text.push_str("{{ self::m0() }}");
+        let mut st = StepTemplates::new();
+        assert_eq!(render_one(&mut st, &text).unwrap(), "49");
+        // The claim behind STACK_RED_ZONE: this worst case renders in 2 MiB (an overflow
+        // here aborts the test binary).
+        let t = inline("body: x\n", "x");
+        let mut st = StepTemplates::new();
+        let id = st.add(&TemplateSrc { text, ..t }).unwrap();
+        let ctx = tera::Context::from_value(serde_json::json!({"vars": {}})).unwrap();
+        let out = std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .stack_size(2 * 1024 * 1024)
+                .spawn_scoped(s, || st.render(id, &ctx))
+                .unwrap()
+                .join()
+                .unwrap()
+        });
+        assert_eq!(out.unwrap(), "49");
+        const { assert!(2 * 1024 * 1024 * 3 <= limits::STACK_RED_ZONE) };
+    }
+
+    #[test]
+    fn limits_hit_while_rendering_are_located_errors() {
+        let mut st = StepTemplates::new();
+        let e = render_one(
+            &mut st,
+            "x {% for i in range(end=3000) %}{% for j in range(end=3000) %}{% endfor %}{% endfor %}",
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("more than 100000 loop iterations"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.offset, Some(32), "at the inner loop");
+        let e = render_one(&mut st, "{{ range(end=100000000) }}").unwrap_err();
+        assert!(e.message.contains("at most 10000"), "{}", e.message);
+        // Once over a limit, a template is not rendered again (the same error at once).
+        let first = render_one(
+            &mut st,
+            "{% for i in range(end=9000) %}0123456789{% endfor %}",
+        )
+        .unwrap_err();
+        assert!(
+            first.message.contains("longer than 64 KiB"),
+            "{}",
+            first.message
+        );
+    }
+
+    #[test]
+    fn the_time_budget_is_per_target() {
+        let mut st = StepTemplates::with_time_budget(std::time::Duration::ZERO);
+        let e = render_one(&mut st, "{{ message.tags | join(sep=\",\") }}").unwrap_err();
+        assert!(e.message.contains("time budget"), "{}", e.message);
+        assert!(st.diagnostic(&e, "1", 0).location().is_some());
+    }
+
+    #[test]
+    fn a_panic_in_the_engine_is_an_error_and_prints_nothing() {
+        let r: Result<(), String> = limits::on_render_stack(|| panic!("boom"));
+        assert_eq!(r.unwrap_err(), "boom");
+        assert_eq!(limits::catching(|| 1).unwrap(), 1);
     }
 }

@@ -11,5 +11,6 @@ mod offline;
 mod resume_apply;
 mod run_jpush;
 mod run_tpns;
+mod secrets;
 mod support;
 mod truth;

@@ -10,7 +10,7 @@ use httpmock::MockServer;
 use serde_json::{Value, json};
 
 use crate::support::{
-    APP_KEY, BASIC, Campaign, SECRET, Test, all_files, finals, read_text, record,
+    APP_KEY, BASIC, Campaign, SECRET, TempDir, Test, all_files, finals, read_text, record,
 };
 
 fn step_outcomes(report: &Value, step: usize) -> Value {
@@ -322,11 +322,13 @@ fn a_second_run_of_the_same_playbook_and_app_exits_4() {
         then.status(200);
     });
     let c = Campaign::recall("locked", &server, "  concurrency: 1", "1");
-    let held = pushfix::exec::lock::RunLock::acquire(
-        &c.dir.join("audit"),
-        "jpush",
-        APP_KEY,
-        "locked",
+    let held = pushfix::exec::lock::RunLock::acquire_in(
+        c.run_test().state_dir(),
+        pushfix::exec::lock::LockKey {
+            provider: "jpush",
+            app: APP_KEY,
+            playbook: "locked",
+        },
         "run 1 by test@host",
     )
     .ok()
@@ -338,6 +340,43 @@ fn a_second_run_of_the_same_playbook_and_app_exits_4() {
     any.assert_calls(0);
     drop(held);
     c.run_test().status(0).run();
+}
+
+#[test]
+fn the_lock_holds_across_audit_dirs_and_working_directories() {
+    let server = MockServer::start();
+    let recalls = server.mock(|when, then| {
+        when.method(DELETE);
+        then.status(200).delay(Duration::from_millis(200)).body("");
+    });
+    let c = Campaign::recall("everywhere", &server, "  concurrency: 1", "1, 2, 3, 4, 5");
+    // The same playbook and ledger in another directory, run with another audit dir: only
+    // the per-user state directory is shared, as on one machine.
+    let elsewhere = TempDir::new("everywhere-2");
+    for f in ["pb.yaml", "sends.jsonl"] {
+        std::fs::copy(c.dir.join(f), elsewhere.join(f)).unwrap();
+    }
+    let state = c.run_test().state_dir().to_path_buf();
+    let first = c.run_test().status(0).spawn();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while recalls.calls() < 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(recalls.calls() >= 1, "the first run did not start");
+    let second = Test::in_dir(&elsewhere)
+        .jpush_credentials()
+        .with_state_dir(&state)
+        .args(["run", "pb.yaml", "--yes", "--audit-dir", "other-audit"])
+        .status(4)
+        .stderr_contains("another run of `everywhere` for this jpush app is in progress (run ")
+        .run();
+    assert!(
+        !elsewhere.join("other-audit").exists(),
+        "a refused run leaves nothing behind"
+    );
+    assert!(!second.stderr.contains(APP_KEY), "{}", second.stderr);
+    first.wait();
+    recalls.assert_calls(5);
 }
 
 #[test]

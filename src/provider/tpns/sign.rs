@@ -52,6 +52,10 @@ impl Auth for SignAuth {
         ]
     }
 
+    fn secret_header(&self, name: &str) -> bool {
+        name.eq_ignore_ascii_case("sign") || name.eq_ignore_ascii_case("authorization")
+    }
+
     fn redactions(&self) -> Vec<String> {
         // The Basic form too: the same credentials may be configured either way.
         vec![

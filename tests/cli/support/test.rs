@@ -6,7 +6,9 @@
 //! unified diff for exact comparisons, then the whole stdout and stderr.
 //!
 //! The child never sees the caller's `JPUSH_*`, `TPNS_*` or `PUSHFIX_*` variables, and its
-//! clock is pinned with `PUSHFIX_NOW` ([`NOW`]), so plans are stable.
+//! clock is pinned with `PUSHFIX_NOW` ([`NOW`]), so plans are stable. Its state directory
+//! (`PUSHFIX_STATE_DIR`: the run locks) is the test's own: `.pushfix-state` in its directory,
+//! or a fresh temp dir when it runs in the repository (see [`Test::state_dir`]).
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write as _;
@@ -33,6 +35,10 @@ pub struct Test {
     env: Vec<(OsString, OsString)>,
     stdin: Option<Vec<u8>>,
     tty: bool,
+    /// `PUSHFIX_STATE_DIR` for the child.
+    state_dir: PathBuf,
+    /// The state dir's own temp dir, when it is not under `cwd`.
+    state_tempdir: Option<TempDir>,
     expect: Expect,
 }
 
@@ -61,6 +67,17 @@ impl Test {
 
     /// A test run in an existing directory (a fixture, a campaign's directory).
     pub fn in_dir(dir: &Path) -> Test {
+        // In the repository (the examples, the fixtures) nothing may be left behind: a state
+        // dir of its own; elsewhere (a test's or a campaign's temp dir) one beside the files,
+        // shared by every run in that directory, as on a user's machine.
+        let (state_dir, state_tempdir) = if dir.starts_with(repo_root()) {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let t = TempDir::new(&format!("state-{}", N.fetch_add(1, Ordering::Relaxed)));
+            (t.path().to_path_buf(), Some(t))
+        } else {
+            (dir.join(".pushfix-state"), None)
+        };
         Test {
             cwd: dir.to_path_buf(),
             tempdir: None,
@@ -68,8 +85,22 @@ impl Test {
             env: Vec::new(),
             stdin: None,
             tty: false,
+            state_dir,
+            state_tempdir,
             expect: Expect::default(),
         }
+    }
+
+    /// The child's `PUSHFIX_STATE_DIR` (where its run locks are), unless `.env` sets another.
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// Use `dir` as the state directory (two tests that must see each other's locks).
+    pub fn with_state_dir(mut self, dir: &Path) -> Test {
+        self.state_dir = dir.to_path_buf();
+        self.state_tempdir = None;
+        self
     }
 
     /// Write `contents` to `rel` in the test's directory (parents created).
@@ -194,6 +225,7 @@ impl Test {
             }
         }
         cmd.env("PUSHFIX_NOW", NOW);
+        cmd.env("PUSHFIX_STATE_DIR", &self.state_dir);
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
@@ -271,6 +303,7 @@ impl Running {
             stdout: String::from_utf8_lossy(&raw.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&raw.stderr).into_owned(),
             _tempdir: None,
+            _state_tempdir: None,
         };
         let failures = test.expect.failures(&out);
         if !failures.is_empty() {
@@ -284,6 +317,7 @@ impl Running {
         }
         Output {
             _tempdir: test.tempdir,
+            _state_tempdir: test.state_tempdir,
             ..out
         }
     }
@@ -327,6 +361,7 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
     _tempdir: Option<TempDir>,
+    _state_tempdir: Option<TempDir>,
 }
 
 impl Output {
