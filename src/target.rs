@@ -3,41 +3,48 @@
 //! providers build requests from them, the executor runs them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::{Disposition, Platform, Verdict};
+use crate::intern::{Shared, SharedList};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlanTarget {
     pub id: String,
     pub verdict: Verdict,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub not_reached: Vec<String>,
+    pub reason: Option<Shared>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub not_reached: SharedList,
     /// Channels the step's action reaches for this target (what a `done` corrects).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reached: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub reached: SharedList,
     /// Channels it may reach on a condition the plan cannot check (never counted corrected).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub uncertain: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub uncertain: SharedList,
     pub disposition: Disposition,
     /// An earlier run of this playbook already corrected it (its run id): skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub done_in: Option<String>,
     pub in_ledger: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub notes: SharedList,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receivers: Option<[u64; 2]>,
     /// What the request is built from (override targets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub original: Option<Original>,
+    pub original: Option<Box<Original>>,
+    /// Shared by every target the same text renders for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<RenderedMessage>,
+    pub message: Option<Arc<RenderedMessage>>,
+}
+
+fn is_empty(l: &SharedList) -> bool {
+    l.is_empty()
 }
 
 /// Facts about the original message an override needs, copied from its ledger record.

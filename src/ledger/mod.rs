@@ -10,7 +10,7 @@ use std::io::Read;
 use std::path::Path;
 
 use jiff::Timestamp;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::diag::{Diagnostic, Diagnostics, Span};
@@ -42,8 +42,17 @@ pub struct LedgerRecord {
     /// The provider's own fields (`Provider::ledger_fields`), checked.
     pub facts: Facts,
     pub receivers_by_channel: Option<BTreeMap<String, u64>>,
-    /// The whole record, for templates (`message.*`), unknown fields included.
-    pub raw: Map<String, Value>,
+    /// The whole record as JSON (its id as a string), for templates (`message.*`, unknown
+    /// fields included): kept as text, parsed again when a template renders, and only when a
+    /// step has templates (a selected record held as a map cost ~3 KB).
+    pub raw: Box<str>,
+}
+
+impl LedgerRecord {
+    /// The record as templates see it (`message`).
+    pub fn raw_value(&self) -> Value {
+        serde_json::from_str(&self.raw).unwrap_or(Value::Null)
+    }
 }
 
 /// What one step wants from the ledger.
@@ -54,6 +63,8 @@ pub struct StepQuery<'a> {
     pub filter: Option<&'a Filter>,
     /// The filter's absolute time range (`sent_within` resolved against the run's start).
     pub range: (Option<Timestamp>, Option<Timestamp>),
+    /// The step renders templates from its records (`message.*`): keep each whole record.
+    pub templates: bool,
 }
 
 #[derive(Debug, Default)]
@@ -143,6 +154,7 @@ pub fn scan(
         needs_time: steps
             .iter()
             .any(|s| s.filter.is_some_and(Filter::uses_time)),
+        keep_raw: steps.iter().any(|s| s.templates),
         scan: Scan {
             matches: vec![Vec::new(); steps.len()],
             ..Scan::default()
@@ -201,6 +213,8 @@ struct ScanCtx<'a> {
     matrix: &'a ProviderMatrix,
     steps: &'a [StepQuery<'a>],
     needs_time: bool,
+    /// Some step renders templates: selected records keep their whole text.
+    keep_raw: bool,
     scan: Scan,
     diags: Diagnostics,
     /// Ids seen so far (to count duplicates without keeping unselected records).
@@ -324,7 +338,7 @@ mod tests {
         assert_eq!(b.line, 3);
         let a = &s.records[&MsgId::Num(67554224848096790)];
         assert_eq!(a.facts["apns_collapse_id"].as_text(), Some("bf-1"));
-        assert_eq!(a.raw["id"], "67554224848096790");
+        assert!(a.raw.is_empty(), "no step renders templates: no whole record kept");
         assert_eq!(s.sha256.len(), 64);
     }
 

@@ -153,7 +153,7 @@ impl ScanCtx<'_> {
             audience,
             facts,
             receivers_by_channel: None,
-            raw: Map::new(),
+            raw: Box::from(""),
         };
         rec.receivers_by_channel = match raw.get("receivers_by_channel") {
             None | Some(Value::Null) => None,
@@ -189,9 +189,11 @@ impl ScanCtx<'_> {
                 ));
             }
         };
-        let mut raw = raw;
-        raw.insert("id".into(), Value::String(rec.id.to_string()));
-        rec.raw = raw;
+        if self.keep_raw {
+            let mut raw = raw;
+            raw.insert("id".into(), Value::String(rec.id.to_string()));
+            rec.raw = serde_json::to_string(&raw).unwrap_or_default().into();
+        }
         Ok(rec)
     }
 

@@ -2,7 +2,8 @@
 //! no clock. What is provider-specific (where an override goes, extra requests, warnings, the
 //! request previews) it asks the playbook's provider.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::Map;
@@ -16,6 +17,7 @@ use super::{
 use crate::diag::{Diagnostics, did_you_mean};
 use crate::domain::{Action, Disposition, MsgId, Platform, Rate, UnsupportedPolicy, Verdict};
 use crate::input_set::InputSet;
+use crate::intern::Interner;
 use crate::ledger::{Filter, LedgerRecord, Scan, StepQuery};
 use crate::matrix::{Matrix, TargetFacts};
 use crate::playbook::{Playbook, Step};
@@ -54,6 +56,7 @@ pub fn ledger_queries(pb: &Playbook, now: Timestamp) -> Vec<StepQuery<'_>> {
                 .filter
                 .as_ref()
                 .map_or((None, None), |f| f.value.time_range(now)),
+            templates: s.message.is_some(),
         })
         .collect()
 }
@@ -78,6 +81,9 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
     let mut steps = Vec::new();
     let mut totals = Totals::default();
     let mut messages: BTreeMap<String, MessageChannels> = BTreeMap::new();
+    // What many targets say alike is stored once (a 100,000-target plan repeats its reasons).
+    let mut shared = Interner::default();
+    let mut shared_messages = SharedMessages::default();
 
     for (i, step) in pb.steps.iter().enumerate() {
         let ids = step_targets(step, ctx.scan.map(|s| &s.matches[i]));
@@ -198,20 +204,20 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
             ps.targets.push(PlanTarget {
                 id: id.to_string(),
                 verdict: a.verdict,
-                reason: a.reason.clone(),
-                not_reached: a.not_reached.iter().map(|(c, _)| c.clone()).collect(),
-                reached: a.reached.clone(),
-                uncertain: a.uncertain.iter().map(|(c, _)| c.clone()).collect(),
+                reason: a.reason.as_deref().map(|r| shared.text(r)),
+                not_reached: shared.list(a.not_reached.iter().map(|(c, _)| c)),
+                reached: shared.list(&a.reached),
+                uncertain: shared.list(a.uncertain.iter().map(|(c, _)| c)),
                 disposition,
                 done_in,
                 in_ledger: record.is_some(),
-                notes,
+                notes: shared.list(&notes),
                 receivers: a.receivers.map(|(r, t)| [r, t]),
-                original,
+                original: original.map(Box::new),
                 message: if disposition == Disposition::Skip {
                     None
                 } else {
-                    rendered
+                    rendered.map(|m| shared_messages.get(m))
                 },
             });
         }
@@ -557,6 +563,17 @@ fn written(d: std::time::Duration) -> String {
 }
 
 /// Warnings every provider's steps share.
+/// Rendered messages by content: targets whose templates render alike share one.
+#[derive(Default)]
+struct SharedMessages(HashMap<String, Arc<RenderedMessage>>);
+
+impl SharedMessages {
+    fn get(&mut self, m: RenderedMessage) -> Arc<RenderedMessage> {
+        let key = serde_json::to_string(&m).unwrap_or_default();
+        self.0.entry(key).or_insert_with(|| Arc::new(m)).clone()
+    }
+}
+
 /// "N targets already corrected by run X": skipped, and how to send them anyway.
 fn already_done_warning(by_run: &BTreeMap<String, u64>) -> Option<String> {
     let n: u64 = by_run.values().sum();

@@ -88,8 +88,8 @@ pub fn compute(plan: &Plan, outcome: impl Fn(&str, &str) -> Option<(Outcome, Str
             }
             // Corrected by an earlier run of the playbook: not exposed any more.
             if t.done_in.is_some() {
-                for ch in &t.reached {
-                    corrected.insert((t.id.as_str(), ch.as_str()));
+                for ch in t.reached.iter() {
+                    corrected.insert((t.id.as_str(), &**ch));
                 }
                 continue;
             }
@@ -98,8 +98,8 @@ pub fn compute(plan: &Plan, outcome: impl Fn(&str, &str) -> Option<(Outcome, Str
             }
             match outcome(&s.name, &t.id) {
                 Some((Outcome::Done, _)) => {
-                    for ch in &t.reached {
-                        corrected.insert((t.id.as_str(), ch.as_str()));
+                    for ch in t.reached.iter() {
+                        corrected.insert((t.id.as_str(), &**ch));
                     }
                 }
                 other => {

@@ -84,7 +84,7 @@ impl<'a> StepRenderer<'a> {
 
     fn render_fields(&self, record: &LedgerRecord) -> Result<RenderedMessage, RenderError> {
         let mut ctx = self.base.clone();
-        ctx.insert("message", &record.raw);
+        ctx.insert("message", &record.raw_value());
         let t = &self.templates;
         let title = match self.title {
             Some(id) => Some(t.render(id, &ctx)?),
@@ -161,10 +161,8 @@ impl<'a> StepRenderer<'a> {
             audience: None,
             facts: Facts::new(),
             receivers_by_channel: None,
-            raw: serde_json::json!({"id": "0", "title": "", "body": "", "tags": [], "platforms": [], "extras": {}})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
+            raw: r#"{"id": "0", "title": "", "body": "", "tags": [], "platforms": [], "extras": {}}"#
+                .into(),
         };
         if let Err(e) = self.render(&stub)
             && !e.message.contains("Variable `message.")

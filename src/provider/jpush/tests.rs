@@ -432,7 +432,7 @@ fn jpush_override_is_not_pushed_where_nothing_can_replace_it() {
     assert!(
         t.notes
             .iter()
-            .any(|n| n == "not pushed to ios: no channel there can replace the original"),
+            .any(|n| &**n == "not pushed to ios: no channel there can replace the original"),
         "{:?}",
         t.notes
     );
