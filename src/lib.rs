@@ -25,7 +25,6 @@ pub mod exit;
 pub mod history;
 pub mod ids_file;
 pub mod input_set;
-pub mod intern;
 pub mod journal;
 pub mod ledger;
 pub mod matrix;

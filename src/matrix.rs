@@ -221,7 +221,7 @@ pub struct TargetFacts<'a> {
     pub in_ledger: bool,
     pub platforms: Option<&'a [Platform]>,
     pub sent_at: Option<Timestamp>,
-    pub receivers_by_channel: Option<&'a BTreeMap<String, u64>>,
+    pub receivers_by_channel: Option<&'a crate::domain::ChannelMap<u64>>,
     pub has_audience: bool,
     /// The provider's facts from the ledger record.
     pub facts: Option<&'a Facts>,
@@ -647,7 +647,7 @@ pub(crate) mod tests {
 
     pub(crate) fn facts<'a>(
         platforms: &'a [Platform],
-        receivers: Option<&'a BTreeMap<String, u64>>,
+        receivers: Option<&'a crate::domain::ChannelMap<u64>>,
     ) -> TargetFacts<'a> {
         TargetFacts {
             in_ledger: true,
@@ -663,7 +663,7 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn on(channels: &[&str]) -> BTreeMap<String, u64> {
+    pub(crate) fn on(channels: &[&str]) -> crate::domain::ChannelMap<u64> {
         channels.iter().map(|c| (c.to_string(), 100)).collect()
     }
 
@@ -817,7 +817,7 @@ pub(crate) mod tests {
     #[test]
     fn receivers_are_estimated() {
         let m = m();
-        let r: BTreeMap<String, u64> = [
+        let r: crate::domain::ChannelMap<u64> = [
             ("jpush", 5200),
             ("xiaomi", 3100),
             ("huawei", 4100),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::{Disposition, Platform, Verdict};
-use crate::intern::{Shared, SharedList};
+use crate::domain::intern::{Shared, SharedList};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlanTarget {
@@ -55,8 +55,9 @@ pub struct Original {
     pub sent_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<Platform>,
+    /// Shared by the targets whose originals had the same audience.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audience: Option<Value>,
+    pub audience: Option<Arc<Value>>,
     /// The provider's own facts its requests need (the ledger fields it marks `in_original`,
     /// e.g. TPNS `audience_type` and `collapse_id`), under their ledger names.
     #[serde(flatten)]

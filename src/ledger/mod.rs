@@ -4,13 +4,16 @@
 //! (id, send time, tags, platforms) to decide whether any step selects it; only selected records
 //! are parsed and checked in full and kept in memory. The file is hashed while it is read.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::Value;
+
+use crate::domain::ChannelMap;
 use sha2::{Digest, Sha256};
 
 use crate::diag::{Diagnostic, Diagnostics, Span};
@@ -34,14 +37,14 @@ pub struct LedgerRecord {
     pub line: u64,
     pub sent_at: Option<Timestamp>,
     pub platforms: Option<Vec<Platform>>,
-    pub tags: Vec<String>,
     pub title: Option<String>,
     pub body: Option<String>,
-    /// The original targeting (a JPush audience object or "all"; TPNS targeting fields).
-    pub audience: Option<Value>,
+    /// The original targeting (a JPush audience object or "all"; TPNS targeting fields),
+    /// shared by the records that have the same.
+    pub audience: Option<Arc<Value>>,
     /// The provider's own fields (`Provider::ledger_fields`), checked.
     pub facts: Facts,
-    pub receivers_by_channel: Option<BTreeMap<String, u64>>,
+    pub receivers_by_channel: Option<ChannelMap<u64>>,
     /// The whole record as JSON (its id as a string), for templates (`message.*`, unknown
     /// fields included): kept as text, parsed again when a template renders, and only when a
     /// step has templates (a selected record held as a map cost ~3 KB).
@@ -155,6 +158,7 @@ pub fn scan(
             .iter()
             .any(|s| s.filter.is_some_and(Filter::uses_time)),
         keep_raw: steps.iter().any(|s| s.templates),
+        audiences: Default::default(),
         scan: Scan {
             matches: vec![Vec::new(); steps.len()],
             ..Scan::default()
@@ -215,6 +219,8 @@ struct ScanCtx<'a> {
     needs_time: bool,
     /// Some step renders templates: selected records keep their whole text.
     keep_raw: bool,
+    /// Audiences by their JSON: the records of one campaign share theirs.
+    audiences: std::cell::RefCell<HashMap<String, Arc<Value>>>,
     scan: Scan,
     diags: Diagnostics,
     /// Ids seen so far (to count duplicates without keeping unselected records).
@@ -334,7 +340,7 @@ mod tests {
         assert_eq!(s.matches[0], vec![MsgId::Num(67554224848096790)]);
         assert!(s.matches[1].is_empty());
         let b = &s.records[&MsgId::Num(67554224848096791)];
-        assert_eq!(b.audience, Some(Value::String("all".into())));
+        assert_eq!(b.audience.as_deref(), Some(&Value::String("all".into())));
         assert_eq!(b.line, 3);
         let a = &s.records[&MsgId::Num(67554224848096790)];
         assert_eq!(a.facts["apns_collapse_id"].as_text(), Some("bf-1"));
@@ -435,7 +441,7 @@ mod tests {
         assert!(
             provider::find("tpns")
                 .unwrap()
-                .has_audience(r.audience.as_ref(), &r.facts)
+                .has_audience(r.audience.as_deref(), &r.facts)
         );
         assert_eq!(s.records.len(), 1);
     }

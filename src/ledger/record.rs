@@ -1,7 +1,7 @@
 //! A selected record checked in full: the common fields, the provider's own
 //! (`Provider::ledger_fields`), and the channels its receivers are counted on.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::{Map, Value};
@@ -90,16 +90,14 @@ impl ScanCtx<'_> {
                 ));
             }
         };
-        let tags = match raw.get("tags") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|t| {
-                    t.as_str()
-                        .map(String::from)
-                        .ok_or(("tags", "`tags` entries must be strings".to_string()))
-                })
-                .collect::<Result<_, _>>()?,
+        // Tags select records (the probe reads them); here they are only checked.
+        match raw.get("tags") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                if !items.iter().all(Value::is_string) {
+                    return Err(("tags", "`tags` entries must be strings".to_string()));
+                }
+            }
             Some(v) => {
                 return Err((
                     "tags",
@@ -120,9 +118,9 @@ impl ScanCtx<'_> {
         }
         let audience = match raw.get("audience") {
             None | Some(Value::Null) => None,
-            Some(v @ Value::Object(_)) => Some(v.clone()),
-            Some(Value::String(s)) if s == "all" && p.audience_may_be_all() => {
-                Some(Value::String(s.clone()))
+            Some(v @ Value::Object(_)) => Some(self.shared_audience(v)),
+            Some(v @ Value::String(s)) if s == "all" && p.audience_may_be_all() => {
+                Some(self.shared_audience(v))
             }
             Some(v) => {
                 let expected = if p.audience_may_be_all() {
@@ -147,7 +145,6 @@ impl ScanCtx<'_> {
             line,
             sent_at,
             platforms,
-            tags,
             title,
             body,
             audience,
@@ -158,7 +155,7 @@ impl ScanCtx<'_> {
         rec.receivers_by_channel = match raw.get("receivers_by_channel") {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) => {
-                let mut out = BTreeMap::new();
+                let mut out = Vec::with_capacity(m.len());
                 for (ch, n) in m {
                     if self.matrix.channel(ch).is_none() {
                         let mut msg = format!("`{ch}` is not a {} channel", p.display_name());
@@ -175,9 +172,9 @@ impl ScanCtx<'_> {
                         "receivers_by_channel",
                         format!("`receivers_by_channel.{ch}` must be a non-negative integer"),
                     ))?;
-                    out.insert(ch.clone(), n);
+                    out.push((ch.as_str(), n));
                 }
-                Some(out)
+                Some(out.into_iter().collect())
             }
             Some(v) => {
                 return Err((
@@ -195,6 +192,16 @@ impl ScanCtx<'_> {
             rec.raw = serde_json::to_string(&raw).unwrap_or_default().into();
         }
         Ok(rec)
+    }
+
+    /// The record's audience, shared with the records that have the same one.
+    fn shared_audience(&self, v: &Value) -> Arc<Value> {
+        let key = v.to_string();
+        self.audiences
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| Arc::new(v.clone()))
+            .clone()
     }
 
     pub(super) fn all_platforms(&self) -> Vec<Platform> {

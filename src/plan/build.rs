@@ -17,7 +17,7 @@ use super::{
 use crate::diag::{Diagnostics, did_you_mean};
 use crate::domain::{Action, Disposition, MsgId, Platform, Rate, UnsupportedPolicy, Verdict};
 use crate::input_set::InputSet;
-use crate::intern::Interner;
+use crate::domain::intern::Interner;
 use crate::ledger::{Filter, LedgerRecord, Scan, StepQuery};
 use crate::matrix::{Matrix, TargetFacts};
 use crate::playbook::{Playbook, Step};
@@ -422,7 +422,7 @@ fn facts_of<'a>(
             platforms: r.platforms.as_deref(),
             sent_at: r.sent_at,
             receivers_by_channel: r.receivers_by_channel.as_ref(),
-            has_audience: p.has_audience(r.audience.as_ref(), &r.facts),
+            has_audience: p.has_audience(r.audience.as_deref(), &r.facts),
             facts: Some(&r.facts),
             message,
         },

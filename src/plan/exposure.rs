@@ -14,7 +14,7 @@ use crate::domain::{Action, Disposition};
 use crate::event::Outcome;
 
 /// The channels a message was delivered on, with its receivers there (`None`: not counted).
-pub type MessageChannels = BTreeMap<String, Option<u64>>;
+pub type MessageChannels = crate::domain::ChannelMap<Option<u64>>;
 
 /// At most this many not-corrected targets are listed (the count says how many there are).
 pub const MAX_NOT_CORRECTED: usize = 1000;
@@ -126,10 +126,10 @@ pub fn compute(plan: &Plan, outcome: impl Fn(&str, &str) -> Option<(Outcome, Str
         }
         for (ch, n) in channels {
             let n = n.unwrap_or(1);
-            let c = e.by_channel.entry(ch.clone()).or_default();
+            let c = e.by_channel.entry(ch.to_string()).or_default();
             c.before += n;
             c.messages_before += 1;
-            if !corrected.contains(&(id.as_str(), ch.as_str())) {
+            if !corrected.contains(&(id.as_str(), ch)) {
                 c.after += n;
                 c.messages_after += 1;
             }

@@ -155,7 +155,6 @@ impl<'a> StepRenderer<'a> {
             line: 0,
             sent_at: None,
             platforms: None,
-            tags: Vec::new(),
             title: Some(String::new()),
             body: Some(String::new()),
             audience: None,

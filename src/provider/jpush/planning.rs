@@ -71,7 +71,7 @@ pub fn step_warnings(cx: &StepContext<'_>, estimated_seconds: f64) -> Vec<String
         .filter(|t| {
             t.original
                 .as_ref()
-                .and_then(|o| o.audience.as_ref())
+                .and_then(|o| o.audience.as_deref())
                 .is_some_and(|a| a == "all")
         })
         .count();

@@ -26,7 +26,7 @@ pub fn override_request(
     apns_production: bool,
     cid: &str,
 ) -> RequestSpec {
-    let audience = o.audience.clone().unwrap_or(Value::Null);
+    let audience = o.audience.as_deref().cloned().unwrap_or(Value::Null);
     requests::override_push(
         &OverrideInput {
             msg_id,

@@ -25,7 +25,7 @@ pub fn override_request(
     requests::override_push(
         &OverrideInput {
             audience_type: o.fact_str(super::AUDIENCE_TYPE).unwrap_or("all"),
-            audience: o.audience.as_ref(),
+            audience: o.audience.as_deref(),
             message: m,
             environment,
             force_collapse,

@@ -3,13 +3,29 @@
 //! once and shared (`Arc`), which keeps a target's footprint to its id and a few pointers.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A string many targets share.
 pub type Shared = Arc<str>;
 
 /// A list of strings many targets share (a reason's channels, a target's notes).
 pub type SharedList = Arc<[Shared]>;
+
+/// A name from a small, bounded vocabulary (the channel names of the matrix) shared by the whole
+/// process: per-message maps are keyed by these.
+pub fn global(s: &str) -> Shared {
+    static NAMES: OnceLock<Mutex<HashSet<Shared>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(n) = names.get(s) {
+        return n.clone();
+    }
+    let n: Shared = Arc::from(s);
+    names.insert(n.clone());
+    n
+}
 
 /// One allocation per distinct string or list.
 #[derive(Debug, Default)]
