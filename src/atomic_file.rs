@@ -38,20 +38,31 @@ impl WriteError {
     }
 }
 
-/// Write JSON (pretty, with a final newline) atomically.
-pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), WriteError> {
-    let mut text = serde_json::to_vec_pretty(value)
-        .map_err(|e| WriteError::new(path, std::io::Error::other(e)))?;
-    text.push(b'\n');
-    write_atomic(path, &text)
+/// Write JSON (pretty, with a final newline) atomically, serialized straight to the file (a
+/// large plan is never held as text).
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), WriteError> {
+    write_with(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })
 }
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_with(path, |w| w.write_all(bytes))
+}
+
+/// Write through `fill` to a temp file beside `path`, fsync it, rename it over `path`.
+fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let fail = |e: std::io::Error| WriteError::new(path, e);
     {
-        let mut f = std::fs::File::create(&tmp).map_err(fail)?;
-        f.write_all(bytes).map_err(fail)?;
+        let f = std::fs::File::create(&tmp).map_err(fail)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+        fill(&mut w).map_err(fail)?;
+        let f = w.into_inner().map_err(|e| fail(e.into_error()))?;
         f.sync_all().map_err(fail)?;
     }
     std::fs::rename(&tmp, path).map_err(fail)

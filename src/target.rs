@@ -9,8 +9,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::domain::{Disposition, Platform, Verdict};
 use crate::domain::intern::{Shared, SharedList};
+use crate::domain::{Disposition, Platform, Verdict};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlanTarget {

@@ -159,7 +159,7 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
     )?;
     let (run_dir, run_id) = run_dir::create_run_dir(audit_dir, run_id)?;
     write_atomic(&run_dir.join("playbook.yaml"), playbook_text.as_bytes())?;
-    write_json(&run_dir.join("plan.json"), &plan::to_json(&plan))?;
+    write_json(&run_dir.join("plan.json"), &plan::PlanJson::new(&plan))?;
 
     let provider = plan.provider.provider();
     let auth = provider.auth(&plan.provider.settings, destination.credentials.clone());
@@ -187,7 +187,9 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
         crate::atomic_file::WriteError::new(&journal_path, std::io::Error::other(e))
     })?;
     journal.sync();
-    let mut report = ReportBuilder::new().with_plan(Arc::new(plan.clone()));
+    // One plan for the report and the executor: a 100,000-target plan is not copied.
+    let plan = Arc::new(plan);
+    let mut report = ReportBuilder::new().with_plan(plan.clone());
     report.record(&started_event);
     if let Some(n) = note {
         eprintln!("{n}");
@@ -195,7 +197,7 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
     eprintln!("run {run_id}: journal at {}", journal_path.display());
     let code = drive(Drive {
         run_dir: &run_dir,
-        plan: &plan,
+        plan: plan.clone(),
         destination: &destination,
         auth,
         journal,
@@ -229,7 +231,7 @@ pub fn take_lock(plan: &Plan, destination: &Destination, holder: &str) -> Result
 /// A plan with an open journal, ready to execute.
 pub struct Drive<'a> {
     pub run_dir: &'a Path,
-    pub plan: &'a Plan,
+    pub plan: Arc<Plan>,
     pub destination: &'a Destination,
     pub auth: Box<dyn Auth>,
     pub journal: Arc<Journal>,
@@ -298,7 +300,7 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
             initial: Duration::from_millis(plan.retry.initial_ms),
             max: Duration::from_millis(plan.retry.max_ms),
         },
-        max_failures: allowed_failures(plan, budget),
+        max_failures: allowed_failures(&plan, budget),
         failures_before: budget.failures,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

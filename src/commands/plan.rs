@@ -30,15 +30,11 @@ pub fn plan(a: PlanArgs) -> Result<i32, Error> {
         ));
     }
     if let Some(out) = &a.out {
-        write_json(out, &planner::to_json(&plan))?;
+        write_json(out, &planner::PlanJson::new(&plan))?;
     }
     match a.format {
         OutputFormat::Text => output::print(&planner::render_text(&plan))?,
-        OutputFormat::Json => {
-            let text = serde_json::to_string_pretty(&planner::to_json(&plan))
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            output::print(&format!("{text}\n"))?;
-        }
+        OutputFormat::Json => output::print_json(&planner::PlanJson::new(&plan))?,
     }
     check_max_targets(&plan)?;
     Ok(exit::OK)

@@ -152,7 +152,7 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
     journal.sync();
     drive(Drive {
         run_dir: &a.run_dir,
-        plan: &reduced,
+        plan: Arc::new(reduced),
         destination: &destination,
         auth,
         journal,

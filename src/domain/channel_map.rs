@@ -73,7 +73,8 @@ impl<K: AsRef<str>, V> FromIterator<(K, V)> for ChannelMap<V> {
 
 impl<'a, V> IntoIterator for &'a ChannelMap<V> {
     type Item = (&'a str, &'a V);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (Shared, V)>, fn(&'a (Shared, V)) -> (&'a str, &'a V)>;
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, (Shared, V)>, fn(&'a (Shared, V)) -> (&'a str, &'a V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter().map(|(k, v)| (&**k, v))
@@ -116,7 +117,9 @@ mod tests {
 
     #[test]
     fn a_sorted_map_that_reads_and_writes_as_an_object() {
-        let m: ChannelMap<u64> = [("vivo", 3), ("jpush", 1), ("vivo", 4)].into_iter().collect();
+        let m: ChannelMap<u64> = [("vivo", 3), ("jpush", 1), ("vivo", 4)]
+            .into_iter()
+            .collect();
         assert_eq!(m.len(), 2);
         assert_eq!(m.get("vivo"), Some(&4));
         assert_eq!(m.get("oppo"), None);

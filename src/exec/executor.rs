@@ -83,7 +83,7 @@ impl<T: Transport> Clone for Executor<T> {
 impl<T: Transport> Executor<T> {
     pub fn new(
         transport: T,
-        plan: Plan,
+        plan: Arc<Plan>,
         sink: Arc<dyn Sink>,
         stop: Arc<Stop>,
         cfg: ExecConfig,
@@ -99,7 +99,7 @@ impl<T: Transport> Executor<T> {
         let session: Arc<dyn Session> = Arc::from(provider.session(&plan.provider.settings));
         Executor {
             transport: Arc::new(transport),
-            plan: Arc::new(plan),
+            plan,
             provider,
             session,
             sink,
@@ -564,7 +564,7 @@ mod tests {
             vec![journal.clone() as Arc<dyn Sink>],
             Redactor::default(),
         ));
-        let e = Executor::new(t, plan, sink, stop, cfg);
+        let e = Executor::new(t, Arc::new(plan), sink, stop, cfg);
         (e, journal)
     }
 

@@ -129,14 +129,15 @@ fn settled(outcome: Outcome) -> bool {
 }
 
 pub fn recover(plan: &Plan, seen: &Scanner) -> Recovery {
-    let mut reduced = plan.clone();
+    // Only the targets still to do are copied into the plan the resumed run executes.
+    let mut reduced = plan.without_targets();
     let mut hints = ResumeHints::new();
     let mut resolved = Vec::new();
     let (mut settled_n, mut in_flight, mut to_send) = (0u64, 0u64, 0u64);
     let (mut to_recheck, mut failures_before) = (0u64, 0u64);
-    for step in &mut reduced.steps {
+    for (step, full) in reduced.steps.iter_mut().zip(&plan.steps) {
         let mut keep = Vec::new();
-        for t in std::mem::take(&mut step.targets) {
+        for t in &full.targets {
             let key = (step.name.clone(), t.id.clone());
             let open = seen.open.get(&key);
             let last = seen.last_final.get(&key);
@@ -199,7 +200,7 @@ pub fn recover(plan: &Plan, seen: &Scanner) -> Recovery {
                     );
                 }
             }
-            keep.push(t);
+            keep.push(t.clone());
         }
         step.targets = keep;
     }

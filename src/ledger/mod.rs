@@ -344,7 +344,10 @@ mod tests {
         assert_eq!(b.line, 3);
         let a = &s.records[&MsgId::Num(67554224848096790)];
         assert_eq!(a.facts["apns_collapse_id"].as_text(), Some("bf-1"));
-        assert!(a.raw.is_empty(), "no step renders templates: no whole record kept");
+        assert!(
+            a.raw.is_empty(),
+            "no step renders templates: no whole record kept"
+        );
         assert_eq!(s.sha256.len(), 64);
     }
 

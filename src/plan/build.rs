@@ -15,9 +15,9 @@ use super::{
     PlanRetry, PlanStep, ReceiverEstimate, Totals, VerdictCounts,
 };
 use crate::diag::{Diagnostics, did_you_mean};
+use crate::domain::intern::Interner;
 use crate::domain::{Action, Disposition, MsgId, Platform, Rate, UnsupportedPolicy, Verdict};
 use crate::input_set::InputSet;
-use crate::domain::intern::Interner;
 use crate::ledger::{Filter, LedgerRecord, Scan, StepQuery};
 use crate::matrix::{Matrix, TargetFacts};
 use crate::playbook::{Playbook, Step};

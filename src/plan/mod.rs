@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use build::{PlanContext, build, disposition, ledger_queries, provider_quota};
 pub use prepare::{Loaded, PrepareError, Prepared, load, prepare};
-pub use preview::{redacted_headers, target_requests, to_json};
+pub use preview::{PlanJson, redacted_headers, target_requests, to_json};
 pub use summary::{render_text, thousands};
 
 use crate::domain::{
@@ -194,6 +194,46 @@ pub struct Totals {
 }
 
 impl Plan {
+    /// The plan without its targets and messages (steps keep everything else): what a
+    /// resumed run fills with the targets it still has to send, without copying the rest.
+    pub fn without_targets(&self) -> Plan {
+        Plan {
+            schema: self.schema.clone(),
+            pushfix_version: self.pushfix_version.clone(),
+            as_of: self.as_of,
+            playbook: self.playbook.clone(),
+            content_sha256: self.content_sha256.clone(),
+            inputs: self.inputs.clone(),
+            provider: self.provider.clone(),
+            limits: self.limits.clone(),
+            retry: self.retry.clone(),
+            ledger: self.ledger.clone(),
+            steps: self
+                .steps
+                .iter()
+                .map(|s| PlanStep {
+                    name: s.name.clone(),
+                    action: s.action,
+                    unsupported: s.unsupported,
+                    on_not_corrected: s.on_not_corrected,
+                    api: s.api.clone(),
+                    counts: s.counts,
+                    dispositions: s.dispositions,
+                    channels_not_reached: s.channels_not_reached.clone(),
+                    receivers: s.receivers,
+                    estimated_requests: s.estimated_requests,
+                    estimated_seconds: s.estimated_seconds,
+                    warnings: s.warnings.clone(),
+                    targets: Vec::new(),
+                })
+                .collect(),
+            totals: self.totals,
+            warnings: self.warnings.clone(),
+            messages: BTreeMap::new(),
+            exposure: self.exposure.clone(),
+        }
+    }
+
     /// Count dispositions and totals again after targets were taken out (a resumed run's).
     pub fn recount(&mut self) {
         let mut totals = Totals::default();

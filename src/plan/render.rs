@@ -160,8 +160,9 @@ impl<'a> StepRenderer<'a> {
             audience: None,
             facts: Facts::new(),
             receivers_by_channel: None,
-            raw: r#"{"id": "0", "title": "", "body": "", "tags": [], "platforms": [], "extras": {}}"#
-                .into(),
+            raw:
+                r#"{"id": "0", "title": "", "body": "", "tags": [], "platforms": [], "extras": {}}"#
+                    .into(),
         };
         if let Err(e) = self.render(&stub)
             && !e.message.contains("Variable `message.")

@@ -173,3 +173,20 @@ fn plan_is_pure_and_hash_covers_inputs() {
     .unwrap();
     assert_ne!(a.inputs[1].sha256, c.inputs[1].sha256);
 }
+
+/// A plan with sends and skips, an override and a recall, for format tests.
+pub(crate) fn sample_plan() -> Plan {
+    let steps = format!(
+        "{OVERRIDE_STEP}  - name: pull\n    action: recall\n    select: {{ ids: [\"1\", \"2\", \"99\"] }}\n"
+    );
+    let ledger = [
+        jpush_record(
+            1,
+            "2026-11-21T10:00:00Z",
+            r#"["android","ios"]"#,
+            r#","receivers_by_channel":{"jpush":5,"vivo":2}"#,
+        ),
+        jpush_record(2, "2026-11-19T10:00:00Z", r#"["android"]"#, ""),
+    ];
+    plan_of("sample", &jpush_pb(&steps), &ledger.join("\n")).unwrap()
+}

@@ -162,7 +162,10 @@ fn tpns_stop_on_ios_is_planned_per_target() {
             ("2".into(), Verdict::Partial)
         ]
     );
-    assert_eq!(&*plan.steps[0].targets[1].not_reached, [std::sync::Arc::<str>::from("apns")]);
+    assert_eq!(
+        &*plan.steps[0].targets[1].not_reached,
+        [std::sync::Arc::<str>::from("apns")]
+    );
 }
 
 #[test]
