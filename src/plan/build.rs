@@ -13,7 +13,7 @@ use super::{
     DispositionCounts, Plan, PlanInput, PlanLedger, PlanLimits, PlanPlaybook, PlanProvider,
     PlanRetry, PlanStep, ReceiverEstimate, Totals, VerdictCounts,
 };
-use crate::diag::{Diagnostics, did_you_mean};
+use crate::diag::{Diagnostic, Diagnostics, did_you_mean};
 use crate::domain::{Action, Disposition, MsgId, Platform, Rate, UnsupportedPolicy, Verdict};
 use crate::input_set::InputSet;
 use crate::ledger::{Filter, LedgerRecord, Scan, StepQuery};
@@ -176,7 +176,8 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
                     .iter()
                     .map(|(c, why)| format!("{c}: may be reached {why}")),
             );
-            let mut original = (step.action == Action::Override)
+            let mut original = p
+                .keeps_original(step.action)
                 .then(|| record.map(|r| original_of(p, r)))
                 .flatten();
             if let Some(o) = original.as_mut() {
@@ -255,6 +256,27 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
         totals.skip += ps.dispositions.skip;
         totals.fail += ps.dispositions.fail;
         steps.push(ps);
+    }
+    if !diags.has_errors() {
+        // Steps line up with the playbook's only when none failed to build.
+        let summaries: Vec<StepSummary<'_>> = steps
+            .iter()
+            .map(|s| StepSummary {
+                name: &s.name,
+                action: s.action,
+                targets: &s.targets,
+            })
+            .collect();
+        for c in p.step_conflicts(&summaries) {
+            if let Some(s) = pb.steps.get(c.step) {
+                diags.push(
+                    Diagnostic::error(c.message)
+                        .at(&pb.file, s.action_span)
+                        .label(c.label)
+                        .help(c.help),
+                );
+            }
+        }
     }
     if diags.has_errors() {
         return Err(diags);
