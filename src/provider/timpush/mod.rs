@@ -129,15 +129,16 @@ impl Provider for Timpush {
                 "`{t}` is not a TIMPush TaskId (no spaces, at most {MAX_TASK_ID} bytes)"
             ));
         }
+        if t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(not_a_task_id(t));
+        }
         Ok(MsgId::Text(t.to_string()))
     }
 
     /// TaskIds are strings (`660cc447_537ed82a_…`); an integer is most likely a scheduled
     /// task's id, which belongs in the ledger's `sched_task_id`.
     fn id_from_int(&self, value: i128) -> Result<MsgId, String> {
-        Err(format!(
-            "`{value}` is not a TIMPush TaskId: TaskIds are strings such as \"660cc447_537ed82a_…\", written quoted (a scheduled task's integer TaskID goes in the ledger's `sched_task_id`)"
-        ))
+        Err(not_a_task_id(&value.to_string()))
     }
 
     fn id_from_float(&self, raw: &str) -> Result<MsgId, String> {
@@ -375,6 +376,14 @@ fn identifier(settings: &Settings) -> &str {
         .get("identifier")
         .and_then(Value::as_str)
         .unwrap_or(DEFAULT_IDENTIFIER)
+}
+
+/// Digits alone are never a push TaskId (`660cc447_537ed82a_…`, `batch_…`): most likely the
+/// integer id of a scheduled task.
+fn not_a_task_id(t: &str) -> String {
+    format!(
+        "`{t}` is not a TIMPush TaskId: TaskIds are strings such as \"660cc447_537ed82a_…\" (a scheduled task's integer TaskID goes in the ledger's `sched_task_id`)"
+    )
 }
 
 /// An IM UserID: 1 to 32 bytes, printable, no whitespace.

@@ -273,6 +273,7 @@ fn recall_is_refused_and_ids_are_strings() {
             .contains("sched_task_id")
     );
     assert!(p.parse_id("a b").is_err());
+    assert!(p.parse_id("1234567890").is_err());
     assert!(p.parse_id("").is_err());
     assert_eq!(
         p.parse_id(" 660cc447_537ed82a ").unwrap().to_string(),
