@@ -14,7 +14,7 @@ use super::{
     DispositionCounts, Plan, PlanInput, PlanLedger, PlanLimits, PlanPlaybook, PlanProvider,
     PlanRetry, PlanStep, ReceiverEstimate, Totals, VerdictCounts,
 };
-use crate::diag::{Diagnostics, did_you_mean};
+use crate::diag::{Diagnostic, Diagnostics, did_you_mean};
 use crate::domain::intern::Interner;
 use crate::domain::{Action, Disposition, MsgId, Platform, Rate, UnsupportedPolicy, Verdict};
 use crate::input_set::InputSet;
@@ -182,7 +182,8 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
                     .iter()
                     .map(|(c, why)| format!("{c}: may be reached {why}")),
             );
-            let mut original = (step.action == Action::Override)
+            let mut original = p
+                .keeps_original(step.action)
                 .then(|| record.map(|r| original_of(p, r)))
                 .flatten();
             if let Some(o) = original.as_mut() {
@@ -261,6 +262,27 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
         totals.skip += ps.dispositions.skip;
         totals.fail += ps.dispositions.fail;
         steps.push(ps);
+    }
+    if !diags.has_errors() {
+        // Steps line up with the playbook's only when none failed to build.
+        let summaries: Vec<StepSummary<'_>> = steps
+            .iter()
+            .map(|s| StepSummary {
+                name: &s.name,
+                action: s.action,
+                targets: &s.targets,
+            })
+            .collect();
+        for c in p.step_conflicts(&summaries) {
+            if let Some(s) = pb.steps.get(c.step) {
+                diags.push(
+                    Diagnostic::error(c.message)
+                        .at(&pb.file, s.action_span)
+                        .label(c.label)
+                        .help(c.help),
+                );
+            }
+        }
     }
     if diags.has_errors() {
         return Err(diags);

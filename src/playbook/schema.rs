@@ -304,10 +304,36 @@ fn add_provider_keys(schema: &mut serde_json::Value) {
             for k in p.own_keys().iter().filter(|k| k.at == at) {
                 let schema: Value = serde_json::from_str(k.schema).unwrap_or(Value::Bool(true));
                 if let Some(obj) = props.as_object_mut() {
-                    obj.entry(k.name).or_insert(schema);
+                    match obj.get_mut(k.name) {
+                        Some(have) => merge_key_schema(have, schema),
+                        None => {
+                            obj.insert(k.name.to_string(), schema);
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+/// Two providers own a key of the same name (TPNS's and TIMPush's `region`): the schema
+/// accepts either's values and says both descriptions.
+fn merge_key_schema(have: &mut serde_json::Value, other: serde_json::Value) {
+    use serde_json::Value;
+    if let (Some(Value::Array(a)), Some(Value::Array(b))) =
+        (have.get_mut("enum"), other.get("enum"))
+    {
+        for v in b {
+            if !a.contains(v) {
+                a.push(v.clone());
+            }
+        }
+    }
+    if let (Some(Value::String(a)), Some(Value::String(b))) =
+        (have.get("description").cloned(), other.get("description"))
+        && a != *b
+    {
+        have["description"] = Value::String(format!("{a} {b}"));
     }
 }
 

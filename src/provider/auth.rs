@@ -51,6 +51,15 @@ pub fn basic_header(c: &AppCredentials) -> String {
 pub trait Auth: Send + Sync {
     /// Headers that authenticate one request whose body is exactly `body`.
     fn headers(&self, body: &[u8]) -> Vec<(&'static str, String)>;
+    /// Query parameters that authenticate one request, appended to its URL (TIMPush carries
+    /// its UserSig there). Asked once per attempt, so a retry may carry fresh ones.
+    fn query(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// Put the app's identity into a request body where the provider's protocol repeats it
+    /// (TIMPush's scheduled-task calls carry the SDKAppID as `Sdkappid`): the request builders
+    /// are pure and never see credentials. Called before the body is serialized and signed.
+    fn identify_body(&self, _body: &mut serde_json::Value) {}
     /// Every credential-derived string that would reveal a secret if it were written down
     /// (the secret itself, a Basic token): the journal and reports scrub them.
     fn redactions(&self) -> Vec<String>;

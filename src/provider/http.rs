@@ -92,18 +92,28 @@ impl HttpTransport {
 
 impl Transport for HttpTransport {
     async fn send(&self, spec: &RequestSpec) -> Result<Answer, TransportError> {
-        let url = format!("{}{}", self.base_url, spec.path);
+        let mut url = reqwest::Url::parse(&format!("{}{}", self.base_url, spec.path))
+            .map_err(|e| TransportError::NotSent(format!("not a URL: {e}")))?;
+        let query = self.auth.query();
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &query {
+                pairs.append_pair(k, v);
+            }
+        }
         let method = reqwest::Method::from_bytes(spec.method.as_bytes())
             .map_err(|e| TransportError::NotSent(e.to_string()))?;
         let mut req = self
             .client
-            .request(method, &url)
+            .request(method, url)
             .header("Content-Type", "application/json");
         // Serialize once: a signature covers exactly these bytes, and exactly these bytes are
         // sent.
         let body = match &spec.body {
             Some(v) => {
-                Some(serde_json::to_vec(v).map_err(|e| TransportError::NotSent(e.to_string()))?)
+                let mut v = v.clone();
+                self.auth.identify_body(&mut v);
+                Some(serde_json::to_vec(&v).map_err(|e| TransportError::NotSent(e.to_string()))?)
             }
             None => None,
         };

@@ -1,5 +1,5 @@
 //! Providers: everything provider-specific behind one trait, one folder per provider
-//! (`jpush/`, `tpns/`), and a registry. The rest of pushfix — decoder, ledger reader, matrix,
+//! (`jpush/`, `tpns/`, `timpush/`), and a registry. The rest of pushfix — decoder, ledger reader, matrix,
 //! planner, executor — asks the playbook's provider instead of naming one.
 //!
 //! A provider owns: how its ids are written; the playbook keys it adds (with hints for keys of
@@ -20,6 +20,7 @@ pub mod planning;
 mod registry;
 pub mod request;
 pub mod spec;
+pub mod timpush;
 pub mod tpns;
 
 use std::collections::BTreeMap;
@@ -30,7 +31,9 @@ pub use answer::{Answer, Class, Done, RateHeaders};
 pub use auth::{AppCredentials, Auth, Secret};
 pub use call::{CallEnd, CallOptions, Calls, Final, Job, Resumed, Session};
 pub use family::Family;
-pub use planning::{Estimate, PlanRate, PlanWarnings, StepContext, StepSummary, TargetContext};
+pub use planning::{
+    Estimate, PlanRate, PlanWarnings, StepConflict, StepContext, StepSummary, TargetContext,
+};
 pub use registry::{all, find, get, kind_names};
 pub use request::RequestSpec;
 pub use spec::{
@@ -99,6 +102,18 @@ pub trait Provider: Send + Sync + 'static {
     fn step_family(&self, action: Action) -> Family;
 
     // --- plan ---
+    /// Whether the plan keeps each target's ledger facts (`original`) for `action`: an
+    /// override is always built from them; a provider whose other requests need ledger facts
+    /// too (TIMPush's scheduled-task id) says so here.
+    fn keeps_original(&self, action: Action) -> bool {
+        action == Action::Override
+    }
+    /// Targets a step may not correct because an earlier step of the plan already does (a
+    /// provider that corrects a message only once: TIMPush revokes a task once). Each is a
+    /// located error at the step's `action`: the playbook cannot run as written.
+    fn step_conflicts(&self, _steps: &[StepSummary<'_>]) -> Vec<StepConflict> {
+        Vec::new()
+    }
     /// Adjust an override target's original (platforms to push to) and notes.
     fn plan_target(
         &self,

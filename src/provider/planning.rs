@@ -70,3 +70,14 @@ pub struct PlanWarnings {
     pub plan: Vec<String>,
     pub steps: Vec<(usize, String)>,
 }
+
+/// A step that would correct again what an earlier step corrects (`Provider::step_conflicts`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepConflict {
+    /// The later step's index.
+    pub step: usize,
+    pub message: String,
+    /// Shown under the step's `action`.
+    pub label: String,
+    pub help: String,
+}

@@ -137,6 +137,8 @@ pub trait SettingsReader {
     fn boolean(&mut self, key: &str) -> Option<bool>;
     /// One of `options`; `None` when absent or not one of them (reported, with a suggestion).
     fn choice(&mut self, key: &str, options: &[&'static str]) -> Option<&'static str>;
+    /// A string; `None` when absent or not a string (reported).
+    fn text(&mut self, key: &str) -> Option<String>;
     /// Report a problem at the key.
     fn error(&mut self, key: &str, message: &str, help: &str);
     /// Warn about the mapping (`provider:`) as a whole; validate and plan print it located.

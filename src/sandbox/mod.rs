@@ -70,6 +70,7 @@ mod server;
 mod standalone;
 
 mod jpush;
+mod timpush;
 mod tpns;
 
 #[cfg(test)]
@@ -86,5 +87,8 @@ use provider::{Register, Registered};
 
 /// The providers the sandbox simulates, one line each. Their order is the order of the
 /// credentials `pushfix sandbox` prints and of the debug summary's entries.
-pub(crate) static PROVIDERS: &[&dyn Registered] =
-    &[&Register::<jpush::Jpush>::NEW, &Register::<tpns::Tpns>::NEW];
+pub(crate) static PROVIDERS: &[&dyn Registered] = &[
+    &Register::<jpush::Jpush>::NEW,
+    &Register::<tpns::Tpns>::NEW,
+    &Register::<timpush::Timpush>::NEW,
+];

@@ -10,6 +10,7 @@ mod history;
 mod offline;
 mod resume_apply;
 mod run_jpush;
+mod run_timpush;
 mod run_tpns;
 mod secrets;
 mod support;

@@ -168,6 +168,13 @@ impl SettingsReader for ProviderKeys<'_, '_, '_> {
         self.dec.choice(n, &format!("provider.{key}"), &options)
     }
 
+    fn text(&mut self, key: &str) -> Option<String> {
+        let n = self.fields.get(key)?;
+        self.dec
+            .string(n, &format!("provider.{key}"))
+            .map(|s| s.value)
+    }
+
     fn error(&mut self, key: &str, message: &str, help: &str) {
         let span = self.fields.key(key).map_or(self.fields.span, |k| k.span);
         self.dec.error(span, message).with_help(help);

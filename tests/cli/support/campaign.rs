@@ -37,6 +37,11 @@ pub fn ledger_text(records: &[String]) -> String {
     records.join("\n") + "\n"
 }
 
+/// The TIMPush SDKs' demo app and key (reference/timpush.md §2.4).
+pub const TIMPUSH_SDKAPPID: &str = "1400000000";
+pub const TIMPUSH_SECRET_KEY: &str =
+    "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
+
 /// A TPNS ledger record (a push task to tag `bf`).
 pub fn task(id: &str, audience_type: &str, extra: &str) -> String {
     format!(
