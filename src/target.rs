@@ -9,29 +9,49 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::domain::intern::{Shared, SharedList};
+use crate::domain::intern::{Shared, SharedList, de_list, de_shared, de_text};
 use crate::domain::{Disposition, Platform, Verdict};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlanTarget {
     pub id: String,
     pub verdict: Verdict,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_text"
+    )]
     pub reason: Option<Shared>,
-    #[serde(default, skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_empty",
+        deserialize_with = "de_list"
+    )]
     pub not_reached: SharedList,
     /// Channels the step's action reaches for this target (what a `done` corrects).
-    #[serde(default, skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_empty",
+        deserialize_with = "de_list"
+    )]
     pub reached: SharedList,
     /// Channels it may reach on a condition the plan cannot check (never counted corrected).
-    #[serde(default, skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_empty",
+        deserialize_with = "de_list"
+    )]
     pub uncertain: SharedList,
     pub disposition: Disposition,
     /// An earlier run of this playbook already corrected it (its run id): skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub done_in: Option<String>,
     pub in_ledger: bool,
-    #[serde(default, skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_empty",
+        deserialize_with = "de_list"
+    )]
     pub notes: SharedList,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receivers: Option<[u64; 2]>,
@@ -39,7 +59,11 @@ pub struct PlanTarget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original: Option<Box<Original>>,
     /// Shared by every target the same text renders for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_shared"
+    )]
     pub message: Option<Arc<RenderedMessage>>,
 }
 
@@ -56,7 +80,11 @@ pub struct Original {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<Platform>,
     /// Shared by the targets whose originals had the same audience.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_shared"
+    )]
     pub audience: Option<Arc<Value>>,
     /// The provider's own facts its requests need (the ledger fields it marks `in_original`,
     /// e.g. TPNS `audience_type` and `collapse_id`), under their ledger names.

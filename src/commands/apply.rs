@@ -18,21 +18,27 @@ use crate::plan::{AlreadyDone, PLAN_SCHEMA, Plan};
 use crate::provider::endpoint::{check_endpoint, is_loopback_url};
 use crate::run_dir;
 
+/// Read a saved plan, streaming (a plan of 100,000 targets is not held as text), its
+/// repeated texts shared as the planner shared them.
 pub fn read_plan(path: &Path) -> Result<Plan, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read `{}`: {}",
-            path.display(),
-            crate::io_reason(&e)
-        ))
-    })?;
+    let open = || {
+        std::fs::File::open(path)
+            .map(|f| std::io::BufReader::with_capacity(1 << 16, f))
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "cannot read `{}`: {}",
+                    path.display(),
+                    crate::io_reason(&e)
+                ))
+            })
+    };
     /// Only the schema, read first: a plan of another version is named as such.
     #[derive(serde::Deserialize)]
     struct Head {
         schema: Option<serde_json::Value>,
     }
     let head: Head =
-        serde_json::from_str(&text).map_err(|e| plan_error(path, &text, &e, "is not a plan"))?;
+        serde_json::from_reader(open()?).map_err(|e| plan_error(path, &e, "is not a plan"))?;
     if head.schema.as_ref().and_then(|v| v.as_str()) != Some(PLAN_SCHEMA) {
         return Err(Error::Usage(format!(
             "`{}` is not a {PLAN_SCHEMA} plan (schema {})",
@@ -40,11 +46,13 @@ pub fn read_plan(path: &Path) -> Result<Plan, Error> {
             head.schema.unwrap_or(serde_json::Value::Null)
         )));
     }
-    serde_json::from_str(&text).map_err(|e| plan_error(path, &text, &e, "is not a readable plan"))
+    let reader = open()?;
+    crate::domain::intern::reading(|| serde_json::from_reader(reader))
+        .map_err(|e| plan_error(path, &e, "is not a readable plan"))
 }
 
 /// A plan that does not read, located at serde's line and column (exit 2).
-fn plan_error(path: &Path, text: &str, e: &serde_json::Error, what: &str) -> Error {
+fn plan_error(path: &Path, e: &serde_json::Error, what: &str) -> Error {
     let message = e.to_string();
     // serde words the position at the end; the diagnostic shows it as file:line:col.
     let message = message
@@ -54,11 +62,8 @@ fn plan_error(path: &Path, text: &str, e: &serde_json::Error, what: &str) -> Err
     let d = match (u32::try_from(e.line()), u32::try_from(e.column())) {
         (Ok(line), Ok(col)) if line > 0 => {
             // A minified line would be quoted whole: only short lines are.
-            let quoted = text
-                .lines()
-                .nth(line as usize - 1)
-                .filter(|l| l.chars().count() <= MAX_QUOTED);
-            d.at_line(path, Span::point(line, col.max(1)), quoted)
+            let quoted = quoted_line(path, line);
+            d.at_line(path, Span::point(line, col.max(1)), quoted.as_deref())
         }
         _ => d.in_file(path),
     };
@@ -71,6 +76,15 @@ fn plan_error(path: &Path, text: &str, e: &serde_json::Error, what: &str) -> Err
 
 /// The longest plan line quoted under a location.
 const MAX_QUOTED: usize = 200;
+
+/// Line `n` of the file, when it is short enough to quote (read again: only on an error).
+fn quoted_line(path: &Path, n: u32) -> Option<String> {
+    use std::io::BufRead as _;
+    let f = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+    let line = f.split(b'\n').nth(n as usize - 1)?.ok()?;
+    let line = String::from_utf8(line).ok()?;
+    (line.chars().count() <= MAX_QUOTED).then_some(line)
+}
 
 pub fn endpoint_or(plan: &Plan, endpoint: &Option<String>) -> Result<(String, String), Error> {
     match endpoint {
