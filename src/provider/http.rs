@@ -80,6 +80,7 @@ impl Transport for HttpTransport {
             }
             None => None,
         };
+        let body = self.auth.body(spec).or(body);
         for (name, value) in self.auth.headers(body.as_deref().unwrap_or(b"")) {
             req = req.header(name, value);
         }
@@ -102,7 +103,9 @@ impl Transport for HttpTransport {
                 body.extend_from_slice(&chunk);
             }
         }
-        Ok(Answer { status, rate, body })
+        let answer = Answer { status, rate, body };
+        self.auth.answered(spec, &answer);
+        Ok(answer)
     }
 }
 

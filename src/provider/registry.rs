@@ -7,7 +7,11 @@ use super::{Family, Provider};
 use crate::domain::ProviderKind;
 
 /// Every provider, in the order `pushfix matrix` lists them.
-static PROVIDERS: &[&dyn Provider] = &[&super::jpush::JPUSH, &super::tpns::TPNS];
+static PROVIDERS: &[&dyn Provider] = &[
+    &super::jpush::JPUSH,
+    &super::tpns::TPNS,
+    &super::getui::GETUI,
+];
 
 pub fn all() -> &'static [&'static dyn Provider] {
     PROVIDERS

@@ -69,6 +69,7 @@ mod seed;
 mod server;
 mod standalone;
 
+mod getui;
 mod jpush;
 mod tpns;
 
@@ -86,5 +87,8 @@ use provider::{Register, Registered};
 
 /// The providers the sandbox simulates, one line each. Their order is the order of the
 /// credentials `pushfix sandbox` prints and of the debug summary's entries.
-pub(crate) static PROVIDERS: &[&dyn Registered] =
-    &[&Register::<jpush::Jpush>::NEW, &Register::<tpns::Tpns>::NEW];
+pub(crate) static PROVIDERS: &[&dyn Registered] = &[
+    &Register::<jpush::Jpush>::NEW,
+    &Register::<tpns::Tpns>::NEW,
+    &Register::<getui::Getui>::NEW,
+];

@@ -1,0 +1,1 @@
+//! GeTui's planning and procedures.
