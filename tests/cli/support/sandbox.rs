@@ -11,9 +11,12 @@ use serde_json::Value;
 use super::files::{TempDir, copy_dir, repo_root};
 use super::test::{Output, Test};
 
-/// A `pushfix` command in `dir` with both providers' test credentials.
+/// A `pushfix` command in `dir` with every provider's test credentials.
 pub fn pushfix(dir: &Path) -> Test {
-    Test::in_dir(dir).jpush_credentials().tpns_credentials()
+    Test::in_dir(dir)
+        .jpush_credentials()
+        .tpns_credentials()
+        .getui_credentials()
 }
 
 pub struct SandboxProc {

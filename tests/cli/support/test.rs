@@ -5,7 +5,7 @@
 //! `wait()`): every expectation is checked, and a failure lists each one that failed, with a
 //! unified diff for exact comparisons, then the whole stdout and stderr.
 //!
-//! The child never sees the caller's `JPUSH_*`, `TPNS_*` or `PUSHFIX_*` variables, and its
+//! The child never sees the caller's `JPUSH_*`, `TPNS_*`, `GETUI_*` or `PUSHFIX_*` variables, and its
 //! clock is pinned with `PUSHFIX_NOW` ([`NOW`]), so plans are stable.
 
 use std::ffi::{OsStr, OsString};
@@ -15,7 +15,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 
 use serde_json::Value;
 
-use super::campaign::{APP_KEY, SECRET, TPNS_ACCESS_ID, TPNS_SECRET_KEY};
+use super::campaign::{
+    APP_KEY, GETUI_APP_KEY, GETUI_MASTER_SECRET, SECRET, TPNS_ACCESS_ID, TPNS_SECRET_KEY,
+};
 use super::files::{TempDir, repo_root};
 use super::snapshot;
 
@@ -120,6 +122,12 @@ impl Test {
             .env("TPNS_SECRET_KEY", TPNS_SECRET_KEY)
     }
 
+    /// The GeTui test app's credentials, as the documented variables.
+    pub fn getui_credentials(self) -> Test {
+        self.env("GETUI_APP_KEY", GETUI_APP_KEY)
+            .env("GETUI_MASTER_SECRET", GETUI_MASTER_SECRET)
+    }
+
     /// What the child reads on stdin (a pipe, closed after it). Without it stdin is null.
     pub fn stdin(mut self, input: impl AsRef<[u8]>) -> Test {
         self.stdin = Some(input.as_ref().to_vec());
@@ -188,6 +196,7 @@ impl Test {
             let name = k.to_string_lossy();
             if name.starts_with("JPUSH_")
                 || name.starts_with("TPNS_")
+                || name.starts_with("GETUI_")
                 || name.starts_with("PUSHFIX_")
             {
                 cmd.env_remove(&k);
