@@ -9,9 +9,14 @@ fn every_example_playbook_validates() {
         .status(0)
         .stderr("")
         .run();
+    let examples = std::fs::read_dir(repo_root().join("playbooks"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "yaml"))
+        .count();
+    assert!(examples >= 9);
     assert_eq!(
         out.stdout.lines().filter(|l| l.starts_with("ok ")).count(),
-        6,
+        examples,
         "{}",
         out.stdout
     );

@@ -95,7 +95,7 @@ static OWN_KEYS: &[OwnKey] = &[
     OwnKey {
         at: KeyPath::Message,
         name: URL,
-        schema: r#"{"description": "GeTui (and JPush/TPNS only where they say so): the web page a tap on the correction opens (click_type url).", "type": "string"}"#,
+        schema: r#"{"description": "GeTui only: the web page a tap on the correction opens (click_type url).", "type": "string"}"#,
     },
     OwnKey {
         at: KeyPath::Message,
