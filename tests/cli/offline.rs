@@ -11,7 +11,13 @@ fn every_example_playbook_validates() {
         .run();
     let examples = std::fs::read_dir(repo_root().join("playbooks"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "yaml"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "yaml")
+        })
         .count();
     assert!(examples >= 9);
     assert_eq!(

@@ -21,7 +21,9 @@ const APP: &str = "demoApp01";
 
 /// The sign as reference/getui.md §2 defines it, computed here independently of pushfix.
 fn expected_sign(ts: &str) -> String {
-    hex::encode(Sha256::digest(format!("{APP_KEY}{ts}{MASTER_SECRET}").as_bytes()))
+    hex::encode(Sha256::digest(
+        format!("{APP_KEY}{ts}{MASTER_SECRET}").as_bytes(),
+    ))
 }
 
 fn body(req: &HttpMockRequest) -> Value {
@@ -143,7 +145,8 @@ fn stop_recall_and_cancel_carry_the_token_and_exact_bodies() {
         when.method(DELETE)
             .path(format!("/v2/{APP}/task/RASA_1120_a"))
             .header("token", "tok-getui-0001");
-        then.status(200).json_body(json!({"code": 0, "msg": "success"}));
+        then.status(200)
+            .json_body(json!({"code": 0, "msg": "success"}));
     });
     let request_ids = Arc::new(Mutex::new(Vec::new()));
     let ids = request_ids.clone();
@@ -173,20 +176,26 @@ fn stop_recall_and_cancel_carry_the_token_and_exact_bodies() {
                     false
                 }
             });
-        then.status(200)
-            .json_body(json!({"code": 0, "msg": "success", "data": {"taskid": "RASA_1121_revoke"}}));
+        then.status(200).json_body(
+            json!({"code": 0, "msg": "success", "data": {"taskid": "RASA_1121_revoke"}}),
+        );
     });
     let cancel = server.mock(|when, then| {
         when.method(DELETE)
             .path(format!("/v2/{APP}/task/schedule/RASA_1120_c"))
             .header("token", "tok-getui-0001");
-        then.status(200).json_body(json!({"code": 0, "msg": "success"}));
+        then.status(200)
+            .json_body(json!({"code": 0, "msg": "success"}));
     });
     let steps = "  - name: halt\n    action: stop\n    select: { ids: [\"RASA_1120_a\"] }\n  - name: pull\n    action: recall\n    select: { ids: [\"RASA_1120_b\"] }\n  - name: cancel\n    action: cancel_scheduled\n    select: { ids: [\"RASA_1120_c\"] }\n";
     let ledger = [
         task("RASA_1120_a", "tag", json!({})),
         task("RASA_1120_b", "tag", json!({})),
-        task("RASA_1120_c", "all", json!({"audience": "all", "scheduled": true})),
+        task(
+            "RASA_1120_c",
+            "all",
+            json!({"audience": "all", "scheduled": true}),
+        ),
     ];
     let dir = campaign("getui-wire", &server, steps, &ledger);
     let out = run(&dir).status(0).run();
@@ -242,10 +251,16 @@ fn a_refused_token_is_refreshed_and_the_request_sent_once_more() {
         when.method(DELETE)
             .path(format!("/v2/{APP}/task/RASA_1120_a"))
             .header("token", "tok-new-2222");
-        then.status(200).json_body(json!({"code": 0, "msg": "success"}));
+        then.status(200)
+            .json_body(json!({"code": 0, "msg": "success"}));
     });
     let steps = "  - name: halt\n    action: stop\n    select: { ids: [\"RASA_1120_a\"] }\n";
-    let dir = campaign("getui-refresh", &server, steps, &[task("RASA_1120_a", "tag", json!({}))]);
+    let dir = campaign(
+        "getui-refresh",
+        &server,
+        steps,
+        &[task("RASA_1120_a", "tag", json!({}))],
+    );
     let out = run(&dir).status(0).run();
     first.assert_calls(1);
     second.assert_calls(1);
@@ -280,7 +295,13 @@ fn a_refused_token_is_refreshed_and_the_request_sent_once_more() {
         .filter(|e| e["event"] == "answer" && e["target"] == "RASA_1120_a")
         .map(|e| (e["class"].clone(), e["code"].clone()))
         .collect();
-    assert_eq!(answers, [(json!("failed"), json!(10001)), (json!("done"), Value::Null)]);
+    assert_eq!(
+        answers,
+        [
+            (json!("failed"), json!(10001)),
+            (json!("done"), Value::Null)
+        ]
+    );
     let finals: Vec<&Value> = journal.iter().filter(|e| e["event"] == "final").collect();
     assert_eq!(finals.len(), 1);
     assert_eq!(finals[0]["outcome"], "done");
@@ -339,7 +360,10 @@ fn an_override_goes_to_the_original_audience_with_its_ids() {
     push.assert_calls(1);
     let journal = read_journal(&latest_run_dir(&dir));
     let fin = journal.iter().find(|e| e["event"] == "final").unwrap();
-    assert_eq!((&fin["outcome"], &fin["new_id"]), (&json!("done"), &json!("RASA_1121_new")));
+    assert_eq!(
+        (&fin["outcome"], &fin["new_id"]),
+        (&json!("done"), &json!("RASA_1121_new"))
+    );
 }
 
 #[test]
@@ -351,7 +375,11 @@ fn getui_answer_classes() {
     });
     for (id, status, answer) in [
         ("T1", 200, json!({"code": 0, "msg": "success"})),
-        ("T2", 400, json!({"code": 20001, "msg": "taskid is invalid"})),
+        (
+            "T2",
+            400,
+            json!({"code": 20001, "msg": "taskid is invalid"}),
+        ),
         ("T3", 403, json!({"code": 30019, "msg": "system busy"})),
         ("T4", 401, json!({"code": 10002, "msg": "blacklisted"})),
         ("T5", 200, json!({"code": 1, "msg": "failure"})),
@@ -372,16 +400,23 @@ fn getui_answer_classes() {
     });
     server.mock(|when, then| {
         when.method(DELETE).path(format!("/v2/{APP}/task/T6"));
-        then.status(200).json_body(json!({"code": 0, "msg": "success"}));
+        then.status(200)
+            .json_body(json!({"code": 0, "msg": "success"}));
     });
     // Gone: a scheduled task no longer there to delete.
     server.mock(|when, then| {
-        when.method(DELETE).path(format!("/v2/{APP}/task/schedule/T7"));
+        when.method(DELETE)
+            .path(format!("/v2/{APP}/task/schedule/T7"));
         then.status(400)
             .json_body(json!({"code": 22002, "msg": "任务无效或定时任务时间不合法"}));
     });
     let steps = "  - name: halt\n    action: stop\n    select: { ids: [\"T1\", \"T2\", \"T3\", \"T4\", \"T5\", \"T6\"] }\n  - name: cancel\n    action: cancel_scheduled\n    select: { ids: [\"T7\"] }\n";
-    let dir = campaign("getui-classes", &server, steps, &[task("T0", "tag", json!({}))]);
+    let dir = campaign(
+        "getui-classes",
+        &server,
+        steps,
+        &[task("T0", "tag", json!({}))],
+    );
     run(&dir).status(1).run();
     let r = read_report(&latest_run_dir(&dir));
     assert_eq!(
@@ -399,7 +434,12 @@ fn a_missing_app_id_is_a_located_error_before_any_request() {
         when.any_request();
         then.status(500);
     });
-    let dir = campaign("getui-no-app", &server, "  - name: halt\n    action: stop\n    select: { ids: [\"T1\"] }\n", &[task("T1", "tag", json!({}))]);
+    let dir = campaign(
+        "getui-no-app",
+        &server,
+        "  - name: halt\n    action: stop\n    select: { ids: [\"T1\"] }\n",
+        &[task("T1", "tag", json!({}))],
+    );
     let pb = std::fs::read_to_string(dir.join("pb.yaml"))
         .unwrap()
         .replace(&format!("  app_id: {APP}\n"), "");
@@ -410,4 +450,100 @@ fn a_missing_app_id_is_a_located_error_before_any_request() {
         .stderr_contains("pb.yaml:4:3")
         .run();
     any.assert_calls(0);
+}
+
+/// The stop-then-override example against `pushfix sandbox` in its own process, with 5xx,
+/// timeouts and resets injected: every target ends, what pushfix counted is what the sandbox
+/// received, no override went out twice (the request_id of a retry is dropped), and no revoke
+/// ever carried `force: true`.
+#[test]
+fn faults_against_the_sandbox_end_every_target_and_nothing_twice() {
+    use crate::support::{SandboxProc, examples, run_against};
+    let dir = examples("getui-faults", true);
+    let path = dir.join("playbooks/getui-stop-then-override.yaml");
+    let pb = std::fs::read_to_string(&path).unwrap().replace(
+        "  max_failures: 3\n",
+        "  max_failures: 50%\n  timeout: 400ms\nretry:\n  attempts: 8\n  backoff: { initial: 20ms, max: 100ms }\n",
+    );
+    std::fs::write(&path, pb).unwrap();
+    let as_of = "2026-11-20T19:00:00+08:00";
+    let sandbox = SandboxProc::start(
+        &dir,
+        &[
+            "--ledger",
+            "ledgers/getui-tasks.jsonl",
+            "--as-of",
+            as_of,
+            "--rate",
+            "100/s",
+            "--faults",
+            "5xx=0.15,timeout=0.1,reset=0.1",
+            "--seed",
+            "11",
+        ],
+    );
+    let out = run_against(
+        &dir,
+        "playbooks/getui-stop-then-override.yaml",
+        &sandbox.url,
+        as_of,
+    );
+    let code = out.code().unwrap();
+    assert!(code == 0 || code == 1, "{}\n{}", out.stdout, out.stderr);
+    let rd = latest_run_dir(&dir);
+    let report = read_report(&rd);
+    let journal = read_journal(&rd);
+    let finals = journal.iter().filter(|e| e["event"] == "final").count() as u64;
+    assert_eq!(finals, report["totals"]["targets"].as_u64().unwrap());
+    let requests = sandbox.get("/_sandbox/requests");
+    let sent: u64 = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sent as usize, requests.as_array().unwrap().len());
+    let faulted = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["fault"].is_null())
+        .count();
+    assert!(faulted > 0, "faults were injected");
+    for r in requests.as_array().unwrap() {
+        assert!(never_forced_value(&r["body"]), "{r}");
+    }
+    // One new message per override done, never a second; nothing recalled by force.
+    let messages = sandbox.get("/_sandbox/messages");
+    let getui: Vec<&Value> = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["provider"] == "getui")
+        .collect();
+    let done_overrides = journal
+        .iter()
+        .filter(|e| e["event"] == "final" && e["step"] == "correct" && e["outcome"] == "done")
+        .count();
+    assert_eq!(
+        getui.iter().filter(|m| m["source"] == "sandbox").count(),
+        done_overrides
+    );
+    for m in &getui {
+        assert!(m["overridden_by"].as_array().unwrap().len() <= 1, "{m}");
+        assert_eq!(m["force_recalled"], false);
+    }
+    let summary = sandbox.get("/_sandbox");
+    assert_eq!(summary["getui_force_revokes"], 0, "{summary}");
+    sandbox.stop();
+}
+
+fn never_forced_value(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .all(|(k, v)| !(k == "force" && *v != Value::Bool(false)) && never_forced_value(v)),
+        Value::Array(a) => a.iter().all(never_forced_value),
+        _ => true,
+    }
 }

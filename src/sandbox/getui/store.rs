@@ -182,10 +182,10 @@ impl Tasks {
             .strftime("%m%d")
             .to_string();
         loop {
-            let id = format!(
-                "RAS{kind}_{day}_{:032x}",
-                0x9e37_79b9_u128 * 1_000_003 + u128::from(self.next)
-            );
+            // A counter spread over the digits: ids look like GeTui's and never repeat (an odd
+            // multiplier is a bijection on u128).
+            let n = u128::from(self.next).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+            let id = format!("RAS{kind}_{day}_{n:032x}");
             self.next += 1;
             if !self.by_id.contains_key(&id) {
                 return id;
