@@ -40,6 +40,7 @@
 
 mod auth;
 mod envelope;
+mod fields;
 mod push;
 mod seed;
 mod store;
