@@ -37,7 +37,7 @@ pub enum Command {
     Report(ReportArgs),
     /// Print the channel matrix: what each action reaches per platform and vendor channel.
     Matrix(MatrixArgs),
-    /// Start the built-in provider simulator (JPush and TPNS corrective endpoints).
+    /// Start the built-in provider simulator (every provider's corrective endpoints).
     Sandbox(SandboxArgs),
     /// Print the JSON Schema of the playbook format.
     Schema,
@@ -216,7 +216,7 @@ pub struct SandboxArgs {
     /// Address to listen on (port 0 picks a free one)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
     pub listen: std::net::SocketAddr,
-    /// Seed messages from a ledger (JSON Lines or CSV; JPush and TPNS records); repeatable
+    /// Seed messages from a ledger (JSON Lines or CSV; records of any provider); repeatable
     #[arg(long, value_name = "FILE")]
     pub ledger: Vec<PathBuf>,
     /// Rate limit of the corrective API families, e.g. 10/s (default: JPush 600/min, TPNS 1/s)

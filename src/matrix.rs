@@ -238,6 +238,11 @@ impl TargetFacts<'_> {
             .or_else(|| self.facts?.get(name)?.as_text())
     }
 
+    /// A numeric fact from the ledger.
+    pub fn uint(&self, name: &str) -> Option<u64> {
+        self.facts?.get(name)?.as_uint()
+    }
+
     pub fn scheduled(&self, name: &str) -> Option<Scheduled> {
         self.facts?.get(name)?.as_scheduled()
     }
@@ -462,6 +467,8 @@ impl ProviderMatrix {
                             c.limit_owner,
                             c.max_bytes
                         )),
+                        // A numeric id (GeTui `notify_id`) has no byte limit.
+                        None if facts.uint(c.fact).is_some() => Ok(()),
                         None => Err(c.missing.to_string()),
                     },
                     None => Err(rule

@@ -159,7 +159,10 @@ pub(super) fn csv_to_json<'h>(
                 FieldKind::Schedule if cell == "true" || cell == "false" => {
                     Value::Bool(cell == "true")
                 }
-                FieldKind::U32 | FieldKind::Uint | FieldKind::UintOneOf(_) => cell
+                FieldKind::U32
+                | FieldKind::Uint
+                | FieldKind::UintOneOf(_)
+                | FieldKind::UintMax(_) => cell
                     .parse::<u64>()
                     .map(Value::from)
                     .unwrap_or_else(|_| Value::String(cell.into())),

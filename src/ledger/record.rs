@@ -282,6 +282,15 @@ pub(super) fn fact(
                 )),
             }
         }
+        FieldKind::UintMax(max) => value
+            .as_u64()
+            .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+            .filter(|n| *n <= max)
+            .map(|n| Some(Fact::Uint(n)))
+            .ok_or((
+                name,
+                format!("`{name}` must be an unsigned integer of at most {max}"),
+            )),
         FieldKind::Object => match value {
             Value::Object(_) => Ok(Some(Fact::Json(value.clone()))),
             v => Err((

@@ -394,7 +394,13 @@ fn estimate(ps: &mut PlanStep, p: &dyn Provider, limits: &PlanLimits, now: Times
     };
     let extra = p.estimate(&cx);
     let mut per_family: BTreeMap<Family, u64> = BTreeMap::new();
-    *per_family.entry(p.step_family(ps.action)).or_default() += ps.dispositions.send;
+    for t in ps
+        .targets
+        .iter()
+        .filter(|t| t.disposition == Disposition::Send)
+    {
+        *per_family.entry(p.target_family(ps.action, t)).or_default() += 1;
+    }
     for (f, n) in extra.requests {
         *per_family.entry(f).or_default() += n;
     }

@@ -69,6 +69,16 @@ pub trait Auth: Send + Sync {
     fn secret_header(&self, name: &str) -> bool {
         name.eq_ignore_ascii_case("authorization")
     }
+
+    /// The body to send for `spec` in place of its own, made at send time: for a scheme that
+    /// signs inside the body (GeTui `/auth`), so that every attempt carries a fresh timestamp
+    /// and the signature is never in a spec, a plan or a journal. Default: the spec's own.
+    fn body(&self, _spec: &super::RequestSpec) -> Option<Vec<u8>> {
+        None
+    }
+    /// The answer to `spec` came back: a scheme whose token comes in an answer (GeTui
+    /// `/auth`) learns it here, before the caller reads the answer. Default: nothing.
+    fn answered(&self, _spec: &super::RequestSpec, _answer: &super::Answer) {}
 }
 
 /// HTTP Basic with the app's id and secret (JPush; TPNS `auth: basic`).

@@ -118,6 +118,7 @@ impl Transport for HttpTransport {
             None => None,
         };
         let mut sent_secrets = Vec::new();
+        let body = self.auth.body(spec).or(body);
         for (name, value) in self.auth.headers(body.as_deref().unwrap_or(b"")) {
             if self.auth.secret_header(name) {
                 // The header as sent, and its token alone (`Basic xyz` -> `xyz`).
@@ -152,7 +153,9 @@ impl Transport for HttpTransport {
         // or the Sign in an error cannot get either into the journal, the reports or stdout.
         let redactor = crate::redact::Redactor::new(secrets);
         let body = redactor.scrub_body(&body).unwrap_or(body);
-        Ok(Answer { status, rate, body })
+        let answer = Answer { status, rate, body };
+        self.auth.answered(spec, &answer);
+        Ok(answer)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod call;
 pub mod endpoint;
 mod family;
+pub mod getui;
 pub mod http;
 pub mod jpush;
 pub mod planning;
@@ -100,6 +101,11 @@ pub trait Provider: Send + Sync + 'static {
     fn families(&self) -> &'static [FamilySpec];
     /// The family of each action's main request.
     fn step_family(&self, action: Action) -> Family;
+    /// The family of one target's main request, where it depends on the target (a GeTui
+    /// override of a single push is not a group push). Default: the step's.
+    fn target_family(&self, action: Action, _target: &PlanTarget) -> Family {
+        self.step_family(action)
+    }
 
     // --- plan ---
     /// Whether the plan keeps each target's ledger facts (`original`) for `action`: an

@@ -11,6 +11,7 @@ static PROVIDERS: &[&dyn Provider] = &[
     &super::jpush::JPUSH,
     &super::tpns::TPNS,
     &super::timpush::TIMPUSH,
+    &super::getui::GETUI,
 ];
 
 pub fn all() -> &'static [&'static dyn Provider] {

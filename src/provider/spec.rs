@@ -80,6 +80,9 @@ pub enum FieldKind {
     Uint,
     /// One of these unsigned integers (a number or digits in a string; 0 allowed).
     UintOneOf(&'static [u64]),
+    /// An unsigned integer no larger than this (a number or digits in a string; 0 allowed):
+    /// GeTui's `notify_id`, at most 2147483647.
+    UintMax(u64),
     /// A JSON object, kept as it is (in CSV: JSON text).
     Object,
     /// `false`, `true`, or the dispatch time (RFC 3339): whether a task is scheduled.
@@ -135,6 +138,8 @@ pub trait SettingsReader {
     fn has_endpoint(&self) -> bool;
     /// `true`/`false`; `None` when absent or invalid (invalid is reported).
     fn boolean(&mut self, key: &str) -> Option<bool>;
+    /// A string (a scalar written as it stands); `None` when absent or not a scalar (reported).
+    fn string(&mut self, key: &str) -> Option<String>;
     /// One of `options`; `None` when absent or not one of them (reported, with a suggestion).
     fn choice(&mut self, key: &str, options: &[&'static str]) -> Option<&'static str>;
     /// A string; `None` when absent or not a string (reported).

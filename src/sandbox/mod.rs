@@ -69,6 +69,7 @@ mod seed;
 mod server;
 mod standalone;
 
+mod getui;
 mod jpush;
 mod timpush;
 mod tpns;
@@ -91,4 +92,5 @@ pub(crate) static PROVIDERS: &[&dyn Registered] = &[
     &Register::<jpush::Jpush>::NEW,
     &Register::<tpns::Tpns>::NEW,
     &Register::<timpush::Timpush>::NEW,
+    &Register::<getui::Getui>::NEW,
 ];

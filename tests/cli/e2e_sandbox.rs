@@ -205,6 +205,24 @@ fn every_example_playbook_runs_and_agrees_with_the_sandbox() {
             "2026-11-20T19:00:00+08:00",
             0,
         ),
+        (
+            "getui-stop-then-override.yaml",
+            "ledgers/getui-tasks.jsonl",
+            "2026-11-20T19:00:00+08:00",
+            0,
+        ),
+        (
+            "getui-recall-by-ids.yaml",
+            "ledgers/getui-tasks.jsonl",
+            "2026-11-20T19:00:00+08:00",
+            0,
+        ),
+        (
+            "getui-cancel-scheduled.yaml",
+            "ledgers/getui-scheduled.csv",
+            "2026-11-20T19:00:00+08:00",
+            0,
+        ),
     ];
     let handles: Vec<_> = cases
         .into_iter()

@@ -9,6 +9,7 @@ mod faults;
 mod history;
 mod offline;
 mod resume_apply;
+mod run_getui;
 mod run_jpush;
 mod run_timpush;
 mod run_tpns;

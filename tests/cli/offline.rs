@@ -17,7 +17,7 @@ fn every_example_playbook_validates() {
                 .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "yaml"))
         })
         .count();
-    assert!(examples >= 7);
+    assert!(examples >= 10);
     assert_eq!(
         out.stdout.lines().filter(|l| l.starts_with("ok ")).count(),
         examples,

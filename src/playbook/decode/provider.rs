@@ -162,6 +162,13 @@ impl SettingsReader for ProviderKeys<'_, '_, '_> {
         self.dec.boolean(n, &format!("provider.{key}"))
     }
 
+    fn string(&mut self, key: &str) -> Option<String> {
+        let n = self.fields.get(key)?;
+        self.dec
+            .string(n, &format!("provider.{key}"))
+            .map(|s| s.value)
+    }
+
     fn choice(&mut self, key: &str, options: &[&'static str]) -> Option<&'static str> {
         let n = self.fields.get(key)?;
         let options: Vec<(&'static str, &'static str)> = options.iter().map(|o| (*o, *o)).collect();

@@ -101,7 +101,7 @@ static OWN_KEYS: &[OwnKey] = &[
     OwnKey {
         at: KeyPath::Message,
         name: INTENT,
-        schema: r#"{"description": "TPNS only: Android action intent (TPNS advises intent, not custom_content, for overrides).", "type": "string"}"#,
+        schema: r#"{"description": "TPNS and GeTui: Android action intent of the correction (TPNS advises intent, not custom_content, for overrides; GeTui sends it as click_type intent).", "type": "string"}"#,
     },
 ];
 

@@ -16,6 +16,8 @@ pub const BASIC: &str =
 
 pub const TPNS_ACCESS_ID: &str = "1500001048";
 pub const TPNS_SECRET_KEY: &str = "1452fcebae9f3115ba794fb0fff2fd73";
+pub const GETUI_APP_KEY: &str = "YZkTKbz91l84HyM0TGlb38";
+pub const GETUI_MASTER_SECRET: &str = "MASTERSECRETexample0000";
 pub const TPNS_BASIC: &str = "Basic MTUwMDAwMTA0ODoxNDUyZmNlYmFlOWYzMTE1YmE3OTRmYjBmZmYyZmQ3Mw==";
 
 /// A JPush ledger record sent an hour ago by the real clock: `run` plans against the real

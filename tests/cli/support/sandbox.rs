@@ -17,6 +17,7 @@ pub fn pushfix(dir: &Path) -> Test {
         .jpush_credentials()
         .tpns_credentials()
         .timpush_credentials()
+        .getui_credentials()
 }
 
 pub struct SandboxProc {

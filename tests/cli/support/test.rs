@@ -5,7 +5,7 @@
 //! `wait()`): every expectation is checked, and a failure lists each one that failed, with a
 //! unified diff for exact comparisons, then the whole stdout and stderr.
 //!
-//! The child never sees the caller's `JPUSH_*`, `TPNS_*`, `TIMPUSH_*` or `PUSHFIX_*`
+//! The child never sees the caller's `JPUSH_*`, `TPNS_*`, `TIMPUSH_*`, `GETUI_*` or `PUSHFIX_*`
 //! variables, and its clock is pinned with `PUSHFIX_NOW` ([`NOW`]), so plans are stable. Its
 //! state directory (`PUSHFIX_STATE_DIR`: the run locks) is the test's own: `.pushfix-state` in
 //! its directory, or a fresh temp dir when it runs in the repository (see [`Test::state_dir`]).
@@ -18,7 +18,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use serde_json::Value;
 
 use super::campaign::{
-    APP_KEY, SECRET, TIMPUSH_SDKAPPID, TIMPUSH_SECRET_KEY, TPNS_ACCESS_ID, TPNS_SECRET_KEY,
+    APP_KEY, GETUI_APP_KEY, GETUI_MASTER_SECRET, SECRET, TIMPUSH_SDKAPPID, TIMPUSH_SECRET_KEY,
+    TPNS_ACCESS_ID, TPNS_SECRET_KEY,
 };
 use super::files::{TempDir, repo_root};
 use super::snapshot;
@@ -159,6 +160,12 @@ impl Test {
             .env("TIMPUSH_SECRET_KEY", TIMPUSH_SECRET_KEY)
     }
 
+    /// The GeTui test app's credentials, as the documented variables.
+    pub fn getui_credentials(self) -> Test {
+        self.env("GETUI_APP_KEY", GETUI_APP_KEY)
+            .env("GETUI_MASTER_SECRET", GETUI_MASTER_SECRET)
+    }
+
     /// What the child reads on stdin (a pipe, closed after it). Without it stdin is null.
     pub fn stdin(mut self, input: impl AsRef<[u8]>) -> Test {
         self.stdin = Some(input.as_ref().to_vec());
@@ -228,6 +235,7 @@ impl Test {
             if name.starts_with("JPUSH_")
                 || name.starts_with("TPNS_")
                 || name.starts_with("TIMPUSH_")
+                || name.starts_with("GETUI_")
                 || name.starts_with("PUSHFIX_")
             {
                 cmd.env_remove(&k);
