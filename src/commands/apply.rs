@@ -174,6 +174,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
         note: None,
         events: EventsTarget::default(),
         max_runtime: a.schedule.max_runtime.max_runtime,
+        verify: Default::default(),
     })
     .map(|f| f.code)
 }

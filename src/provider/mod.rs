@@ -21,6 +21,7 @@ mod registry;
 pub mod request;
 pub mod spec;
 pub mod tpns;
+pub mod verify;
 
 use std::collections::BTreeMap;
 
@@ -33,6 +34,7 @@ pub use family::Family;
 pub use planning::{Estimate, PlanRate, PlanWarnings, StepContext, StepSummary, TargetContext};
 pub use registry::{all, find, get, kind_names};
 pub use request::RequestSpec;
+pub use verify::{Check, Finding, Probes, Verifier};
 pub use spec::{
     Condition, CredentialKeys, DecodedSettings, FamilySpec, FieldKind, KeyPath, LedgerField,
     MessageField, OwnKey, Settings, SettingsReader,
@@ -145,4 +147,11 @@ pub trait Provider: Send + Sync + 'static {
     fn classify(&self, spec: &RequestSpec, answer: &Answer) -> Class;
     /// State for one run (caches, pools) and the procedures that correct each target.
     fn session(&self, settings: &Settings) -> Box<dyn Session>;
+
+    // --- verify ---
+    /// How to ask the provider whether corrections took effect (docs/verification.md); None:
+    /// it cannot be asked, and every correction stays `unchecked`.
+    fn verifier(&self, _settings: &Settings) -> Option<Box<dyn Verifier>> {
+        None
+    }
 }

@@ -10,9 +10,9 @@ use jiff::Timestamp;
 
 use super::{
     Bucket, CodeGroup, Details, Listed, MAX_LISTED, Outcomes, REPORT_SCHEMA, Report,
-    ReportPlaybook, ReportStep, Totals,
+    ReportPlaybook, ReportStep, Totals, Verification, VerifyCounts, VerifyListed,
 };
-use crate::event::{Event, Outcome, Sink, SinkError};
+use crate::event::{Event, Outcome, Sink, SinkError, VerifyVerdict};
 use crate::plan::{Plan, exposure};
 
 /// A journal that does not start the way every run's does.
@@ -54,6 +54,19 @@ pub struct ReportBuilder {
     reasons: HashMap<String, Arc<str>>,
     /// Unix second -> (requests, throttled answers).
     seconds: BTreeMap<i64, (u64, u64)>,
+    verify: VerifyState,
+}
+
+/// What verification passes recorded.
+#[derive(Default)]
+struct VerifyState {
+    passes: u64,
+    requests: u64,
+    /// Steps some pass covered.
+    steps: std::collections::BTreeSet<String>,
+    /// (step, target) -> verdict, reason, evidence (compact JSON).
+    verdicts: BTreeMap<(String, String), (VerifyVerdict, Arc<str>, String)>,
+    last_pass: Option<(Timestamp, Option<String>)>,
 }
 
 impl ReportBuilder {
@@ -123,6 +136,7 @@ impl ReportBuilder {
                     steps: Vec::new(),
                     totals: Totals::default(),
                     exposure: None,
+                    verification: None,
                 });
                 self.details.base_url = base_url.clone();
                 self.details.provider = provider.clone();
@@ -158,6 +172,7 @@ impl ReportBuilder {
                     throttled: 0,
                     achieved_rate_per_s: 0.0,
                     not_corrected_ok,
+                    verification: None,
                 });
                 self.windows.push((Some(*at), None));
                 self.dispatch.push((None, None));
@@ -236,6 +251,40 @@ impl ReportBuilder {
                     r.stopped = stopped.clone();
                 }
                 self.details.stopped = stopped.clone();
+            }
+            Event::VerifyStarted { steps, .. } => {
+                self.verify.passes += 1;
+                self.verify.steps.extend(steps.iter().cloned());
+            }
+            Event::VerifyRequest { at, .. } => {
+                self.verify.requests += 1;
+                self.seconds.entry(at.as_second()).or_default().0 += 1;
+            }
+            Event::VerifyAnswer { at, class, .. } => {
+                if class == "throttled" {
+                    self.seconds.entry(at.as_second()).or_default().1 += 1;
+                }
+            }
+            Event::Verified {
+                step,
+                target,
+                verdict,
+                reason,
+                evidence,
+                ..
+            } => {
+                let reason = self.reason(reason.as_ref());
+                let evidence = if *verdict == VerifyVerdict::Verified {
+                    String::new()
+                } else {
+                    serde_json::to_string(evidence).unwrap_or_default()
+                };
+                self.verify
+                    .verdicts
+                    .insert((step.clone(), target.clone()), (*verdict, reason, evidence));
+            }
+            Event::VerifyFinished { at, stopped, .. } => {
+                self.verify.last_pass = Some((*at, stopped.clone()));
             }
         }
     }
@@ -327,8 +376,74 @@ impl ReportBuilder {
                     .map(|l| (l.outcome, l.reason.to_string()))
             }));
         }
+        self.verification(&mut report, &mut details);
         self.timeline(&report, &mut details);
         Ok((report, details))
+    }
+
+    /// The verdicts of the corrections of the steps verification covered.
+    fn verification(&self, report: &mut Report, details: &mut Details) {
+        let v = &self.verify;
+        if v.passes == 0 {
+            return;
+        }
+        let mut total = VerifyCounts::default();
+        let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+        let d = &mut details.verification;
+        for ((step, target), last) in &self.finals {
+            if last.outcome != Outcome::Done || !v.steps.contains(step) {
+                continue;
+            }
+            let key = (step.clone(), target.clone());
+            let found = v.verdicts.get(&key);
+            total.add(found.map(|f| f.0));
+            if let Some(&i) = self.index.get(step) {
+                report.steps[i]
+                    .verification
+                    .get_or_insert_with(VerifyCounts::default)
+                    .add(found.map(|f| f.0));
+            }
+            let listed = |(verdict, reason, evidence): &(VerifyVerdict, Arc<str>, String)| {
+                let _ = verdict;
+                VerifyListed {
+                    step: step.clone(),
+                    target: target.clone(),
+                    reason: reason.to_string(),
+                    evidence: evidence.clone(),
+                }
+            };
+            match found {
+                None if d.unchecked.len() < MAX_LISTED => d.unchecked.push(key),
+                Some(f) if f.0 == VerifyVerdict::NotEffective && d.not_effective.len() < MAX_LISTED => {
+                    d.not_effective.push(listed(f))
+                }
+                Some(f) if f.0 == VerifyVerdict::Unknown => {
+                    let head = f.1.split(':').next().unwrap_or("").trim().to_string();
+                    *reasons.entry(head).or_default() += 1;
+                    if d.unknown.len() < MAX_LISTED {
+                        d.unknown.push(listed(f));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Steps covered with no correction to check still show their (zero) counts.
+        for s in &v.steps {
+            if let Some(&i) = self.index.get(s) {
+                report.steps[i]
+                    .verification
+                    .get_or_insert_with(VerifyCounts::default);
+            }
+        }
+        let mut reasons: Vec<(String, u64)> = reasons.into_iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        d.unknown_reasons = reasons;
+        d.last_pass = v.last_pass.clone();
+        report.verification = Some(Verification {
+            counts: total,
+            requests: v.requests,
+            passes: v.passes,
+        });
     }
 
     /// Requests and throttles over the run, in buckets of a whole number of seconds.
