@@ -479,7 +479,16 @@ fn summary(r: &Report, d: &Details, run_dir: &Path, journal_error: Option<&str>)
     }
     o.push_str(&super::verify::summary(r, d, run_dir));
     if let Some(c) = r.exit_code {
-        o.push_str(&format!("\nexit {c}: {}\n", exit::meaning(c)));
+        let not_effective = r
+            .verification
+            .as_ref()
+            .is_some_and(|v| v.counts.not_effective > 0);
+        let meaning = if c == exit::FAILURES && failures == 0 && not_effective {
+            "a correction did not take effect (verification: not_effective)"
+        } else {
+            exit::meaning(c)
+        };
+        o.push_str(&format!("\nexit {c}: {meaning}\n"));
     }
     let shown = std::fs::canonicalize(run_dir).unwrap_or_else(|_| run_dir.to_path_buf());
     o.push_str(&format!("audit: {}\n", shown.display()));

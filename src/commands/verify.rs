@@ -25,9 +25,9 @@ use crate::error::Error;
 use crate::event::{Event, Fanout, Sink, VerifyVerdict};
 use crate::exec::RetrySettings;
 use crate::exec::recovery::trim_torn_tail;
+use crate::exec::signals;
 use crate::exec::stop::Stop;
 use crate::exec::verify::{PassConfig, PassResult, run_pass};
-use crate::exec::signals;
 use crate::exit;
 use crate::journal::{self, Journal};
 use crate::ledger::{self, StepQuery};
@@ -149,12 +149,20 @@ fn ledger_records(
     let provider = plan.provider.provider();
     let matrix = Matrix::builtin().map_err(Error::Internal)?;
     let query = StepQuery {
-        ids: ids.iter().filter_map(|i| provider.parse_id(i).ok()).collect(),
+        ids: ids
+            .iter()
+            .filter_map(|i| provider.parse_id(i).ok())
+            .collect(),
         filter: None,
         range: (None, None),
     };
-    let scan = ledger::scan(path, provider, matrix.provider(plan.provider.kind), &[query])
-        .map_err(Error::Input)?;
+    let scan = ledger::scan(
+        path,
+        provider,
+        matrix.provider(plan.provider.kind),
+        &[query],
+    )
+    .map_err(Error::Input)?;
     let mut diags = Diagnostics::new();
     let mut out = HashMap::new();
     for (id, rec) in scan.records {
@@ -162,7 +170,9 @@ fn ledger_records(
             diags.push(
                 Diagnostic::error(format!("`{field}` of {id}: {message}"))
                     .at_line(path, Span::point(rec.line as u32, 1), None)
-                    .help("sample_registration_ids is a list of at most 1000 JPush registration ids"),
+                    .help(
+                        "sample_registration_ids is a list of at most 1000 JPush registration ids",
+                    ),
             );
             continue;
         }
@@ -538,7 +548,11 @@ pub fn summary(r: &Report, d: &Details, run_dir: &Path) -> String {
         "\nverification: {} of {} correction{} checked: {} verified, {} not effective, {} unknown{}\n",
         c.checked,
         c.checked + c.unchecked,
-        if c.checked + c.unchecked == 1 { "" } else { "s" },
+        if c.checked + c.unchecked == 1 {
+            ""
+        } else {
+            "s"
+        },
         c.verified,
         c.not_effective,
         c.unknown,

@@ -110,7 +110,11 @@ mod tests {
             at.push(Instant::now().duration_since(start));
         }
         // The last earlier request was 1800 - 149*12 = 12 s ago: the first waits 18.18 - 12 s.
-        assert!(at[0] >= Duration::from_secs(6) && at[0] < Duration::from_secs(7), "{:?}", at[0]);
+        assert!(
+            at[0] >= Duration::from_secs(6) && at[0] < Duration::from_secs(7),
+            "{:?}",
+            at[0]
+        );
         for w in at[..50].windows(2) {
             assert!(w[1] - w[0] >= Duration::from_millis(18_180), "{w:?}");
         }

@@ -372,7 +372,11 @@ mod tests {
         )
         .await;
         assert_eq!(r.found.len(), 250);
-        assert!(r.found.iter().all(|(_, _, v)| *v == VerifyVerdict::Verified));
+        assert!(
+            r.found
+                .iter()
+                .all(|(_, _, v)| *v == VerifyVerdict::Verified)
+        );
         // Every request, the campaign's earlier ones included, on one time line.
         let mut times: Vec<Instant> = history
             .iter()
@@ -385,7 +389,10 @@ mod tests {
                 .iter()
                 .filter(|u| u.duration_since(*t) < Duration::from_secs(3600))
                 .count();
-            assert!(in_hour <= 200, "{in_hour} requests in the hour from request {i}");
+            assert!(
+                in_hour <= 200,
+                "{in_hour} requests in the hour from request {i}"
+            );
         }
         let verified = events
             .0

@@ -34,11 +34,11 @@ pub use family::Family;
 pub use planning::{Estimate, PlanRate, PlanWarnings, StepContext, StepSummary, TargetContext};
 pub use registry::{all, find, get, kind_names};
 pub use request::RequestSpec;
-pub use verify::{Check, Finding, Probes, Verifier};
 pub use spec::{
     Condition, CredentialKeys, DecodedSettings, FamilySpec, FieldKind, KeyPath, LedgerField,
     MessageField, OwnKey, Settings, SettingsReader,
 };
+pub use verify::{Check, Finding, Probes, Verifier};
 
 use crate::domain::{Action, Facts, MsgId, ProviderKind, UnsupportedPolicy};
 use crate::target::{Original, PlanTarget};

@@ -371,8 +371,18 @@ impl ReportBuilder {
         report.totals = t;
         if let Some(plan) = &self.plan {
             report.exposure = Some(exposure::compute(plan, |step, target| {
+                let key = (step.to_string(), target.to_string());
+                // A correction the provider says did not take effect corrects nothing.
+                if let Some((VerifyVerdict::NotEffective, reason, _)) =
+                    self.verify.verdicts.get(&key)
+                {
+                    return Some((
+                        Outcome::NotCorrected,
+                        format!("verification: not effective: {reason}"),
+                    ));
+                }
                 self.finals
-                    .get(&(step.to_string(), target.to_string()))
+                    .get(&key)
                     .map(|l| (l.outcome, l.reason.to_string()))
             }));
         }
@@ -414,7 +424,9 @@ impl ReportBuilder {
             };
             match found {
                 None if d.unchecked.len() < MAX_LISTED => d.unchecked.push(key),
-                Some(f) if f.0 == VerifyVerdict::NotEffective && d.not_effective.len() < MAX_LISTED => {
+                Some(f)
+                    if f.0 == VerifyVerdict::NotEffective && d.not_effective.len() < MAX_LISTED =>
+                {
                     d.not_effective.push(listed(f))
                 }
                 Some(f) if f.0 == VerifyVerdict::Unknown => {

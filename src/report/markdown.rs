@@ -411,7 +411,13 @@ fn verification_md(o: &mut String, r: &Report, d: &Details) {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} |",
-                s.name, s.action, sv.checked, sv.verified, sv.not_effective, sv.unknown, sv.unchecked
+                s.name,
+                s.action,
+                sv.checked,
+                sv.verified,
+                sv.not_effective,
+                sv.unknown,
+                sv.unchecked
             );
         }
     }

@@ -266,7 +266,11 @@ mod tests {
         assert_eq!(Faults::parse("ineffective=100%").unwrap().ineffective, 1.0);
         let mut rng = StdRng::seed_from_u64(3);
         let n = (0..1000)
-            .filter(|_| Faults::parse("ineffective=0.2").unwrap().draw_ineffective(&mut rng))
+            .filter(|_| {
+                Faults::parse("ineffective=0.2")
+                    .unwrap()
+                    .draw_ineffective(&mut rng)
+            })
             .count();
         assert!((140..=260).contains(&n), "{n}");
         assert!(!Faults::none().draw_ineffective(&mut rng));

@@ -84,13 +84,10 @@ impl Scan {
                 verdict,
                 ..
             } => {
-                if self
+                let before = self
                     .verdicts
-                    .insert((step.clone(), target.clone()), *verdict)
-                    .is_some()
-                {
-                    self.repeated += 1;
-                }
+                    .insert((step.clone(), target.clone()), *verdict);
+                self.repeated += u64::from(before.is_some());
             }
             _ => {}
         }
@@ -267,9 +264,14 @@ mod tests {
     #[test]
     fn the_scan_keeps_done_targets_their_verdicts_and_the_family_history() {
         let mut s = Scan::new("tpns_statistics", 2);
-        for (i, fam) in ["tpns_statistics", "tpns_push", "tpns_statistics", "tpns_statistics"]
-            .iter()
-            .enumerate()
+        for (i, fam) in [
+            "tpns_statistics",
+            "tpns_push",
+            "tpns_statistics",
+            "tpns_statistics",
+        ]
+        .iter()
+        .enumerate()
         {
             s.see(&Event::VerifyRequest {
                 at: t(&format!("2026-11-21T00:00:0{i}Z")),
@@ -280,7 +282,10 @@ mod tests {
             });
         }
         let h: Vec<Timestamp> = s.history().collect();
-        assert_eq!(h, vec![t("2026-11-21T00:00:02Z"), t("2026-11-21T00:00:03Z")]);
+        assert_eq!(
+            h,
+            vec![t("2026-11-21T00:00:02Z"), t("2026-11-21T00:00:03Z")]
+        );
         s.see(&fin("a", "1", Outcome::Done));
         s.see(&fin("a", "2", Outcome::GaveUp));
         s.see(&fin("a", "3", Outcome::GaveUp));

@@ -379,7 +379,10 @@ mod tests {
         assert!(matches!(
             classify(
                 RECEIVED,
-                &ans(401, r#"{"error":{"code":3001,"message":"Basic authentication failed"}}"#)
+                &ans(
+                    401,
+                    r#"{"error":{"code":3001,"message":"Basic authentication failed"}}"#
+                )
             ),
             Class::Failed {
                 code: Some(3001),
@@ -394,7 +397,10 @@ mod tests {
             Class::Transient { .. }
         ));
         assert!(matches!(
-            classify(RECEIVED, &ans(429, r#"{"error":{"code":2002,"message":"x"}}"#)),
+            classify(
+                RECEIVED,
+                &ans(429, r#"{"error":{"code":2002,"message":"x"}}"#)
+            ),
             Class::Throttled { .. }
         ));
     }

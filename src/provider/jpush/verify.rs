@@ -164,9 +164,7 @@ fn sample_problem(v: &Value) -> Option<String> {
         }
         Value::String(s) => s.split('|').collect(),
         _ => {
-            return Some(format!(
-                "`{SAMPLE_IDS}` must be a list of registration ids"
-            ));
+            return Some(format!("`{SAMPLE_IDS}` must be a list of registration ids"));
         }
     };
     if items.len() > MAX_STATUS_IDS {
@@ -245,8 +243,17 @@ async fn read(probes: &dyn Probes, checks: &[Check<'_>], ids: &[u64], r: &mut Re
         let spec = requests::received_detail(chunk);
         match probes.call(&spec, chunk.len() as u64).await {
             CallEnd::Answered(Class::Done(d)) => {
-                for item in d.data.as_ref().and_then(Value::as_array).into_iter().flatten() {
-                    let Some(id) = item.get("msg_id").and_then(text_of).and_then(|t| msg_id(&t))
+                for item in d
+                    .data
+                    .as_ref()
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(id) = item
+                        .get("msg_id")
+                        .and_then(text_of)
+                        .and_then(|t| msg_id(&t))
                     else {
                         continue;
                     };
@@ -371,9 +378,14 @@ fn grown(before: Option<&Counts>, after: Option<&Counts>) -> Vec<(&'static str, 
     };
     GROUPS
         .iter()
-        .filter_map(|g| match (b.get(g.name).copied().flatten(), a.get(g.name).copied().flatten()) {
-            (Some(x), Some(y)) if y > x => Some((g.name, x, y)),
-            _ => None,
+        .filter_map(|g| {
+            match (
+                b.get(g.name).copied().flatten(),
+                a.get(g.name).copied().flatten(),
+            ) {
+                (Some(x), Some(y)) if y > x => Some((g.name, x, y)),
+                _ => None,
+            }
         })
         .collect()
 }
@@ -446,7 +458,11 @@ fn recall(
                 "delivered_between_readings": during.iter().take(10).collect::<Vec<_>>(),
             }),
         );
-    } else if let Some(why) = a.status_failed.get(&id).or_else(|| b.status_failed.get(&id)) {
+    } else if let Some(why) = a
+        .status_failed
+        .get(&id)
+        .or_else(|| b.status_failed.get(&id))
+    {
         f = f.with("sample_devices_error", json!(why));
     }
     let all_clean = GROUPS.iter().all(|g| clean(c, g));
@@ -565,11 +581,10 @@ fn override_(
             .filter(|ch| c.reaches(ch) && c.may_have_reached(ch))
             .all(|ch| c.receivers(ch).is_some())
     });
-    let since = b
-        .at
-        .map(|t| t.duration_since(c.corrected_at))
-        .and_then(|d| Duration::try_from(d).ok())
-        .unwrap_or_default();
+    let since =
+        b.at.map(|t| t.duration_since(c.corrected_at))
+            .and_then(|d| Duration::try_from(d).ok())
+            .unwrap_or_default();
     if counted {
         if missing.is_empty() {
             f.verdict = VerifyVerdict::Verified;
@@ -646,7 +661,10 @@ mod tests {
             .map(|g| {
                 (
                     g.name,
-                    pairs.iter().find(|(n, _)| *n == g.name).and_then(|(_, v)| *v),
+                    pairs
+                        .iter()
+                        .find(|(n, _)| *n == g.name)
+                        .and_then(|(_, v)| *v),
                 )
             })
             .collect()
@@ -687,16 +705,40 @@ mod tests {
         let ch: BTreeMap<String, Option<u64>> =
             [("jpush".into(), Some(5000)), ("huawei".into(), Some(100))].into();
         let c = check(&t, Action::Recall, None, &ch);
-        let a = reading(A, &[(11, counts(&[("jpush", Some(2500)), ("android_pns", Some(50))]))]);
-        let same = reading(B, &[(11, counts(&[("jpush", Some(2500)), ("android_pns", Some(50))]))]);
+        let a = reading(
+            A,
+            &[(
+                11,
+                counts(&[("jpush", Some(2500)), ("android_pns", Some(50))]),
+            )],
+        );
+        let same = reading(
+            B,
+            &[(
+                11,
+                counts(&[("jpush", Some(2500)), ("android_pns", Some(50))]),
+            )],
+        );
         let f = judge(&c, &a, &same, W).unwrap();
         assert_eq!(f.verdict, VerifyVerdict::Unknown, "{}", f.reason);
-        let more = reading(B, &[(11, counts(&[("jpush", Some(2600)), ("android_pns", Some(50))]))]);
+        let more = reading(
+            B,
+            &[(
+                11,
+                counts(&[("jpush", Some(2600)), ("android_pns", Some(50))]),
+            )],
+        );
         let f = judge(&c, &a, &more, W).unwrap();
         assert_eq!(f.verdict, VerifyVerdict::NotEffective, "{}", f.reason);
         assert!(f.reason.contains("jpush 2500 → 2600"), "{}", f.reason);
         // Vendor receipts grow on huawei, which recall does not reach: no verdict from it.
-        let vendor = reading(B, &[(11, counts(&[("jpush", Some(2500)), ("android_pns", Some(80))]))]);
+        let vendor = reading(
+            B,
+            &[(
+                11,
+                counts(&[("jpush", Some(2500)), ("android_pns", Some(80))]),
+            )],
+        );
         let f = judge(&c, &a, &vendor, W).unwrap();
         assert_eq!(f.verdict, VerifyVerdict::Unknown, "{}", f.reason);
         assert!(f.reason.contains("huawei"), "{}", f.reason);
@@ -716,7 +758,10 @@ mod tests {
             .insert(11, [("r1".into(), 0), ("r2".into(), 0)].into());
         let f = judge(&c, &a, &b, W).unwrap();
         assert_eq!(f.verdict, VerifyVerdict::NotEffective, "{}", f.reason);
-        assert_eq!(f.evidence["sample_devices"]["delivered_between_readings"], json!(["r1"]));
+        assert_eq!(
+            f.evidence["sample_devices"]["delivered_between_readings"],
+            json!(["r1"])
+        );
     }
 
     #[test]
@@ -730,12 +775,18 @@ mod tests {
         .into();
         let c = check(&t, Action::Override, Some("99"), &ch);
         let orig = counts(&[("jpush", Some(5000)), ("android_pns", Some(500))]);
-        let a = reading(A, &[(11, orig.clone()), (99, counts(&[("jpush", Some(2000))]))]);
+        let a = reading(
+            A,
+            &[(11, orig.clone()), (99, counts(&[("jpush", Some(2000))]))],
+        );
         let b = reading(
             B,
             &[
                 (11, orig.clone()),
-                (99, counts(&[("jpush", Some(2500)), ("android_pns", Some(150))])),
+                (
+                    99,
+                    counts(&[("jpush", Some(2500)), ("android_pns", Some(150))]),
+                ),
             ],
         );
         let f = judge(&c, &a, &b, W).unwrap();
@@ -745,17 +796,32 @@ mod tests {
         let f = judge(&c, &a, &none, W).unwrap();
         assert_eq!(f.verdict, VerifyVerdict::NotEffective, "{}", f.reason);
         // Received on one group only: cannot tell yet.
-        let part = reading(B, &[(11, orig.clone()), (99, counts(&[("jpush", Some(9))]))]);
-        assert_eq!(judge(&c, &a, &part, W).unwrap().verdict, VerifyVerdict::Unknown);
+        let part = reading(
+            B,
+            &[(11, orig.clone()), (99, counts(&[("jpush", Some(9))]))],
+        );
+        assert_eq!(
+            judge(&c, &a, &part, W).unwrap().verdict,
+            VerifyVerdict::Unknown
+        );
         // The original kept growing on the JPush channel, which the override replaces.
         let grew = reading(
             B,
             &[
-                (11, counts(&[("jpush", Some(5100)), ("android_pns", Some(500))])),
-                (99, counts(&[("jpush", Some(2500)), ("android_pns", Some(150))])),
+                (
+                    11,
+                    counts(&[("jpush", Some(5100)), ("android_pns", Some(500))]),
+                ),
+                (
+                    99,
+                    counts(&[("jpush", Some(2500)), ("android_pns", Some(150))]),
+                ),
             ],
         );
-        assert_eq!(judge(&c, &a, &grew, W).unwrap().verdict, VerifyVerdict::NotEffective);
+        assert_eq!(
+            judge(&c, &a, &grew, W).unwrap().verdict,
+            VerifyVerdict::NotEffective
+        );
     }
 
     #[test]
@@ -765,9 +831,15 @@ mod tests {
         let c = check(&t, Action::Override, Some("99"), &ch);
         let a = reading(A, &[]);
         let b = reading(B, &[(99, counts(&[("jpush", Some(0))]))]);
-        assert_eq!(judge(&c, &a, &b, W).unwrap().verdict, VerifyVerdict::Unknown);
+        assert_eq!(
+            judge(&c, &a, &b, W).unwrap().verdict,
+            VerifyVerdict::Unknown
+        );
         let b = reading(B, &[(99, counts(&[("jpush", Some(3))]))]);
-        assert_eq!(judge(&c, &a, &b, W).unwrap().verdict, VerifyVerdict::Verified);
+        assert_eq!(
+            judge(&c, &a, &b, W).unwrap().verdict,
+            VerifyVerdict::Verified
+        );
     }
 
     #[test]
@@ -784,7 +856,10 @@ mod tests {
     #[test]
     fn report_host_unless_another_endpoint() {
         let v = JpushVerifier;
-        assert_eq!(v.base_url("https://api.jpush.cn"), "https://report.jpush.cn");
+        assert_eq!(
+            v.base_url("https://api.jpush.cn"),
+            "https://report.jpush.cn"
+        );
         assert_eq!(v.base_url("http://127.0.0.1:9"), "http://127.0.0.1:9");
     }
 }

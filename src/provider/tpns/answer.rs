@@ -242,7 +242,10 @@ mod tests {
             Class::Gone { .. }
         ));
         assert!(matches!(
-            classify(STATUS, &ans(200, r#"{"retCode":1008028,"errMsg":"request too fast"}"#)),
+            classify(
+                STATUS,
+                &ans(200, r#"{"retCode":1008028,"errMsg":"request too fast"}"#)
+            ),
             Class::Throttled { .. }
         ));
     }

@@ -114,10 +114,7 @@ async fn run(probes: &dyn Probes, checks: &[Check<'_>], observe: Duration) {
 pub fn judge(action: Action, status: Option<&str>) -> Finding {
     let expected = expected_status(action);
     let Some(status) = status else {
-        return Finding::new(
-            VerifyVerdict::Unknown,
-            "the task's record has no status",
-        );
+        return Finding::new(VerifyVerdict::Unknown, "the task's record has no status");
     };
     let f = |v, reason: String| {
         Finding::new(v, reason)
@@ -158,16 +155,40 @@ mod tests {
     #[test]
     fn statuses_per_action() {
         let v = |a, s| judge(a, Some(s)).verdict;
-        assert_eq!(v(Action::Stop, "PUSH_DELETED_PUSH_MSG"), VerifyVerdict::Verified);
-        assert_eq!(v(Action::Stop, "PUSH_FINISHED"), VerifyVerdict::NotEffective);
+        assert_eq!(
+            v(Action::Stop, "PUSH_DELETED_PUSH_MSG"),
+            VerifyVerdict::Verified
+        );
+        assert_eq!(
+            v(Action::Stop, "PUSH_FINISHED"),
+            VerifyVerdict::NotEffective
+        );
         assert_eq!(v(Action::Stop, "PUSH_COLLAPSED"), VerifyVerdict::Unknown);
         assert_eq!(v(Action::Recall, "PUSH_REVOKED"), VerifyVerdict::Verified);
-        assert_eq!(v(Action::Recall, "PUSH_DELETED_PUSH_MSG"), VerifyVerdict::Unknown);
-        assert_eq!(v(Action::Override, "PUSH_COLLAPSED"), VerifyVerdict::Verified);
-        assert_eq!(v(Action::Override, "PUSH_STARTED"), VerifyVerdict::NotEffective);
-        assert_eq!(v(Action::CancelScheduled, "PUSH_CANCELED"), VerifyVerdict::Verified);
-        assert_eq!(v(Action::CancelScheduled, "PUSH_WAIT"), VerifyVerdict::NotEffective);
-        assert_eq!(v(Action::CancelScheduled, "PUSH_FAILED"), VerifyVerdict::Unknown);
+        assert_eq!(
+            v(Action::Recall, "PUSH_DELETED_PUSH_MSG"),
+            VerifyVerdict::Unknown
+        );
+        assert_eq!(
+            v(Action::Override, "PUSH_COLLAPSED"),
+            VerifyVerdict::Verified
+        );
+        assert_eq!(
+            v(Action::Override, "PUSH_STARTED"),
+            VerifyVerdict::NotEffective
+        );
+        assert_eq!(
+            v(Action::CancelScheduled, "PUSH_CANCELED"),
+            VerifyVerdict::Verified
+        );
+        assert_eq!(
+            v(Action::CancelScheduled, "PUSH_WAIT"),
+            VerifyVerdict::NotEffective
+        );
+        assert_eq!(
+            v(Action::CancelScheduled, "PUSH_FAILED"),
+            VerifyVerdict::Unknown
+        );
         assert_eq!(judge(Action::Stop, None).verdict, VerifyVerdict::Unknown);
         let f = judge(Action::Stop, Some("PUSH_FINISHED"));
         assert_eq!(f.evidence["status"], "PUSH_FINISHED");

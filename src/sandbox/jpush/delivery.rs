@@ -11,10 +11,11 @@
 //!   devices only).
 //! - A recall stops delivery on the channels seed 000 lists for recall (JPush, Xiaomi, vivo):
 //!   their counts stop growing. Vendor channels that cannot recall go on.
-//! - An override stops the original's delivery on the channels seed 000 lists for override
-//!   (JPush, Xiaomi, Meizu, OPPO, FCM, Huawei EMUI ≥ 10) and HarmonyOS, on APNs when it carries
-//!   the original's `apns_collapse_id`; the new message goes to the original's audience on the
-//!   platforms it names.
+//! - An override stops the original's delivery on every channel either list of
+//!   reference/jpush.md §1 names for `override_msg_id` (current docs: JPush, Xiaomi, OPPO,
+//!   vivo, FCM, Honor, Huawei EMUI ≥ 10, HarmonyOS; earlier: also Meizu; seed 000 agrees but for
+//!   Honor and vivo), and on APNs when it carries the original's `apns_collapse_id`; the new
+//!   message goes to the original's audience on the platforms it names.
 //! - The ledger's `sample_registration_ids` are devices of the message's audience on the JPush
 //!   connection; each gets it at a time fixed by a hash of (msg_id, registration id) within the
 //!   same schedule.
@@ -29,10 +30,9 @@ pub const DEFAULT_TTL: i64 = 86_400;
 
 /// Channels where a recall stops delivery (seed 000: 仅安卓极光通道、小米通道、vivo通道支持消息撤回).
 pub const RECALL_CHANNELS: &[&str] = &["jpush", "xiaomi", "vivo"];
-/// Channels where an override replaces the original (seed 000's list, and HarmonyOS per
-/// reference/jpush.md §1).
+/// Channels where an override replaces the original (reference/jpush.md §1, both lists).
 pub const OVERRIDE_CHANNELS: &[&str] = &[
-    "jpush", "xiaomi", "meizu", "oppo", "fcm", "huawei", "hmos",
+    "jpush", "xiaomi", "meizu", "oppo", "vivo", "fcm", "honor", "huawei", "hmos",
 ];
 
 /// The channels of each platform, as ledgers name them.

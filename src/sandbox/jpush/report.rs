@@ -170,8 +170,7 @@ impl Jpush {
                 match a.iter().map(Value::as_str).collect::<Option<Vec<_>>>() {
                     Some(r) => r,
                     None => {
-                        return invalid("registration_ids")
-                            .note("registration ids are strings");
+                        return invalid("registration_ids").note("registration ids are strings");
                     }
                 }
             }

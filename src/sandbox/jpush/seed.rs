@@ -81,7 +81,12 @@ pub(crate) fn delivery(seed: &SeedMessage) -> super::delivery::Delivery {
         .extra
         .get("sample_registration_ids")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     super::delivery::Delivery::new(receivers, ttl, samples)
 }
