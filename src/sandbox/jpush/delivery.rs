@@ -132,13 +132,19 @@ impl Delivery {
     }
 }
 
-/// A fixed number in [0, 1) per (message, device): FNV-1a, so it is the same on every run.
+/// A fixed number in [0, 1) per (message, device), the same on every run: FNV-1a over the
+/// bytes, then splitmix64's finalizer (FNV alone leaves the high bits of similar ids alike).
 fn unit_hash(msg_id: u64, regid: &str) -> f64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in msg_id.to_le_bytes().iter().chain(regid.as_bytes()) {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
