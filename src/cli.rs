@@ -96,8 +96,8 @@ pub struct VerifyOptions {
     #[arg(long, value_name = "DURATION", value_parser = parse_observe, default_value = "60s")]
     pub observe: std::time::Duration,
     /// Check at most this many corrections in this pass, most receivers first (default: what
-    /// the provider's report API allows in one quota period, e.g. TPNS 200 an hour); the rest
-    /// are left for the next `pushfix verify`
+    /// the provider's report API allows in an hour, e.g. TPNS 200); the rest are left for the
+    /// next `pushfix verify`
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_checks: Option<u64>,
 }

@@ -241,12 +241,15 @@ fn execute(p: Pending, r: Run<'_>) -> Result<PassOutcome, Error> {
             }
         })
         .collect();
-    // One period of the quota per pass unless told otherwise: a pass ends in about the
-    // quota's period, and the next pass picks up where it stopped.
+    // An hour of the quota per pass unless told otherwise (TPNS: 200 checks): a pass ends in
+    // about an hour at most, and the next pass picks up where it stopped.
     let n = match r.options.max_checks {
         Some(m) => (m as usize).min(checks.len()),
         None => {
-            let budget = p.rate.count.floor().max(1.0) as u64;
+            let budget = (p.rate.per_sec() * 3600.0)
+                .max(p.rate.count)
+                .floor()
+                .max(1.0) as u64;
             verify::fitting(checks.len(), budget, |k| p.verifier.cost(&checks[..k]))
         }
     };

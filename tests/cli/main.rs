@@ -13,3 +13,4 @@ mod run_jpush;
 mod run_tpns;
 mod support;
 mod truth;
+mod verify;
