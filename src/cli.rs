@@ -267,7 +267,8 @@ pub struct SandboxArgs {
     /// Rate limit of the corrective API families, e.g. 10/s (default: JPush 600/min, TPNS 1/s)
     #[arg(long, value_name = "N/s")]
     pub rate: Option<String>,
-    /// Inject faults, e.g. 5xx=0.05,timeout=0.01,reset=0.01,latency=20ms
+    /// Inject faults, e.g. 5xx=0.05,timeout=0.01,reset=0.01,latency=20ms; ineffective=0.2
+    /// answers a share of corrections as done and changes nothing (what `verify` catches)
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
     /// Answer TPNS revoke_push_msg (offline at Tencent since 2025) instead of refusing it
