@@ -163,6 +163,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
         ))
     })?;
     let run_id = run_dir::run_id(Timestamp::now(), &plan.playbook.name);
+    super::verify::check_ledger(&plan)?;
     launch(Launch {
         playbook_path: &playbook,
         playbook_text: &text,

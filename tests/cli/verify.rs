@@ -751,3 +751,80 @@ fn verify_refuses_what_it_cannot_do() {
         .stderr_contains("--rate")
         .run();
 }
+
+/// `run --verify` killed in its observation window: `resume` finishes the run by verifying,
+/// once each, and records its end.
+#[test]
+fn resume_finishes_a_run_killed_while_verifying() {
+    let dir = setup(
+        "verify-resume",
+        JPUSH_PROVIDER,
+        "  verify: true",
+        JPUSH_STEPS,
+        &jpush_ledger(),
+    );
+    let sb = SandboxProc::start(dir.path(), &["--ledger", "ledger.jsonl"]);
+    let mut child = pushfix(dir.path())
+        .args([
+            "run",
+            "pb.yaml",
+            "--endpoint",
+            &sb.url,
+            "--yes",
+            "--audit-dir",
+            "audit",
+            "--observe",
+            "60s",
+        ])
+        .spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // The run directory appears once the run starts; its journal grows from there.
+    let journal_text = || {
+        let runs = std::fs::read_dir(dir.path().join("audit")).ok()?;
+        let rd = runs
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.join("journal.jsonl").is_file())?;
+        std::fs::read_to_string(rd.join("journal.jsonl")).ok()
+    };
+    // The first reading is in: the pass now waits out its window.
+    while journal_text()
+        .unwrap_or_default()
+        .matches("\"event\":\"verify_answer\"")
+        .count()
+        < 2
+    {
+        if child.has_exited() {
+            panic!("the run ended early: {}", child.wait().all());
+        }
+        assert!(Instant::now() < deadline, "the run did not start verifying");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(child.signal("KILL"));
+    let _ = child.wait();
+    let rd = latest_run_dir(dir.path());
+    let journal = read_journal(&rd);
+    assert!(journal.iter().any(|e| e["event"] == "verify_started"));
+    assert!(
+        !journal
+            .iter()
+            .any(|e| e["event"] == "verified" || e["event"] == "run_finished")
+    );
+    let out = pushfix(dir.path())
+        .arg("resume")
+        .arg(&rd)
+        .args(["--yes", "--observe", "1s"])
+        .status(0)
+        .run();
+    assert!(
+        out.stdout
+            .contains("verification: 3 of 3 corrections checked"),
+        "{}",
+        out.all()
+    );
+    let journal = read_journal(&rd);
+    assert_eq!(verdicts(&journal).len(), 3);
+    assert_eq!(journal.last().unwrap()["event"], "run_finished");
+    assert_eq!(read_report(&rd)["verification"]["passes"], 2);
+    assert_hand_count(&rd);
+    sb.stop();
+}
