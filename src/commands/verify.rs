@@ -100,6 +100,12 @@ fn pending(
     };
     let mut scan = Scan::new(spec.family.as_str(), rate.count.max(1.0) as usize);
     journal::read_each(&run_dir.join("journal.jsonl"), |e| scan.see(&e))?;
+    if scan.repeated > 0 {
+        eprintln!(
+            "warning: the journal holds {} verdict(s) recorded twice for one correction; the last one counts",
+            scan.repeated
+        );
+    }
     let steps = verify::steps(plan, all);
     let candidates = verify::candidates(plan, &scan, &steps);
     let ledger = if verifier.reads_ledger() && !candidates.is_empty() {
@@ -171,7 +177,7 @@ fn ledger_records(
                 Diagnostic::error(format!("`{field}` of {id}: {message}"))
                     .at_line(path, Span::point(rec.line as u32, 1), None)
                     .help(
-                        "sample_registration_ids is a list of at most 1000 JPush registration ids",
+                        "verification reads this field of the ledger: correct it, or leave it out",
                     ),
             );
             continue;

@@ -256,15 +256,9 @@ impl ReportBuilder {
                 self.verify.passes += 1;
                 self.verify.steps.extend(steps.iter().cloned());
             }
-            Event::VerifyRequest { at, .. } => {
-                self.verify.requests += 1;
-                self.seconds.entry(at.as_second()).or_default().0 += 1;
-            }
-            Event::VerifyAnswer { at, class, .. } => {
-                if class == "throttled" {
-                    self.seconds.entry(at.as_second()).or_default().1 += 1;
-                }
-            }
+            // Not in the timeline: a pass days after the campaign would squeeze its chart.
+            Event::VerifyRequest { .. } => self.verify.requests += 1,
+            Event::VerifyAnswer { .. } => {}
             Event::Verified {
                 step,
                 target,
@@ -652,5 +646,116 @@ mod tests {
                 "totals"
             ]
         );
+    }
+
+    #[test]
+    fn verification_counts_the_done_targets_of_covered_steps() {
+        let at = t("2026-11-21T00:00:00Z");
+        let fin = |step: &str, target: &str, outcome| Event::Final {
+            at,
+            step: step.into(),
+            target: target.into(),
+            outcome,
+            reason: None,
+            code: None,
+            new_id: None,
+        };
+        let verdict = |target: &str, v| Event::Verified {
+            at,
+            step: "s".into(),
+            target: target.into(),
+            verdict: v,
+            reason: Some("why: details".into()),
+            evidence: [("status".to_string(), serde_json::json!("PUSH_FINISHED"))]
+                .into_iter()
+                .collect(),
+        };
+        let mut ev = vec![
+            Event::RunStarted {
+                at,
+                run_id: "r".into(),
+                playbook_path: "p.yaml".into(),
+                playbook_name: "x".into(),
+                playbook_sha256: "ab".into(),
+                git_commit: None,
+                operator: "ops@host".into(),
+                content_sha256: "cd".into(),
+                provider: "tpns".into(),
+                base_url: "https://api.tpns.tencent.com".into(),
+                app: "k".into(),
+                sandbox: false,
+                as_of: None,
+            },
+            Event::StepStarted {
+                at,
+                step: "s".into(),
+                action: "stop".into(),
+                targets: 4,
+            },
+            Event::StepStarted {
+                at,
+                step: "other".into(),
+                action: "stop".into(),
+                targets: 1,
+            },
+            fin("s", "1", Outcome::Done),
+            fin("s", "2", Outcome::Done),
+            fin("s", "3", Outcome::Done),
+            fin("s", "4", Outcome::Failed),
+            fin("other", "9", Outcome::Done),
+        ];
+        let (r, _) = build(&ev).unwrap();
+        assert!(r.verification.is_none(), "no pass, no verification object");
+        ev.extend([
+            Event::VerifyStarted {
+                at,
+                operator: "ops@host".into(),
+                steps: vec!["s".into()],
+                to_check: 3,
+                left: 0,
+            },
+            Event::VerifyRequest {
+                at,
+                family: "tpns_statistics".into(),
+                request: "POST /v3/statistics/get_push_record".into(),
+                targets: 1,
+                attempt: 1,
+            },
+            verdict("1", VerifyVerdict::Verified),
+            verdict("2", VerifyVerdict::NotEffective),
+        ]);
+        let (r, d) = build(&ev).unwrap();
+        let v = r.verification.clone().unwrap();
+        assert_eq!(
+            (
+                v.counts.checked,
+                v.counts.verified,
+                v.counts.not_effective,
+                v.counts.unknown,
+                v.counts.unchecked
+            ),
+            (2, 1, 1, 0, 1)
+        );
+        assert_eq!((v.requests, v.passes), (1, 1));
+        assert_eq!(r.steps[0].verification, Some(v.counts));
+        assert!(r.steps[1].verification.is_none(), "not covered");
+        assert_eq!(d.verification.not_effective[0].target, "2");
+        assert!(
+            d.verification.not_effective[0]
+                .evidence
+                .contains("PUSH_FINISHED")
+        );
+        assert_eq!(
+            d.verification.unchecked,
+            vec![("s".to_string(), "3".to_string())]
+        );
+        let md = to_markdown(&r, &d);
+        assert!(
+            md.contains("### Not effective (1)") && md.contains("### Unchecked (1)"),
+            "{md}"
+        );
+        let json = to_json(&r);
+        assert_eq!(json["verification"]["not_effective"], 1);
+        assert_eq!(json["steps"][0]["verification"]["unchecked"], 1);
     }
 }
