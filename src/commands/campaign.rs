@@ -336,6 +336,8 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
     // A campaign that finished verifies before its end is recorded, so the run's exit code
     // and reports include the verdicts (docs/verification.md).
     let verified = if result.stopped.is_none() && result.journal_error.is_none() {
+        // The pass reads the campaign's final records back from the journal.
+        sinks.flush();
         match super::verify::after_campaign(
             run_dir,
             destination,

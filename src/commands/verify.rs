@@ -542,6 +542,7 @@ fn meaning(code: i32) -> &'static str {
     match code {
         exit::FAILURES => "a correction did not take effect (not_effective)",
         exit::ABORTED => "verification was interrupted; `pushfix verify` goes on",
+        exit::OK => "no correction found not effective",
         c => exit::meaning(c),
     }
 }
