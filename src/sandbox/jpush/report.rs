@@ -185,12 +185,15 @@ impl Jpush {
             Some(_) => return invalid("date").note("date is yyyy-mm-dd"),
         };
         let m = self.messages.get(id);
+        // The app's known devices: every message's samples, gathered once per request.
+        let app: std::collections::HashSet<&str> = self
+            .messages
+            .iter()
+            .flat_map(|x| x.delivery.samples.iter().map(String::as_str))
+            .collect();
         let mut out = Map::new();
         for r in regids {
-            let known = self
-                .messages
-                .iter()
-                .any(|x| x.delivery.samples.iter().any(|s| s == r));
+            let known = app.contains(r);
             let status = match m {
                 _ if !known => 2,
                 None => 3,
