@@ -33,6 +33,10 @@ pub enum Command {
     /// Finish an interrupted run from its journal: settled targets are skipped, requests in
     /// flight at the interruption are re-sent idempotently or re-checked.
     Resume(ResumeArgs),
+    /// Ask the provider whether each correction of a run took effect (verified, not_effective,
+    /// unknown), within its report API's quota; resumable: what has a verdict is not asked
+    /// again, and what the quota leaves is checked by the next `verify`.
+    Verify(VerifyArgs),
     /// Rebuild a run's report from its journal and print it.
     Report(ReportArgs),
     /// Print the channel matrix: what each action reaches per platform and vendor channel.
@@ -80,6 +84,40 @@ fn parse_max_runtime(s: &str) -> Result<std::time::Duration, String> {
     let d = crate::domain::parse_duration(s)?;
     if d.is_zero() {
         return Err("a run needs some time: give a duration above zero".into());
+    }
+    Ok(d)
+}
+
+/// How verification watches and how much one pass checks (`verify`, `run --verify`, `resume`).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct VerifyOptions {
+    /// How long to watch deliveries before judging a correction: JPush compares two readings
+    /// this far apart; TPNS reads a task's status no earlier than this after its correction
+    #[arg(long, value_name = "DURATION", value_parser = parse_observe, default_value = "60s")]
+    pub observe: std::time::Duration,
+    /// Check at most this many corrections in this pass, most receivers first (default: what
+    /// the provider's report API allows in an hour, e.g. TPNS 200); the rest are left for the
+    /// next `pushfix verify`
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_checks: Option<u64>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            observe: DEFAULT_OBSERVE,
+            max_checks: None,
+        }
+    }
+}
+
+/// `--observe`'s default.
+pub const DEFAULT_OBSERVE: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn parse_observe(s: &str) -> Result<std::time::Duration, String> {
+    let d = crate::domain::parse_duration(s)?;
+    if d > std::time::Duration::from_secs(3600) {
+        return Err("at most 1h: a longer watch belongs to a later `pushfix verify`".into());
     }
     Ok(d)
 }
@@ -194,6 +232,13 @@ pub struct RunArgs {
     pub events: Option<PathBuf>,
     #[command(flatten)]
     pub schedule: ScheduleArgs,
+    /// After the campaign, ask the provider whether each correction took effect (as
+    /// `verify: true` in the playbook's `limits`); a correction not effective makes the exit
+    /// code 1
+    #[arg(long)]
+    pub verify: bool,
+    #[command(flatten)]
+    pub verify_options: VerifyOptions,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -222,7 +267,8 @@ pub struct SandboxArgs {
     /// Rate limit of the corrective API families, e.g. 10/s (default: JPush 600/min, TPNS 1/s)
     #[arg(long, value_name = "N/s")]
     pub rate: Option<String>,
-    /// Inject faults, e.g. 5xx=0.05,timeout=0.01,reset=0.01,latency=20ms
+    /// Inject faults, e.g. 5xx=0.05,timeout=0.01,reset=0.01,latency=20ms; ineffective=0.2
+    /// answers a share of corrections as done and changes nothing (what `verify` catches)
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
     /// Answer TPNS revoke_push_msg (offline at Tencent since 2025) instead of refusing it
@@ -270,4 +316,28 @@ pub struct ResumeArgs {
     pub endpoint: Option<String>,
     #[command(flatten)]
     pub max_runtime: MaxRuntimeArgs,
+    /// For a run that verifies (`--verify`, `verify: true`): how it verifies once finished
+    #[command(flatten)]
+    pub verify_options: VerifyOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A run directory (audit/<time>-<name>)
+    pub run_dir: PathBuf,
+    /// Provider base URL instead of the run's (plain http only to a loopback host; a sandbox
+    /// run's sandbox ended with it)
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    #[command(flatten)]
+    pub options: VerifyOptions,
+    /// The report API's quota, when your app's differs from the documented one (TPNS
+    /// statistics 200/h, JPush report 2400/min), e.g. 400/h
+    #[arg(long, value_name = "N/PERIOD")]
+    pub rate: Option<String>,
+    #[command(flatten)]
+    pub max_runtime: MaxRuntimeArgs,
+    /// Output on stdout: the summary, or report.json's `verification` with its steps (json)
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }

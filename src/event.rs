@@ -55,6 +55,34 @@ impl Outcome {
     }
 }
 
+/// What verification made of a correction (docs/verification.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyVerdict {
+    /// The provider's records show the correction's effect.
+    Verified,
+    /// The provider's records show it did not take effect (the evidence says how).
+    NotEffective,
+    /// The provider's records cannot tell.
+    Unknown,
+}
+
+impl VerifyVerdict {
+    pub const ALL: [VerifyVerdict; 3] = [
+        VerifyVerdict::Verified,
+        VerifyVerdict::NotEffective,
+        VerifyVerdict::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyVerdict::Verified => "verified",
+            VerifyVerdict::NotEffective => "not_effective",
+            VerifyVerdict::Unknown => "unknown",
+        }
+    }
+}
+
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -152,6 +180,61 @@ pub enum Event {
     RunFinished {
         at: Timestamp,
         exit_code: i32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stopped: Option<String>,
+    },
+    /// A verification pass began (`pushfix verify`, `run --verify`): the steps it covers, the
+    /// corrections it will check and those it leaves for a later pass (the quota's).
+    VerifyStarted {
+        at: Timestamp,
+        operator: String,
+        #[serde(default)]
+        steps: Vec<String>,
+        to_check: u64,
+        #[serde(default)]
+        left: u64,
+    },
+    /// A verification request is about to leave: what the quota of its family counts, across
+    /// passes and processes.
+    VerifyRequest {
+        at: Timestamp,
+        family: String,
+        request: String,
+        /// Corrections it is for (a JPush report request covers up to 100 messages).
+        #[serde(default)]
+        targets: u64,
+        attempt: u32,
+    },
+    /// What came back to a verification request.
+    VerifyAnswer {
+        at: Timestamp,
+        family: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        class: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        latency_ms: u64,
+    },
+    /// A correction's verdict, with the provider's evidence; a target gets one, never two.
+    Verified {
+        at: Timestamp,
+        step: String,
+        target: String,
+        verdict: VerifyVerdict,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        evidence: serde_json::Map<String, serde_json::Value>,
+    },
+    /// A verification pass ended.
+    VerifyFinished {
+        at: Timestamp,
+        checked: u64,
+        /// Corrections of the covered steps still without a verdict.
+        unchecked: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stopped: Option<String>,
     },

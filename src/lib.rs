@@ -40,6 +40,7 @@ pub mod run_dir;
 pub mod sandbox;
 pub mod target;
 pub mod template;
+pub mod verify;
 pub mod yaml;
 
 /// An I/O error as a short reason ("no such file or directory").

@@ -177,6 +177,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
         ))
     })?;
     let run_id = run_dir::run_id(Timestamp::now(), &plan.playbook.name);
+    super::verify::check_ledger(&plan)?;
     launch(Launch {
         playbook_path: &playbook,
         playbook_text: &text,
@@ -188,6 +189,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32, Error> {
         note: None,
         events: EventsTarget::default(),
         max_runtime: a.schedule.max_runtime.max_runtime,
+        verify: Default::default(),
     })
     .map(|f| f.code)
 }

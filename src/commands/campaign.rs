@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use super::output;
 use super::prepare::check_max_targets;
 use crate::atomic_file::{write_atomic, write_json};
+use crate::cli::VerifyOptions;
 use crate::domain::FailureBudget;
 use crate::error::Error;
 use crate::event::Outcome;
@@ -99,6 +100,8 @@ pub struct Launch<'a> {
     pub events: EventsTarget,
     /// `--max-runtime`: stop dispatching after this long.
     pub max_runtime: Option<Duration>,
+    /// How the run verifies, when its plan asks (`--verify`, `verify: true`).
+    pub verify: VerifyOptions,
 }
 
 /// A run that went through: its exit code and where its audit record is.
@@ -119,6 +122,7 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
         note,
         events,
         max_runtime,
+        verify,
     } = l;
     plan.provider.base_url = destination.base_url.clone();
     plan.provider.base_url_source = destination.base_url_source.clone();
@@ -206,6 +210,7 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
         events,
         max_runtime,
         budget: BudgetSoFar::default(),
+        verify,
     })?;
     Ok(Finished { code, run_dir })
 }
@@ -242,6 +247,8 @@ pub struct Drive<'a> {
     pub max_runtime: Option<Duration>,
     /// What earlier parts of this run (before a resume) used of its failure budget.
     pub budget: BudgetSoFar,
+    /// How the run verifies once its campaign is done, when its plan asks.
+    pub verify: VerifyOptions,
 }
 
 /// The failure budget is the run's, across resumes: what the run may fail in all (computed
@@ -269,6 +276,7 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
         events,
         max_runtime,
         budget,
+        verify,
     } = d;
     let redactions = auth.redactions();
     let timeout = Duration::from_millis(plan.limits.timeout_ms);
@@ -324,6 +332,31 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
             .execute()
             .await
     });
+    // A campaign that finished verifies before its end is recorded, so the run's exit code
+    // and reports include the verdicts (docs/verification.md).
+    let verified = if result.stopped.is_none() && result.journal_error.is_none() {
+        // The pass reads the campaign's final records back from the journal.
+        sinks.flush();
+        match super::verify::after_campaign(
+            run_dir,
+            destination,
+            sinks.clone(),
+            stop.clone(),
+            verify,
+            &runtime,
+        ) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!(
+                    "verification not done: {e}; `pushfix verify {}` does it",
+                    run_dir.display()
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
     runtime.shutdown_background();
 
     let (so_far, details) = report
@@ -333,11 +366,18 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
     // Targets never dispatched, or in flight without an outcome, mean the run did not finish.
     let unfinished = so_far.totals.outcomes.not_attempted > 0 || !details.unresolved.is_empty();
     let stopped = result.stopped.is_some() || result.journal_error.is_some();
-    let code = exit::for_run(stopped || unfinished, failures);
+    let mut code = exit::for_run(stopped || unfinished, failures);
+    if let Some(v) = &verified {
+        code = v.adjust(code);
+    }
+    let stopped_why = result
+        .stopped
+        .clone()
+        .or_else(|| verified.as_ref().and_then(|v| v.result.stopped.clone()));
     let _ = sinks.event(&Event::RunFinished {
         at: Timestamp::now(),
         exit_code: code,
-        stopped: result.stopped.clone(),
+        stopped: stopped_why,
     });
     sinks.flush();
 
@@ -438,8 +478,18 @@ fn summary(r: &Report, d: &Details, run_dir: &Path, journal_error: Option<&str>)
     if let Some(e) = journal_error {
         o.push_str(&format!("journal error: {e}\n"));
     }
+    o.push_str(&super::verify::summary(r, d, run_dir));
     if let Some(c) = r.exit_code {
-        o.push_str(&format!("\nexit {c}: {}\n", exit::meaning(c)));
+        let not_effective = r
+            .verification
+            .as_ref()
+            .is_some_and(|v| v.counts.not_effective > 0);
+        let meaning = if c == exit::FAILURES && failures == 0 && not_effective {
+            "a correction did not take effect (verification: not_effective)"
+        } else {
+            exit::meaning(c)
+        };
+        o.push_str(&format!("\nexit {c}: {meaning}\n"));
     }
     let shown = std::fs::canonicalize(run_dir).unwrap_or_else(|_| run_dir.to_path_buf());
     o.push_str(&format!("audit: {}\n", shown.display()));

@@ -13,6 +13,7 @@ mod resume;
 mod run;
 mod sandbox;
 mod validate;
+mod verify;
 
 use clap::{CommandFactory, Parser};
 use jiff::Timestamp;
@@ -58,6 +59,7 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Run(a) => run::run(a),
         Command::Report(a) => report::report(a),
         Command::Resume(a) => resume::resume(a),
+        Command::Verify(a) => verify::verify(a),
         Command::Apply(a) => apply::apply(a),
         Command::Sandbox(a) => sandbox::sandbox(a),
         Command::Schema => {

@@ -161,5 +161,6 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
         events: EventsTarget::default(),
         max_runtime: a.max_runtime.max_runtime,
         budget,
+        verify: a.verify_options,
     })
 }

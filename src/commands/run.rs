@@ -26,8 +26,10 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
     let loaded = load(&a.playbook, &a.vars.vars, now, started)?;
     if a.sandbox {
         // The built-in sandbox starts empty: no earlier run corrected anything in it.
-        let pre = build(loaded, &AlreadyDone::new())?;
+        let mut pre = build(loaded, &AlreadyDone::new())?;
         print_warnings(&pre.warnings);
+        pre.plan.limits.verify |= a.verify;
+        super::verify::check_ledger(&pre.plan)?;
         return run_in_sandbox(&a, pre, as_of);
     }
     let (base_url, source) = match &a.endpoint {
@@ -56,8 +58,10 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
         history(&loaded.playbook, &a.audit_dir, &base_url)?
     };
     refuse_unfinished(&history)?;
-    let pre = build(loaded, &history.settled)?;
+    let mut pre = build(loaded, &history.settled)?;
     print_warnings(&pre.warnings);
+    pre.plan.limits.verify |= a.verify;
+    super::verify::check_ledger(&pre.plan)?;
     let credentials = read_credentials(&pre.plan)?;
     let destination = Destination {
         base_url,
@@ -76,6 +80,7 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
         note: None,
         events: EventsTarget(a.events.clone()),
         max_runtime: a.schedule.max_runtime.max_runtime,
+        verify: a.verify_options,
     })
     .map(|f| f.code)
 }
@@ -123,6 +128,7 @@ fn run_in_sandbox(a: &RunArgs, pre: Prepared, as_of: Option<Timestamp>) -> Resul
         note: Some(note),
         events: EventsTarget(a.events.clone()),
         max_runtime: a.schedule.max_runtime.max_runtime,
+        verify: a.verify_options,
     });
     let record = sandbox.stop();
     // Keep the sandbox's own record of what it received and changed, for comparison.

@@ -504,6 +504,7 @@ mod tests {
                 max_failures: None,
                 timeout_ms: 1000,
                 rates,
+                verify: false,
             },
             retry: PlanRetry {
                 attempts: 3,
@@ -529,6 +530,7 @@ mod tests {
                 estimated_seconds: 0.0,
                 warnings: Vec::new(),
                 targets,
+                verify: None,
             }],
             totals: Totals {
                 targets: n as u64,

@@ -6,10 +6,12 @@ pub mod executor;
 pub mod failure_budget;
 pub mod lock;
 pub mod pacer;
+pub mod quota;
 pub mod recovery;
 pub mod retry;
 pub mod signals;
 pub mod stop;
+pub mod verify;
 
 pub use executor::{ExecConfig, Executor, ResumeHints, RunResult};
 pub use retry::RetrySettings;

@@ -113,6 +113,7 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
             estimated_seconds: 0.0,
             warnings: Vec::new(),
             targets: Vec::with_capacity(ids.len()),
+            verify: step.verify,
         };
         let mut receivers = ReceiverEstimate::default();
         let mut has_receivers = false;
@@ -511,6 +512,7 @@ fn plan_limits(pb: &Playbook, p: &dyn Provider) -> PlanLimits {
         max_failures: pb.limits.max_failures.map(|b| b.to_string()),
         timeout_ms: pb.limits.timeout.as_millis() as u64,
         rates,
+        verify: pb.limits.verify,
     }
 }
 

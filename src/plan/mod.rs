@@ -106,6 +106,9 @@ pub struct PlanLimits {
     pub timeout_ms: u64,
     /// The pacing rate of each API family this plan uses.
     pub rates: BTreeMap<Family, PlanRate>,
+    /// Verify the corrections after the campaign (`limits.verify`, `run --verify`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verify: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -140,6 +143,9 @@ pub struct PlanStep {
     pub estimated_seconds: f64,
     pub warnings: Vec<String>,
     pub targets: Vec<PlanTarget>,
+    /// The step's own `verify:` (None: as `limits.verify` says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -224,6 +230,7 @@ impl Plan {
                     estimated_requests: s.estimated_requests,
                     estimated_seconds: s.estimated_seconds,
                     warnings: s.warnings.clone(),
+                    verify: s.verify,
                     targets: Vec::new(),
                 })
                 .collect(),

@@ -112,6 +112,9 @@ impl Serialize for StepJson<'_> {
         m.serialize_entry("estimated_seconds", &st.estimated_seconds)?;
         m.serialize_entry("warnings", &st.warnings)?;
         m.serialize_entry("targets", &TargetsJson(self))?;
+        if let Some(v) = st.verify {
+            m.serialize_entry("verify", &v)?;
+        }
         m.end()
     }
 }
@@ -175,7 +178,10 @@ mod tests {
     /// The streaming writer says everything the plan's own serialization says.
     #[test]
     fn plan_json_is_the_plan_plus_request_previews() {
-        let plan = crate::plan::tests::sample_plan();
+        let mut plan = crate::plan::tests::sample_plan();
+        // Every optional field present, so a field the writer forgets shows.
+        plan.steps[0].verify = Some(true);
+        plan.limits.verify = true;
         let mut streamed = to_json(&plan);
         for step in streamed["steps"].as_array_mut().unwrap() {
             for t in step["targets"].as_array_mut().unwrap() {
@@ -183,6 +189,9 @@ mod tests {
                 assert_eq!(had.is_some(), t["disposition"] == "send", "{t}");
             }
         }
-        assert_eq!(streamed, serde_json::to_value(&plan).unwrap());
+        let own = serde_json::to_value(&plan).unwrap();
+        assert_eq!(streamed, own);
+        // In the same order, too.
+        assert_eq!(streamed.to_string(), own.to_string());
     }
 }

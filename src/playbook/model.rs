@@ -78,6 +78,8 @@ pub struct Limits {
     pub max_failures: Option<FailureBudget>,
     /// How long to wait for an answer before treating it as lost.
     pub timeout: Duration,
+    /// Ask the provider, after the campaign, whether each correction took effect.
+    pub verify: bool,
 }
 
 pub const DEFAULT_CONCURRENCY: u32 = 8;
@@ -111,6 +113,9 @@ pub struct Step {
     /// What an override the provider refused to send means for the run's exit code.
     pub on_not_corrected: NotCorrectedPolicy,
     pub message: Option<MessageSpec>,
+    /// Verify this step's corrections after the campaign (true), or never (false); None:
+    /// as `limits.verify` says.
+    pub verify: Option<bool>,
     pub span: Span,
 }
 

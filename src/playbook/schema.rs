@@ -93,6 +93,9 @@ struct LimitsDoc {
     /// that is idempotent.
     #[schemars(regex(pattern = DURATION))]
     timeout: Option<String>,
+    /// After the campaign, ask the provider whether each correction took effect (as `run
+    /// --verify`; docs/verification.md). Default false.
+    verify: Option<bool>,
 }
 
 #[derive(JsonSchema)]
@@ -175,6 +178,9 @@ struct StepDoc {
     on_not_corrected: Option<NotCorrectedDoc>,
     /// Override only: the corrected notification. Every string is a tera template.
     message: Option<MessageDoc>,
+    /// Verify this step's corrections after the campaign (`true`), or never (`false`);
+    /// default: as `limits.verify` says.
+    verify: Option<bool>,
 }
 
 #[derive(JsonSchema)]

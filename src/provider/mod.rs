@@ -23,6 +23,7 @@ pub mod request;
 pub mod spec;
 pub mod timpush;
 pub mod tpns;
+pub mod verify;
 
 use std::collections::BTreeMap;
 
@@ -41,6 +42,7 @@ pub use spec::{
     Condition, CredentialKeys, DecodedSettings, FamilySpec, FieldKind, KeyPath, LedgerField,
     MessageField, OwnKey, Settings, SettingsReader,
 };
+pub use verify::{Check, Finding, Probes, Verifier};
 
 use crate::domain::{Action, Facts, MsgId, ProviderKind, UnsupportedPolicy};
 use crate::target::{Original, PlanTarget};
@@ -166,4 +168,11 @@ pub trait Provider: Send + Sync + 'static {
     fn classify(&self, spec: &RequestSpec, answer: &Answer) -> Class;
     /// State for one run (caches, pools) and the procedures that correct each target.
     fn session(&self, settings: &Settings) -> Box<dyn Session>;
+
+    // --- verify ---
+    /// How to ask the provider whether corrections took effect (docs/verification.md); None:
+    /// it cannot be asked, and every correction stays `unchecked`.
+    fn verifier(&self, _settings: &Settings) -> Option<Box<dyn Verifier>> {
+        None
+    }
 }

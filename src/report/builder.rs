@@ -10,9 +10,9 @@ use jiff::Timestamp;
 
 use super::{
     Bucket, CodeGroup, Details, Listed, MAX_LISTED, Outcomes, REPORT_SCHEMA, Report,
-    ReportPlaybook, ReportStep, Totals,
+    ReportPlaybook, ReportStep, Totals, Verification, VerifyCounts, VerifyListed,
 };
-use crate::event::{Event, Outcome, Sink, SinkError};
+use crate::event::{Event, Outcome, Sink, SinkError, VerifyVerdict};
 use crate::plan::{Plan, exposure};
 
 /// A journal that does not start the way every run's does.
@@ -54,6 +54,19 @@ pub struct ReportBuilder {
     reasons: HashMap<String, Arc<str>>,
     /// Unix second -> (requests, throttled answers).
     seconds: BTreeMap<i64, (u64, u64)>,
+    verify: VerifyState,
+}
+
+/// What verification passes recorded.
+#[derive(Default)]
+struct VerifyState {
+    passes: u64,
+    requests: u64,
+    /// Steps some pass covered.
+    steps: std::collections::BTreeSet<String>,
+    /// (step, target) -> verdict, reason, evidence (compact JSON).
+    verdicts: BTreeMap<(String, String), (VerifyVerdict, Arc<str>, String)>,
+    last_pass: Option<(Timestamp, Option<String>)>,
 }
 
 impl ReportBuilder {
@@ -123,6 +136,7 @@ impl ReportBuilder {
                     steps: Vec::new(),
                     totals: Totals::default(),
                     exposure: None,
+                    verification: None,
                 });
                 self.details.base_url = base_url.clone();
                 self.details.provider = provider.clone();
@@ -158,6 +172,7 @@ impl ReportBuilder {
                     throttled: 0,
                     achieved_rate_per_s: 0.0,
                     not_corrected_ok,
+                    verification: None,
                 });
                 self.windows.push((Some(*at), None));
                 self.dispatch.push((None, None));
@@ -236,6 +251,34 @@ impl ReportBuilder {
                     r.stopped = stopped.clone();
                 }
                 self.details.stopped = stopped.clone();
+            }
+            Event::VerifyStarted { steps, .. } => {
+                self.verify.passes += 1;
+                self.verify.steps.extend(steps.iter().cloned());
+            }
+            // Not in the timeline: a pass days after the campaign would squeeze its chart.
+            Event::VerifyRequest { .. } => self.verify.requests += 1,
+            Event::VerifyAnswer { .. } => {}
+            Event::Verified {
+                step,
+                target,
+                verdict,
+                reason,
+                evidence,
+                ..
+            } => {
+                let reason = self.reason(reason.as_ref());
+                let evidence = if *verdict == VerifyVerdict::Verified {
+                    String::new()
+                } else {
+                    serde_json::to_string(evidence).unwrap_or_default()
+                };
+                self.verify
+                    .verdicts
+                    .insert((step.clone(), target.clone()), (*verdict, reason, evidence));
+            }
+            Event::VerifyFinished { at, stopped, .. } => {
+                self.verify.last_pass = Some((*at, stopped.clone()));
             }
         }
     }
@@ -322,13 +365,91 @@ impl ReportBuilder {
         report.totals = t;
         if let Some(plan) = &self.plan {
             report.exposure = Some(exposure::compute(plan, |step, target| {
+                let key = (step.to_string(), target.to_string());
+                // A correction the provider says did not take effect corrects nothing.
+                if let Some((VerifyVerdict::NotEffective, reason, _)) =
+                    self.verify.verdicts.get(&key)
+                {
+                    return Some((
+                        Outcome::NotCorrected,
+                        format!("verification: not effective: {reason}"),
+                    ));
+                }
                 self.finals
-                    .get(&(step.to_string(), target.to_string()))
+                    .get(&key)
                     .map(|l| (l.outcome, l.reason.to_string()))
             }));
         }
+        self.verification(&mut report, &mut details);
         self.timeline(&report, &mut details);
         Ok((report, details))
+    }
+
+    /// The verdicts of the corrections of the steps verification covered.
+    fn verification(&self, report: &mut Report, details: &mut Details) {
+        let v = &self.verify;
+        if v.passes == 0 {
+            return;
+        }
+        let mut total = VerifyCounts::default();
+        let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+        let d = &mut details.verification;
+        for ((step, target), last) in &self.finals {
+            if last.outcome != Outcome::Done || !v.steps.contains(step) {
+                continue;
+            }
+            let key = (step.clone(), target.clone());
+            let found = v.verdicts.get(&key);
+            total.add(found.map(|f| f.0));
+            if let Some(&i) = self.index.get(step) {
+                report.steps[i]
+                    .verification
+                    .get_or_insert_with(VerifyCounts::default)
+                    .add(found.map(|f| f.0));
+            }
+            let listed = |(verdict, reason, evidence): &(VerifyVerdict, Arc<str>, String)| {
+                let _ = verdict;
+                VerifyListed {
+                    step: step.clone(),
+                    target: target.clone(),
+                    reason: reason.to_string(),
+                    evidence: evidence.clone(),
+                }
+            };
+            match found {
+                None if d.unchecked.len() < MAX_LISTED => d.unchecked.push(key),
+                Some(f)
+                    if f.0 == VerifyVerdict::NotEffective && d.not_effective.len() < MAX_LISTED =>
+                {
+                    d.not_effective.push(listed(f))
+                }
+                Some(f) if f.0 == VerifyVerdict::Unknown => {
+                    let head = f.1.split(':').next().unwrap_or("").trim().to_string();
+                    *reasons.entry(head).or_default() += 1;
+                    if d.unknown.len() < MAX_LISTED {
+                        d.unknown.push(listed(f));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Steps covered with no correction to check still show their (zero) counts.
+        for s in &v.steps {
+            if let Some(&i) = self.index.get(s) {
+                report.steps[i]
+                    .verification
+                    .get_or_insert_with(VerifyCounts::default);
+            }
+        }
+        let mut reasons: Vec<(String, u64)> = reasons.into_iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        d.unknown_reasons = reasons;
+        d.last_pass = v.last_pass.clone();
+        report.verification = Some(Verification {
+            counts: total,
+            requests: v.requests,
+            passes: v.passes,
+        });
     }
 
     /// Requests and throttles over the run, in buckets of a whole number of seconds.
@@ -525,5 +646,116 @@ mod tests {
                 "totals"
             ]
         );
+    }
+
+    #[test]
+    fn verification_counts_the_done_targets_of_covered_steps() {
+        let at = t("2026-11-21T00:00:00Z");
+        let fin = |step: &str, target: &str, outcome| Event::Final {
+            at,
+            step: step.into(),
+            target: target.into(),
+            outcome,
+            reason: None,
+            code: None,
+            new_id: None,
+        };
+        let verdict = |target: &str, v| Event::Verified {
+            at,
+            step: "s".into(),
+            target: target.into(),
+            verdict: v,
+            reason: Some("why: details".into()),
+            evidence: [("status".to_string(), serde_json::json!("PUSH_FINISHED"))]
+                .into_iter()
+                .collect(),
+        };
+        let mut ev = vec![
+            Event::RunStarted {
+                at,
+                run_id: "r".into(),
+                playbook_path: "p.yaml".into(),
+                playbook_name: "x".into(),
+                playbook_sha256: "ab".into(),
+                git_commit: None,
+                operator: "ops@host".into(),
+                content_sha256: "cd".into(),
+                provider: "tpns".into(),
+                base_url: "https://api.tpns.tencent.com".into(),
+                app: "k".into(),
+                sandbox: false,
+                as_of: None,
+            },
+            Event::StepStarted {
+                at,
+                step: "s".into(),
+                action: "stop".into(),
+                targets: 4,
+            },
+            Event::StepStarted {
+                at,
+                step: "other".into(),
+                action: "stop".into(),
+                targets: 1,
+            },
+            fin("s", "1", Outcome::Done),
+            fin("s", "2", Outcome::Done),
+            fin("s", "3", Outcome::Done),
+            fin("s", "4", Outcome::Failed),
+            fin("other", "9", Outcome::Done),
+        ];
+        let (r, _) = build(&ev).unwrap();
+        assert!(r.verification.is_none(), "no pass, no verification object");
+        ev.extend([
+            Event::VerifyStarted {
+                at,
+                operator: "ops@host".into(),
+                steps: vec!["s".into()],
+                to_check: 3,
+                left: 0,
+            },
+            Event::VerifyRequest {
+                at,
+                family: "tpns_statistics".into(),
+                request: "POST /v3/statistics/get_push_record".into(),
+                targets: 1,
+                attempt: 1,
+            },
+            verdict("1", VerifyVerdict::Verified),
+            verdict("2", VerifyVerdict::NotEffective),
+        ]);
+        let (r, d) = build(&ev).unwrap();
+        let v = r.verification.clone().unwrap();
+        assert_eq!(
+            (
+                v.counts.checked,
+                v.counts.verified,
+                v.counts.not_effective,
+                v.counts.unknown,
+                v.counts.unchecked
+            ),
+            (2, 1, 1, 0, 1)
+        );
+        assert_eq!((v.requests, v.passes), (1, 1));
+        assert_eq!(r.steps[0].verification, Some(v.counts));
+        assert!(r.steps[1].verification.is_none(), "not covered");
+        assert_eq!(d.verification.not_effective[0].target, "2");
+        assert!(
+            d.verification.not_effective[0]
+                .evidence
+                .contains("PUSH_FINISHED")
+        );
+        assert_eq!(
+            d.verification.unchecked,
+            vec![("s".to_string(), "3".to_string())]
+        );
+        let md = to_markdown(&r, &d);
+        assert!(
+            md.contains("### Not effective (1)") && md.contains("### Unchecked (1)"),
+            "{md}"
+        );
+        let json = to_json(&r);
+        assert_eq!(json["verification"]["not_effective"], 1);
+        assert_eq!(json["steps"][0]["verification"]["unchecked"], 1);
     }
 }

@@ -195,6 +195,7 @@ pub fn to_html(r: &Report, d: &Details) -> String {
         }
         let _ = write!(o, "</ul>");
     }
+    verification(&mut o, r, d);
     timeline(&mut o, d);
     if !d.codes.is_empty() {
         let _ = write!(
@@ -234,6 +235,78 @@ pub fn to_html(r: &Report, d: &Details) -> String {
         "<p class=\"note\">Every request and answer: <a href=\"journal.jsonl\">journal.jsonl</a> · the plan: <a href=\"plan.json\">plan.json</a></p></main></body></html>"
     );
     o
+}
+
+/// The verification section: counts per step, the corrections that did not take effect with
+/// the provider's evidence, the unknown ones by reason, and what is left unchecked.
+fn verification(o: &mut String, r: &Report, d: &Details) {
+    let Some(v) = &r.verification else { return };
+    let c = v.counts;
+    let _ = write!(
+        o,
+        "<h2>Verification</h2><section id=\"verification\" class=\"totals\">\
+         <div><b>{}</b>checked</div><div style=\"border-left:4px solid #2e7d32\"><b>{}</b>verified</div>\
+         <div style=\"border-left:4px solid #c62828\"><b>{}</b>not effective</div><div style=\"border-left:4px solid #9e9e9e\"><b>{}</b>unknown</div>\
+         <div><b>{}</b>unchecked</div><div><b>{}</b>requests</div></section>\
+         <table id=\"verification-steps\"><tr><th class=\"l\">step</th><th class=\"l\">action</th><th>checked</th><th>verified</th><th>not_effective</th><th>unknown</th><th>unchecked</th></tr>",
+        c.checked, c.verified, c.not_effective, c.unknown, c.unchecked, v.requests
+    );
+    for s in &r.steps {
+        if let Some(sv) = &s.verification {
+            let _ = write!(
+                o,
+                "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&s.name),
+                esc(&s.action),
+                sv.checked,
+                sv.verified,
+                sv.not_effective,
+                sv.unknown,
+                sv.unchecked
+            );
+        }
+    }
+    let _ = write!(
+        o,
+        "</table><p class=\"note\">verified: the provider's records show the effect; not_effective: they show it did not take effect; unknown: they cannot tell.</p>"
+    );
+    let vd = &d.verification;
+    if !vd.not_effective.is_empty() {
+        let _ = write!(
+            o,
+            "<h2 id=\"not_effective\">Not effective ({})</h2><table><tr><th class=\"l\">step</th><th class=\"l\">target</th><th class=\"l\">reason</th><th class=\"l\">evidence</th></tr>",
+            c.not_effective
+        );
+        for i in &vd.not_effective {
+            let _ = write!(
+                o,
+                "<tr><td class=\"l\">{}</td><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td><td class=\"l\"><code>{}</code></td></tr>",
+                esc(&i.step),
+                esc(&i.target),
+                esc(&i.reason),
+                esc(&i.evidence)
+            );
+        }
+        let _ = write!(o, "</table>");
+    }
+    if !vd.unknown_reasons.is_empty() {
+        let _ = write!(o, "<h2 id=\"unknown\">Unknown ({})</h2><ul>", c.unknown);
+        for (reason, n) in &vd.unknown_reasons {
+            let _ = write!(o, "<li>×{n}: {}</li>", esc(reason));
+        }
+        let _ = write!(o, "</ul>");
+    }
+    if c.unchecked > 0 {
+        let _ = write!(
+            o,
+            "<h2 id=\"unchecked\">Unchecked ({})</h2><p>No verdict yet: <code>pushfix verify</code> on this run directory checks them, within the report API's quota.</p><ul>",
+            c.unchecked
+        );
+        for (s, t) in &vd.unchecked {
+            let _ = write!(o, "<li>{}: <code>{}</code></li>", esc(s), esc(t));
+        }
+        let _ = write!(o, "</ul>");
+    }
 }
 
 /// The steps table, and a stacked bar of each step's outcomes.

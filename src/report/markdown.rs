@@ -316,6 +316,7 @@ pub fn to_markdown(r: &Report, d: &Details) -> String {
             let _ = writeln!(o, "- {n}");
         }
     }
+    verification_md(&mut o, r, d);
     if !d.timeline.is_empty() {
         let requests: Vec<u64> = d.timeline.iter().map(|b| b.requests).collect();
         let peak = requests.iter().max().copied().unwrap_or(0);
@@ -380,6 +381,113 @@ pub fn to_markdown(r: &Report, d: &Details) -> String {
         "\nEvery request and answer: `journal.jsonl` in this run directory."
     );
     o
+}
+
+/// The verification section: counts per step, what did not take effect (with the provider's
+/// evidence), why others could not be told, and what is left unchecked.
+fn verification_md(o: &mut String, r: &Report, d: &Details) {
+    let Some(v) = &r.verification else { return };
+    let c = v.counts;
+    let _ = writeln!(
+        o,
+        "\n## Verification\n\n{} of {} corrections checked ({} pass{}, {} request{}): {} verified, {} not effective, {} unknown; {} unchecked.\n",
+        c.checked,
+        c.checked + c.unchecked,
+        v.passes,
+        if v.passes == 1 { "" } else { "es" },
+        v.requests,
+        if v.requests == 1 { "" } else { "s" },
+        c.verified,
+        c.not_effective,
+        c.unknown,
+        c.unchecked
+    );
+    let _ = writeln!(
+        o,
+        "| step | action | checked | verified | not_effective | unknown | unchecked |\n|---|---|---|---|---|---|---|"
+    );
+    for s in &r.steps {
+        if let Some(sv) = &s.verification {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                s.name,
+                s.action,
+                sv.checked,
+                sv.verified,
+                sv.not_effective,
+                sv.unknown,
+                sv.unchecked
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\nverified: the provider's records show the effect; not_effective: they show it did not take effect; unknown: they cannot tell (docs/verification.md)."
+    );
+    let vd = &d.verification;
+    if c.not_effective > 0 {
+        let _ = writeln!(
+            o,
+            "\n### Not effective ({})\n\n| step | target | reason | evidence |\n|---|---|---|---|",
+            c.not_effective
+        );
+        for i in &vd.not_effective {
+            let _ = writeln!(
+                o,
+                "| {} | `{}` | {} | `{}` |",
+                i.step,
+                i.target,
+                i.reason.replace('|', "\\|"),
+                i.evidence.replace('|', "\\|").replace('`', "'")
+            );
+        }
+        more(o, c.not_effective, vd.not_effective.len());
+    }
+    if c.unknown > 0 {
+        let _ = writeln!(o, "\n### Unknown ({})\n", c.unknown);
+        for (reason, n) in &vd.unknown_reasons {
+            let _ = writeln!(o, "- ×{n}: {reason}");
+        }
+        let _ = writeln!(o, "\n| step | target | reason |\n|---|---|---|");
+        for i in &vd.unknown {
+            let _ = writeln!(
+                o,
+                "| {} | `{}` | {} |",
+                i.step,
+                i.target,
+                i.reason.replace('|', "\\|")
+            );
+        }
+        more(o, c.unknown, vd.unknown.len());
+    }
+    if c.unchecked > 0 {
+        let _ = writeln!(
+            o,
+            "\n### Unchecked ({})\n\nNo verdict yet: `pushfix verify <this run directory>` checks them (each pass checks what the report API's quota allows, most receivers first; what has a verdict is not asked again).\n",
+            c.unchecked
+        );
+        for (s, t) in &vd.unchecked {
+            let _ = writeln!(o, "- {s}: `{t}`");
+        }
+        more(o, c.unchecked, vd.unchecked.len());
+    }
+    if let Some((at, stopped)) = &vd.last_pass {
+        let _ = writeln!(
+            o,
+            "\nLast pass ended {at}{}.",
+            stopped
+                .as_ref()
+                .map(|s| format!(" early: {s}"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+fn more(o: &mut String, total: u64, listed: usize) {
+    if total > listed as u64 {
+        let _ = writeln!(o, "\n… and {} more in journal.jsonl", total - listed as u64);
+    }
 }
 
 /// The target lists of the reports, in order.

@@ -49,6 +49,44 @@ pub struct Report {
     /// is not at hand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exposure: Option<Exposure>,
+    /// What the provider says of the corrections (docs/verification.md); absent when no
+    /// verification pass ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+}
+
+/// Verdicts over the corrections (targets that ended `done`) of the steps verification
+/// covered: `checked` = `verified` + `not_effective` + `unknown`; `unchecked` have none yet.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VerifyCounts {
+    pub checked: u64,
+    pub verified: u64,
+    pub not_effective: u64,
+    pub unknown: u64,
+    pub unchecked: u64,
+}
+
+impl VerifyCounts {
+    pub(crate) fn add(&mut self, v: Option<crate::event::VerifyVerdict>) {
+        use crate::event::VerifyVerdict as V;
+        match v {
+            Some(V::Verified) => self.verified += 1,
+            Some(V::NotEffective) => self.not_effective += 1,
+            Some(V::Unknown) => self.unknown += 1,
+            None => self.unchecked += 1,
+        }
+        self.checked = self.verified + self.not_effective + self.unknown;
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Verification {
+    #[serde(flatten)]
+    pub counts: VerifyCounts,
+    /// Verification requests made, over all passes.
+    pub requests: u64,
+    /// Verification passes (`run --verify`, each `pushfix verify`).
+    pub passes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -74,6 +112,9 @@ pub struct ReportStep {
     /// An override the provider refused to send is accepted (`on_not_corrected: ok`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_corrected_ok: bool,
+    /// The step's verdicts, when verification covered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerifyCounts>,
 }
 
 impl ReportStep {
@@ -197,6 +238,29 @@ pub struct Details {
     pub bucket_seconds: f64,
     /// The pace of each family the plan used (requests per second), for the chart's line.
     pub rate_limits: Vec<(String, f64)>,
+    pub verification: VerifyDetails,
+}
+
+/// A correction in a verification list: its verdict's reason and the provider's evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyListed {
+    pub step: String,
+    pub target: String,
+    pub reason: String,
+    /// Compact JSON.
+    pub evidence: String,
+}
+
+/// Verification's lists for the Markdown and HTML renderings (the first `MAX_LISTED` each).
+#[derive(Debug, Clone, Default)]
+pub struct VerifyDetails {
+    pub not_effective: Vec<VerifyListed>,
+    pub unknown: Vec<VerifyListed>,
+    /// Unknown verdicts by reason (the reason's text up to its first colon), most first.
+    pub unknown_reasons: Vec<(String, u64)>,
+    pub unchecked: Vec<(String, String)>,
+    /// The last pass: when it ended and why it stopped early, if it did.
+    pub last_pass: Option<(Timestamp, Option<String>)>,
 }
 
 impl Details {

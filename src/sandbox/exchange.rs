@@ -17,6 +17,9 @@ pub(crate) struct Ctx<'a> {
     pub elapsed: Duration,
     /// This request's `seq` in the request log.
     pub seq: u64,
+    /// The `ineffective` fault drew this request: a correction it makes answers success and
+    /// changes nothing.
+    pub ineffective: bool,
     /// Shared by all providers, so that `/_sandbox/messages` lists every provider's messages in
     /// the one order the sandbox learnt of them.
     pub(crate) ordinals: &'a AtomicU64,

@@ -1,4 +1,4 @@
-//! Fault injection: `--faults 5xx=0.05,timeout=0.01,reset=0.01,latency=20ms`.
+//! Fault injection: `--faults 5xx=0.05,timeout=0.01,reset=0.01,latency=20ms,ineffective=0.2`.
 
 use std::fmt;
 use std::time::Duration;
@@ -19,6 +19,12 @@ pub struct Faults {
     pub reset: f64,
     /// Delay every answer by this much (fixed when both ends are equal, else uniform in the range).
     pub latency: Option<(Duration, Duration)>,
+    /// Make a correction silently ineffective: the provider answers success and changes
+    /// nothing (a recalled message goes on being delivered, an overridden one is not replaced,
+    /// a stopped task goes on). Drawn per corrective request that would change a message,
+    /// independently of the other faults; a message that ignored one correction ignores every
+    /// later one too (the case verification must catch).
+    pub ineffective: f64,
 }
 
 /// How long a `timeout` fault holds a connection before dropping it.
@@ -48,7 +54,11 @@ impl Faults {
     }
 
     pub fn is_none(&self) -> bool {
-        self.error_5xx == 0.0 && self.timeout == 0.0 && self.reset == 0.0 && self.latency.is_none()
+        self.error_5xx == 0.0
+            && self.timeout == 0.0
+            && self.reset == 0.0
+            && self.latency.is_none()
+            && self.ineffective == 0.0
     }
 
     /// Parse `5xx=0.05,timeout=0.01,reset=0.01,latency=20ms` (any subset, any order).
@@ -67,7 +77,7 @@ impl Faults {
                 continue;
             }
             let (key, value) = part.split_once('=').ok_or_else(|| {
-                format!("`{part}` is not KEY=VALUE; the fault spec looks like `5xx=0.05,timeout=0.01,reset=0.01,latency=20ms`")
+                format!("`{part}` is not KEY=VALUE; the fault spec looks like `5xx=0.05,timeout=0.01,reset=0.01,latency=20ms,ineffective=0.2`")
             })?;
             let (key, value) = (key.trim(), value.trim());
             if seen.contains(&key) {
@@ -78,9 +88,10 @@ impl Faults {
                 "timeout" => f.timeout = probability(key, value)?,
                 "reset" => f.reset = probability(key, value)?,
                 "latency" => f.latency = Some(latency(value)?),
+                "ineffective" => f.ineffective = probability(key, value)?,
                 other => {
                     return Err(format!(
-                        "unknown fault `{other}`; the faults are 5xx, timeout, reset and latency"
+                        "unknown fault `{other}`; the faults are 5xx, timeout, reset, latency and ineffective"
                     ));
                 }
             }
@@ -116,6 +127,12 @@ impl Faults {
         };
         (fault, delay)
     }
+
+    /// Whether one request's correction is silently ineffective (its own random stream, so
+    /// that turning it on does not change which requests get the other faults).
+    pub(crate) fn draw_ineffective(&self, rng: &mut StdRng) -> bool {
+        self.ineffective > 0.0 && rng.random::<f64>() < self.ineffective
+    }
 }
 
 impl fmt::Display for Faults {
@@ -139,6 +156,9 @@ impl fmt::Display for Faults {
             } else {
                 parts.push(format!("latency={}ms-{}ms", lo.as_millis(), hi.as_millis()));
             }
+        }
+        if self.ineffective > 0.0 {
+            parts.push(format!("ineffective={}", self.ineffective));
         }
         f.write_str(&parts.join(","))
     }
@@ -238,6 +258,22 @@ mod tests {
         );
         assert_eq!(Faults::parse("").unwrap(), Faults::none());
         assert_eq!(Faults::parse("none").unwrap(), Faults::none());
+        // Silently ineffective corrections: independent of the exclusive faults.
+        let f = Faults::parse("ineffective=0.2,5xx=0.9").unwrap();
+        assert_eq!(f.ineffective, 0.2);
+        assert!(!f.is_none());
+        assert_eq!(f.to_string(), "5xx=0.9,ineffective=0.2");
+        assert_eq!(Faults::parse("ineffective=100%").unwrap().ineffective, 1.0);
+        let mut rng = StdRng::seed_from_u64(3);
+        let n = (0..1000)
+            .filter(|_| {
+                Faults::parse("ineffective=0.2")
+                    .unwrap()
+                    .draw_ineffective(&mut rng)
+            })
+            .count();
+        assert!((140..=260).contains(&n), "{n}");
+        assert!(!Faults::none().draw_ineffective(&mut rng));
     }
 
     #[test]
@@ -252,6 +288,7 @@ mod tests {
             "latency=20",
             "5xx=0.6,reset=0.6",
             "5xx=0.1,5xx=0.2",
+            "ineffective=1.5",
         ] {
             assert!(Faults::parse(bad).is_err(), "{bad} should be refused");
         }

@@ -154,11 +154,12 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
             json!({"error": {"code": 404, "message": format!("the pushfix sandbox has no endpoint {} {path}", parts.method)}}),
         ));
     };
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         now: sandbox_clock(&shared.config),
         real_now: Timestamp::now(),
         elapsed: shared.started.elapsed(),
         seq,
+        ineffective: false,
         ordinals: &shared.ordinals,
     };
     let route = match routing {
@@ -176,6 +177,10 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
     };
     let (fault, delay) = {
         let mut inner = shared.lock();
+        ctx.ineffective = shared
+            .config
+            .faults
+            .draw_ineffective(&mut inner.ineffective_rng);
         shared.config.faults.draw(&mut inner.fault_rng)
     };
     let reply = match fault {

@@ -59,6 +59,9 @@ pub(crate) struct Message {
     /// Sandbox-sent messages: details of the push (request seq, body as received, checks).
     pub sent: Option<Value>,
     pub events: Vec<Event>,
+    /// The `ineffective` fault swallowed a correction of this message: every later one is
+    /// swallowed too (answered as success, nothing changes).
+    pub ignores_corrections: bool,
 }
 
 impl Message {
@@ -82,6 +85,7 @@ impl Message {
             overrides: None,
             sent: None,
             events: Vec::new(),
+            ignores_corrections: false,
         }
     }
 
@@ -106,6 +110,7 @@ impl Message {
             overrides: None,
             sent: None,
             events: Vec::new(),
+            ignores_corrections: false,
         }
     }
 
@@ -149,30 +154,62 @@ impl Message {
     // that what a correction does (or, under a fault, silently fails to do) is decided in one
     // place for every provider.
 
+    /// Whether a correction (`what`: recall, stop, cancel, override) of this message by
+    /// `ctx`'s request takes effect. Under the `ineffective` fault it does not, now or ever
+    /// after: the provider answers success, and the message's events say `<what>_ignored`.
+    pub fn takes(&mut self, ctx: &Ctx<'_>, what: &'static str) -> bool {
+        if !(ctx.ineffective || self.ignores_corrections) {
+            return true;
+        }
+        self.ignores_corrections = true;
+        let action = match what {
+            "recall" => "recall_ignored",
+            "stop" => "stop_ignored",
+            "cancel" => "cancel_ignored",
+            _ => "override_ignored",
+        };
+        self.event(ctx, action, None);
+        false
+    }
+
     pub fn recall(&mut self, ctx: &Ctx<'_>) {
+        if !self.takes(ctx, "recall") {
+            return;
+        }
         self.recalled_at = Some(ctx.now);
         self.event(ctx, "recalled", None);
     }
 
     /// A recall that also stops what is still undelivered (one event, `recalled`).
     pub fn recall_and_stop(&mut self, ctx: &Ctx<'_>) {
+        if !self.takes(ctx, "recall") {
+            return;
+        }
         if self.stopped_at.is_none() {
             self.stopped_at = Some(ctx.now);
         }
-        self.recall(ctx);
+        self.recalled_at = Some(ctx.now);
+        self.event(ctx, "recalled", None);
     }
 
     pub fn stop(&mut self, ctx: &Ctx<'_>) {
+        if !self.takes(ctx, "stop") {
+            return;
+        }
         self.stopped_at = Some(ctx.now);
         self.event(ctx, "stopped", None);
     }
 
     pub fn cancel(&mut self, ctx: &Ctx<'_>) {
+        if !self.takes(ctx, "cancel") {
+            return;
+        }
         self.cancelled_at = Some(ctx.now);
         self.event(ctx, "cancelled", None);
     }
 
-    /// Replaced by the message `by` (an override push).
+    /// Replaced by the message `by` (an override push; whether it takes effect is decided
+    /// before the push is made: `takes(ctx, "override")`).
     pub fn overridden(&mut self, by: &str, ctx: &Ctx<'_>) {
         self.overridden_by.push(by.to_string());
         self.event(ctx, "overridden", Some(by.to_string()));

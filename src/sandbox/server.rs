@@ -78,6 +78,7 @@ impl Sandbox {
             .collect();
         let inner = Inner {
             fault_rng: StdRng::seed_from_u64(config.seed),
+            ineffective_rng: StdRng::seed_from_u64(config.seed ^ 0x1e_ffec_7172_0000),
             providers,
         };
         let shared = Arc::new(Shared {
@@ -159,6 +160,8 @@ pub(crate) struct Shared {
 /// Everything mutable but the log, behind one lock (never held across an await).
 pub(crate) struct Inner {
     pub fault_rng: StdRng,
+    /// For the `ineffective` fault (a stream of its own).
+    pub ineffective_rng: StdRng,
     /// One per registered provider, in registry order.
     pub providers: Vec<Box<dyn Running>>,
 }

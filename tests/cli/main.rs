@@ -16,3 +16,4 @@ mod run_tpns;
 mod secrets;
 mod support;
 mod truth;
+mod verify;

@@ -59,6 +59,7 @@ impl Decoder<'_> {
             max_targets: None,
             max_failures: None,
             timeout: DEFAULT_TIMEOUT,
+            verify: false,
         };
         let Some(node) = node else {
             return Some(limits);
@@ -129,6 +130,12 @@ impl Decoder<'_> {
                     );
                     ok = false;
                 }
+            }
+        }
+        if let Some(n) = f.get("verify") {
+            match self.boolean(n, "limits.verify") {
+                Some(v) => limits.verify = v,
+                None => ok = false,
             }
         }
         ok.then_some(limits)

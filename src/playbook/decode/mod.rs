@@ -43,6 +43,7 @@ pub const LIMITS_KEYS: &[&str] = &[
     "max_targets",
     "max_failures",
     "timeout",
+    "verify",
 ];
 pub const RETRY_KEYS: &[&str] = &["attempts", "backoff"];
 pub const BACKOFF_KEYS: &[&str] = &["initial", "max"];
@@ -53,6 +54,7 @@ pub const STEP_KEYS: &[&str] = &[
     "unsupported",
     "on_not_corrected",
     "message",
+    "verify",
 ];
 pub const SELECT_KEYS: &[&str] = &["ids", "ids_file", "where"];
 pub const WHERE_KEYS: &[&str] = &[

@@ -112,6 +112,10 @@ impl Decoder<'_> {
             }
             (_, _) => Some(None),
         };
+        let verify = match f.get("verify") {
+            Some(n) => self.boolean(n, "verify").map(Some),
+            None => Some(None),
+        };
         Some(Step {
             name: name?,
             action: action?,
@@ -120,6 +124,7 @@ impl Decoder<'_> {
             unsupported: unsupported?,
             on_not_corrected: on_not_corrected?,
             message: message?,
+            verify: verify?,
             span: node.span,
         })
     }

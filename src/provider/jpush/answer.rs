@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::requests::{CID, PUSH, RECALL};
+use super::requests::{CID, PUSH, RECALL, RECEIVED, STATUS};
 use crate::provider::answer::{Answer, Class, Done, json, snippet, text_of};
 
 /// JPush's error envelope: `{"error":{"code":…,"message":…}}`, possibly beside a `msg_id`, or an
@@ -71,6 +71,11 @@ pub fn classify(call: &str, a: &Answer) -> Class {
                 code: Some(code),
                 message,
             },
+            // The Report API's "internal error" (reference/jpush.md §3, other families).
+            10 if matches!(call, RECEIVED | STATUS) => Class::Transient {
+                code: Some(code),
+                message,
+            },
             _ if jpush_gone(call, a.status, code, &message) => Class::Gone {
                 code: Some(code),
                 message: if call == PUSH {
@@ -129,6 +134,32 @@ pub fn classify(call: &str, a: &Answer) -> Class {
                 };
             }
         }
+        // Report answers: the list of per-message counts, the map of device statuses; the
+        // verifier reads them.
+        RECEIVED => match v {
+            Some(list @ Value::Array(_)) => done.data = Some(list),
+            _ => {
+                return Class::Failed {
+                    code: None,
+                    message: format!(
+                        "received/detail did not answer a list: {}",
+                        snippet(&a.body)
+                    ),
+                };
+            }
+        },
+        STATUS => match v {
+            Some(map @ Value::Object(_)) => done.data = Some(map),
+            _ => {
+                return Class::Failed {
+                    code: None,
+                    message: format!(
+                        "status/message did not answer an object: {}",
+                        snippet(&a.body)
+                    ),
+                };
+            }
+        },
         // Recall: any 2xx is success; the body may be empty (reference/jpush.md §2).
         _ => {}
     }
@@ -314,6 +345,63 @@ mod tests {
                 code: Some(1003),
                 ..
             }
+        ));
+    }
+
+    #[test]
+    fn jpush_report_answers() {
+        let body = r#"[{"msg_id":"1","jpush_received":3,"android_pns_received":null}]"#;
+        let Class::Done(d) = classify(RECEIVED, &ans(200, body)) else {
+            panic!()
+        };
+        assert_eq!(d.data.unwrap()[0]["jpush_received"], 3);
+        assert!(matches!(
+            classify(RECEIVED, &ans(200, r#"{"x":1}"#)),
+            Class::Failed { .. }
+        ));
+        let Class::Done(d) = classify(STATUS, &ans(200, r#"{"r1":{"status":0}}"#)) else {
+            panic!()
+        };
+        assert_eq!(d.data.unwrap()["r1"]["status"], 0);
+        assert!(matches!(
+            classify(
+                STATUS,
+                &ans(
+                    400,
+                    r#"{"error":{"code":3002,"message":"Invalid parameter `msg_id`."}}"#
+                )
+            ),
+            Class::Failed {
+                code: Some(3002),
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(
+                RECEIVED,
+                &ans(
+                    401,
+                    r#"{"error":{"code":3001,"message":"Basic authentication failed"}}"#
+                )
+            ),
+            Class::Failed {
+                code: Some(3001),
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(
+                RECEIVED,
+                &ans(500, r#"{"error":{"code":10,"message":"internal error"}}"#)
+            ),
+            Class::Transient { .. }
+        ));
+        assert!(matches!(
+            classify(
+                RECEIVED,
+                &ans(429, r#"{"error":{"code":2002,"message":"x"}}"#)
+            ),
+            Class::Throttled { .. }
         ));
     }
 

@@ -5,6 +5,7 @@ mod answer;
 mod planning;
 pub mod requests;
 mod session;
+mod verify;
 
 #[cfg(test)]
 mod tests;
@@ -30,6 +31,11 @@ pub static JPUSH: Jpush = Jpush;
 
 /// The Push API family: push, recall and the cid pool share one quota per AppKey.
 pub const PUSH_FAMILY: Family = Family::new("jpush_push");
+
+/// The Report API family (report.jpush.cn: received counts, delivery status): a quota of its
+/// own, 2400/min on the free tier (reference/jpush.md §4). Only verification uses it, so it is
+/// not among the families a plan paces.
+pub const REPORT_FAMILY: Family = Family::new("jpush_report");
 
 /// The message and ledger field carrying the iOS collapse id.
 pub const APNS_COLLAPSE_ID: &str = "apns_collapse_id";
@@ -328,6 +334,10 @@ impl Provider for Jpush {
 
     fn session(&self, settings: &Settings) -> Box<dyn Session> {
         Box::new(session::JpushSession::new(apns_production(settings)))
+    }
+
+    fn verifier(&self, _settings: &Settings) -> Option<Box<dyn super::Verifier>> {
+        Some(Box::new(verify::JpushVerifier))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::PUSH_FAMILY;
+use super::{PUSH_FAMILY, REPORT_FAMILY};
 use crate::domain::Platform;
 use crate::provider::RequestSpec;
 use crate::target::RenderedMessage;
@@ -11,6 +11,13 @@ use crate::target::RenderedMessage;
 pub const RECALL: &str = "recall";
 pub const CID: &str = "cid";
 pub const PUSH: &str = "push";
+pub const RECEIVED: &str = "received";
+pub const STATUS: &str = "status";
+
+/// `GET /v3/received/detail` takes at most this many msg_ids (reference/jpush.md §5).
+pub const MAX_RECEIVED_IDS: usize = 100;
+/// `POST /v3/status/message` takes at most this many registration ids.
+pub const MAX_STATUS_IDS: usize = 1000;
 
 /// `DELETE /v3/push/{msg_id}`: no body.
 pub fn recall(msg_id: u64) -> RequestSpec {
@@ -32,6 +39,41 @@ pub fn cid_pool(count: usize) -> RequestSpec {
         path: format!("/v3/push/cid?count={count}&type=push"),
         body: None,
         call: CID,
+    }
+}
+
+/// `GET /v3/received/detail?msg_ids=…` on the report host: delivery counts per channel of up to
+/// 100 messages (the last 28 days).
+pub fn received_detail(msg_ids: &[u64]) -> RequestSpec {
+    let ids: Vec<String> = msg_ids
+        .iter()
+        .take(MAX_RECEIVED_IDS)
+        .map(u64::to_string)
+        .collect();
+    RequestSpec {
+        family: REPORT_FAMILY,
+        method: "GET",
+        path: format!("/v3/received/detail?msg_ids={}", ids.join(",")),
+        body: None,
+        call: RECEIVED,
+    }
+}
+
+/// `POST /v3/status/message` on the report host: the delivery status of one message on up to
+/// 1000 devices. `msg_id` goes as a JSON integer (a string is refused with 3002, reference §5);
+/// `date` (`yyyy-mm-dd`) is the day the message was sent, when known.
+pub fn status_message(msg_id: u64, registration_ids: &[String], date: Option<&str>) -> RequestSpec {
+    let ids: Vec<&String> = registration_ids.iter().take(MAX_STATUS_IDS).collect();
+    let mut body = json!({ "msg_id": msg_id, "registration_ids": ids });
+    if let Some(d) = date {
+        body["date"] = Value::String(d.to_string());
+    }
+    RequestSpec {
+        family: REPORT_FAMILY,
+        method: "POST",
+        path: "/v3/status/message".into(),
+        body: Some(body),
+        call: STATUS,
     }
 }
 
@@ -162,6 +204,25 @@ mod tests {
         assert_eq!(
             spec.body.as_ref().unwrap()["platform"],
             json!(["android", "ios"])
+        );
+    }
+
+    #[test]
+    fn report_requests() {
+        let ids: Vec<u64> = (1..=150).collect();
+        let r = received_detail(&ids);
+        assert_eq!(r.method, "GET");
+        assert!(r.path.starts_with("/v3/received/detail?msg_ids=1,2,"));
+        assert!(r.path.ends_with(",100"), "at most 100 ids: {}", r.path);
+        assert_eq!(r.summary(), "GET /v3/received/detail");
+        let s = status_message(
+            67554224848096790,
+            &["1507bfd3f710de7a40a".to_string()],
+            Some("2026-11-20"),
+        );
+        assert_eq!(
+            serde_json::to_string(&s.body).unwrap(),
+            r#"{"msg_id":67554224848096790,"registration_ids":["1507bfd3f710de7a40a"],"date":"2026-11-20"}"#
         );
     }
 

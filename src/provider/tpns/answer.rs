@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::COLLAPSE_ID;
-use super::requests::{PUSH, RECORD};
+use super::requests::{PUSH, RECORD, STATUS};
 use crate::provider::answer::{Answer, Class, Done, json, snippet, text_of};
 
 /// TPNS codes (reference/tpns.md §6).
@@ -118,6 +118,25 @@ pub fn classify(call: &str, a: &Answer) -> Class {
             done.facts
                 .insert(COLLAPSE_ID.into(), Value::from(collapse_id));
         }
+        STATUS => {
+            let Some(record) = v
+                .as_ref()
+                .and_then(|v| v.get("pushRecordData"))
+                .and_then(|d| d.get(0))
+            else {
+                return Class::Gone {
+                    code: None,
+                    message: "get_push_record returned no record".into(),
+                };
+            };
+            let mut data = serde_json::Map::new();
+            for k in ["status", "pushType", "date"] {
+                if let Some(x) = record.get(k) {
+                    data.insert(k.into(), x.clone());
+                }
+            }
+            done.data = Some(Value::Object(data));
+        }
         _ => {}
     }
     Class::Done(done)
@@ -208,6 +227,26 @@ mod tests {
         assert!(matches!(
             classify(PUSH, &ans(502, "")),
             Class::Transient { .. }
+        ));
+    }
+
+    #[test]
+    fn tpns_push_status() {
+        let body = r#"{"retCode":0,"errMsg":"NO_ERROR","pushRecordData":[{"pushId":"7","status":"PUSH_REVOKED","pushType":"tag"}]}"#;
+        let Class::Done(d) = classify(STATUS, &ans(200, body)) else {
+            panic!()
+        };
+        assert_eq!(d.data.unwrap()["status"], "PUSH_REVOKED");
+        assert!(matches!(
+            classify(STATUS, &ans(200, r#"{"retCode":0,"pushRecordData":[]}"#)),
+            Class::Gone { .. }
+        ));
+        assert!(matches!(
+            classify(
+                STATUS,
+                &ans(200, r#"{"retCode":1008028,"errMsg":"request too fast"}"#)
+            ),
+            Class::Throttled { .. }
         ));
     }
 

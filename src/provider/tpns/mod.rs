@@ -6,6 +6,7 @@ mod answer;
 pub mod requests;
 mod session;
 pub mod sign;
+mod verify;
 
 #[cfg(test)]
 mod tests;
@@ -420,6 +421,10 @@ impl Provider for Tpns {
 
     fn session(&self, settings: &Settings) -> Box<dyn Session> {
         Box::new(session::TpnsSession::new(environment(settings)))
+    }
+
+    fn verifier(&self, _settings: &Settings) -> Option<Box<dyn super::Verifier>> {
+        Some(Box::new(verify::TpnsVerifier))
     }
 }
 

@@ -12,6 +12,8 @@ use crate::target::RenderedMessage;
 pub const TASK: &str = "task";
 pub const RECORD: &str = "record";
 pub const PUSH: &str = "push";
+/// A push record read for its `status` (verification): no collapse id needed.
+pub const STATUS: &str = "status";
 
 /// stop / revoke / cancel: the parameter table says `pushId`, every sample says `pushid`; the
 /// reference recommends sending both with the same string value.
@@ -38,6 +40,14 @@ pub fn get_push_record(push_id: &str) -> RequestSpec {
         path: "/v3/statistics/get_push_record".into(),
         body: Some(json!({ "pushId": push_id })),
         call: RECORD,
+    }
+}
+
+/// `POST /v3/statistics/get_push_record` for one task's `status` (verification).
+pub fn push_status(push_id: &str) -> RequestSpec {
+    RequestSpec {
+        call: STATUS,
+        ..get_push_record(push_id)
     }
 }
 

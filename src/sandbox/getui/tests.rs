@@ -721,6 +721,7 @@ fn a_hundred_group_pushes_a_day() {
         elapsed,
         seq: 1,
         ordinals: &ordinals,
+        ineffective: false,
     };
     let mut sent = 0;
     for i in 0..101u64 {

@@ -20,15 +20,23 @@
 //! - Rate: fixed windows laid end to end from the sandbox start; headers
 //!   `X-Rate-Limit-Limit`/`-Remaining`/`-Reset` (not `-Quota`) on every JPush answer, the 405
 //!   and the `5xx` fault's 503 included.
-//! - Ledger records are JPush's when they have `msg_id` (a positive integer); `apns_collapse_id`
-//!   is read besides the common fields.
+//! - Ledger records are JPush's when they have `msg_id` (a positive integer); `apns_collapse_id`,
+//!   `receivers_by_channel`, `time_to_live` and `sample_registration_ids` are read besides the
+//!   common fields.
+//! - Report API (`report.rs`, figures from `delivery.rs`): `GET /v3/received/detail` and
+//!   `POST /v3/status/message`, same Basic auth (a failure is HTTP 401, code 3001), their own
+//!   window (2400/min, the free tier's) with the same `X-Rate-Limit-*` headers.
+//! - The `ineffective` fault: a recall or override answered as done that changes nothing
+//!   (the message goes on being delivered; no new message goes out).
 
 mod auth;
 mod cid;
+mod delivery;
 mod envelope;
 mod payload;
 mod push;
 mod recall;
+mod report;
 mod seed;
 mod store;
 
@@ -61,6 +69,8 @@ pub(crate) struct Jpush {
     credentials: Credentials,
     /// The push family's window (push, validate, recall, cid).
     window: Window,
+    /// The Report API's window.
+    report_window: Window,
     rate: crate::domain::Rate,
     messages: Messages,
     /// Issued cids.
@@ -75,7 +85,18 @@ pub(crate) enum Route {
     Validate,
     Cid,
     Recall(String),
+    ReceivedDetail,
+    StatusMessage,
 }
+
+impl Route {
+    fn is_report(&self) -> bool {
+        matches!(self, Route::ReceivedDetail | Route::StatusMessage)
+    }
+}
+
+/// The Report API's free-tier quota (reference/jpush.md §4).
+const REPORT_RATE: crate::domain::Rate = crate::domain::Rate::per_minute(2400.0);
 
 impl SandboxProvider for Jpush {
     const NAME: &'static str = "jpush";
@@ -105,6 +126,7 @@ impl SandboxProvider for Jpush {
         Jpush {
             credentials: setup.credentials,
             window: Window::from_rate(rate),
+            report_window: Window::from_rate(REPORT_RATE),
             rate,
             messages: Messages::new(setup.seeds, setup.start),
             cids: HashMap::new(),
@@ -122,6 +144,9 @@ impl SandboxProvider for Jpush {
             "/v3/push" => (PathKind::Fixed, Method::POST, Route::Push),
             "/v3/push/validate" => (PathKind::Fixed, Method::POST, Route::Validate),
             "/v3/push/cid" => (PathKind::Fixed, Method::GET, Route::Cid),
+            // report.jpush.cn's paths, on the sandbox's one port.
+            "/v3/received/detail" => (PathKind::Fixed, Method::GET, Route::ReceivedDetail),
+            "/v3/status/message" => (PathKind::Fixed, Method::POST, Route::StatusMessage),
             _ => match path.strip_prefix("/v3/push/") {
                 // Any one segment: a malformed msg_id is the recall's own error (1003).
                 Some(id) if !id.is_empty() && !id.contains('/') => (
@@ -141,11 +166,35 @@ impl SandboxProvider for Jpush {
             Route::Validate => "validate",
             Route::Cid => "cid",
             Route::Recall(_) => "recall",
+            Route::ReceivedDetail => "received_detail",
+            Route::StatusMessage => "status_message",
         }
     }
 
     fn handle(&mut self, ctx: &Ctx<'_>, req: &Req<'_>, route: &Route) -> Reply {
         let auth = auth::check(&self.credentials, req.headers);
+        if route.is_report() {
+            // The Report API: its own window and its own auth code (3001).
+            let mut r = if !auth.ok {
+                let w = self.report_window.peek(ctx.elapsed);
+                let mut r = error(401, 3001, "Basic authentication failed");
+                r.headers = rate_headers(&w);
+                r
+            } else {
+                let w = self.report_window.take(ctx.elapsed);
+                let mut r = if !w.allowed {
+                    error(429, 2002, "Rate limit exceeded")
+                } else if *route == Route::ReceivedDetail {
+                    self.received_detail(ctx, req.query)
+                } else {
+                    self.status_message(ctx, req)
+                };
+                r.headers.extend(rate_headers(&w));
+                r
+            };
+            r.auth = Some(auth.summary);
+            return r;
+        }
         let mut reply = if !auth.ok {
             // **Choice:** authentication comes before the rate limit (the limit is per AppKey),
             // so a rejected call does not use the window.
@@ -163,6 +212,9 @@ impl SandboxProvider for Jpush {
                     Route::Validate => self.push(ctx, req, true),
                     Route::Cid => self.cid(ctx, req.query),
                     Route::Recall(id) => self.recall(ctx, id),
+                    // Answered above; kept total so a change cannot leave a route unanswered.
+                    Route::ReceivedDetail => self.received_detail(ctx, req.query),
+                    Route::StatusMessage => self.status_message(ctx, req),
                 }
             };
             r.headers.extend(rate_headers(&w));
@@ -185,7 +237,14 @@ impl SandboxProvider for Jpush {
     }
 
     /// 1030 "internal service timeout" (HTTP 503), with the window headers.
-    fn error_5xx(&mut self, ctx: &Ctx<'_>, _route: &Route) -> Reply {
+    fn error_5xx(&mut self, ctx: &Ctx<'_>, route: &Route) -> Reply {
+        if route.is_report() {
+            // The Report API's own "internal error" (reference/jpush.md §3).
+            let w = self.report_window.peek(ctx.elapsed);
+            let mut r = Reply::json(503, error_body(10, "internal error"));
+            r.headers = rate_headers(&w);
+            return r;
+        }
         let w = self.window.peek(ctx.elapsed);
         let mut r = Reply::json(
             503,
@@ -201,7 +260,10 @@ impl SandboxProvider for Jpush {
 
     fn summary(&self) -> Summary {
         Summary {
-            rates: vec![("jpush_push_family", describe(self.rate))],
+            rates: vec![
+                ("jpush_push_family", describe(self.rate)),
+                ("jpush_report_family", describe(REPORT_RATE)),
+            ],
             fields: Vec::new(),
             rate: describe(self.rate),
             notes: Vec::new(),

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::Jpush;
 use super::cid::CidEntry;
+use super::delivery::{Delivery, OVERRIDE_CHANNELS, channels_of};
 use super::envelope::bad;
 use super::payload::{platforms_of, title_body, validate};
 use super::store::JpushMessage;
@@ -86,6 +87,34 @@ impl Jpush {
         }
 
         let id = self.messages.new_id();
+        let ios = platforms_of(&p.platform).iter().any(|x| x == "ios");
+        // The `ineffective` fault: the correction is answered as sent and nothing happens (no
+        // message goes out, the original is not replaced). Only corrections are affected.
+        let effective = match (p.override_msg_id, &p.apns_collapse_id) {
+            (Some(o), _) => self
+                .messages
+                .get_mut(o)
+                .is_none_or(|o| o.core.takes(ctx, "override")),
+            (None, Some(c)) if ios => {
+                let mut all = true;
+                for o in self.messages.collapsed_by(c, id) {
+                    all &= o.core.takes(ctx, "override");
+                }
+                all
+            }
+            _ => true,
+        };
+        if !effective {
+            let answer = json!({"sendno": p.sendno, "msg_id": id.to_string()});
+            if let Some(cid) = &p.cid
+                && let Some(e) = self.cids.get_mut(cid)
+            {
+                e.first = Some(answer.clone());
+            }
+            return Reply::json(200, answer).note(
+                "fault injection: ineffective (answered as sent; nothing was pushed, the original is not replaced)",
+            );
+        }
         let mut m = Message::sent(id.to_string(), ctx);
         m.platforms = platforms_of(&p.platform);
         m.audience = Some(p.audience.clone());
@@ -133,19 +162,52 @@ impl Jpush {
             "payload": body,
         }));
         m.event(ctx, "sent", None);
+        // Who the new message reaches: the original's audience on the platforms it names.
+        let ttl = body
+            .get("options")
+            .and_then(|o| o.get("time_to_live"))
+            .and_then(Value::as_i64);
+        let source = match (p.override_msg_id, &p.apns_collapse_id) {
+            (Some(o), _) => self.messages.get(o).map(|o| o.delivery.clone()),
+            (None, Some(c)) if ios => self
+                .messages
+                .collapsed_by(c, id)
+                .first()
+                .map(|o| o.delivery.clone()),
+            _ => None,
+        };
+        let delivery = match source {
+            Some(d) => {
+                let receivers = m
+                    .platforms
+                    .iter()
+                    .flat_map(|pl| channels_of(pl))
+                    .filter_map(|ch| d.receivers.get(ch).map(|n| (ch.to_string(), *n)))
+                    .collect();
+                Delivery::new(receivers, ttl, d.samples.clone())
+            }
+            None => Delivery::new(Default::default(), ttl, Vec::new()),
+        };
         self.messages.insert(JpushMessage {
             core: m,
             apns_collapse_id: p.apns_collapse_id.clone(),
+            delivery,
         });
         if let Some(o) = p.override_msg_id.and_then(|o| self.messages.get_mut(o)) {
             o.core.overridden(&id.to_string(), ctx);
+            // Offline devices get the new message instead (seed 000), where override works.
+            o.delivery.stop(OVERRIDE_CHANNELS, ctx.now);
+            if ios && p.apns_collapse_id.is_some() && p.apns_collapse_id == o.apns_collapse_id {
+                o.delivery.stop(&["apns"], ctx.now);
+            }
         } else if let Some(c) = &p.apns_collapse_id
-            && platforms_of(&p.platform).iter().any(|x| x == "ios")
+            && ios
         {
             // Without override_msg_id (an iOS-only correction), the collapse id alone replaces
             // the earlier iOS notification that carried it.
             for o in self.messages.collapsed_by(c, id) {
                 o.core.overridden(&id.to_string(), ctx);
+                o.delivery.stop(&["apns"], ctx.now);
             }
         }
         let answer = json!({"sendno": p.sendno, "msg_id": id.to_string()});

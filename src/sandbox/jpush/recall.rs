@@ -24,6 +24,11 @@ impl Jpush {
             return gone().note("the message was already recalled");
         }
         m.core.recall(ctx);
+        if m.core.recalled_at.is_none() {
+            return Reply::empty(200)
+                .note("fault injection: ineffective (answered success; the message goes on being delivered)");
+        }
+        m.delivery.stop(super::delivery::RECALL_CHANNELS, ctx.now);
         Reply::empty(200)
     }
 }

@@ -20,7 +20,75 @@ pub(super) fn parse(obj: &Map<String, Value>) -> Result<SeedMessage, String> {
         rec.extra
             .insert("apns_collapse_id".into(), Value::String(c));
     }
+    // What the Report API needs (delivery.rs): the audience per channel, the push's
+    // time_to_live, and sample devices.
+    match obj.get("receivers_by_channel") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            if m.values().any(|v| v.as_u64().is_none()) {
+                return Err("`receivers_by_channel` values must be non-negative integers".into());
+            }
+            rec.extra
+                .insert("receivers_by_channel".into(), Value::Object(m.clone()));
+        }
+        Some(_) => return Err("`receivers_by_channel` must be an object".into()),
+    }
+    match obj.get("time_to_live") {
+        None | Some(Value::Null) => {}
+        Some(v) => match v.as_u64().filter(|n| *n <= 864_000) {
+            Some(n) => {
+                rec.extra.insert("time_to_live".into(), Value::from(n));
+            }
+            None => return Err("`time_to_live` must be 0..=864000 seconds".into()),
+        },
+    }
+    let samples: Vec<Value> = match obj.get("sample_registration_ids") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => a.clone(),
+        Some(Value::String(s)) => s
+            .split('|')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| Value::String(s.into()))
+            .collect(),
+        Some(_) => return Err("`sample_registration_ids` must be a list of strings".into()),
+    };
+    if !samples.is_empty() {
+        rec.extra
+            .insert("sample_registration_ids".into(), Value::Array(samples));
+    }
     Ok(rec)
+}
+
+/// The original push's delivery (delivery.rs), from its ledger record.
+pub(crate) fn delivery(seed: &SeedMessage) -> super::delivery::Delivery {
+    let receivers = seed
+        .extra
+        .get("receivers_by_channel")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let ttl = seed
+        .extra
+        .get("time_to_live")
+        .and_then(Value::as_u64)
+        .map(|n| n as i64);
+    let samples = seed
+        .extra
+        .get("sample_registration_ids")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    super::delivery::Delivery::new(receivers, ttl, samples)
 }
 
 /// The original push's `apns_collapse_id`, when the ledger has one.

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::delivery::Delivery;
+use super::seed::delivery;
 use super::{Jpush, apns_collapse_id};
 use crate::sandbox::message::{Message, ts_json};
 use crate::sandbox::provider::SandboxProvider;
@@ -14,6 +16,8 @@ use crate::sandbox::seed::SeedMessage;
 pub(super) struct JpushMessage {
     pub core: Message,
     pub apns_collapse_id: Option<String>,
+    /// Who it reaches and how fast (the Report API's figures).
+    pub delivery: Delivery,
 }
 
 impl JpushMessage {
@@ -35,6 +39,12 @@ impl JpushMessage {
             "body": m.body,
             "audience": m.audience,
             "apns_collapse_id": self.apns_collapse_id,
+            "receivers_by_channel": self.delivery.receivers,
+            "received": self.delivery.receivers.keys().map(|ch| (ch.clone(), json!(self.delivery.received(ch, m.effective_sent, now)))).collect::<serde_json::Map<String, Value>>(),
+            "time_to_live": self.delivery.ttl,
+            "delivery_stopped": self.delivery.stopped.iter().map(|(ch, t)| (ch.clone(), ts_json(Some(*t)))).collect::<serde_json::Map<String, Value>>(),
+            "sample_registration_ids": self.delivery.samples,
+            "ignores_corrections": m.ignores_corrections,
             "events": m.events_json(),
         });
         if let Some(sent) = &m.sent {
@@ -71,6 +81,7 @@ impl Messages {
             s.insert(JpushMessage {
                 core: Message::from_seed(&seed, ordinal, start),
                 apns_collapse_id: apns_collapse_id(&seed),
+                delivery: delivery(&seed),
             });
         }
         s
@@ -114,6 +125,10 @@ impl Messages {
                 return id;
             }
         }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &JpushMessage> {
+        self.list.iter()
     }
 
     pub fn views(&self, now: Timestamp) -> Vec<(u64, Value)> {

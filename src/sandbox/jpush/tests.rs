@@ -579,3 +579,188 @@ mod payload {
         assert_eq!(title_body(&b), (None, Some("B".into())));
     }
 }
+
+/// A message delivered now-ish over a short time_to_live, with counted receivers and sample
+/// devices: the Report API's figures move within a test.
+fn reporting_seed() -> Vec<crate::sandbox::SeedMessage> {
+    let mut m =
+        crate::sandbox::jpush::seed_message(FRESH, Timestamp::now() - SignedDuration::from_secs(5));
+    m.extra.insert(
+        "receivers_by_channel".into(),
+        json!({"jpush": 100_000, "huawei": 100_000, "apns": 1000}),
+    );
+    m.extra.insert("time_to_live".into(), json!(60));
+    m.extra.insert(
+        "sample_registration_ids".into(),
+        json!(["r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"]),
+    );
+    let mut other = crate::sandbox::jpush::seed_message(FRESH2, Timestamp::now());
+    other
+        .extra
+        .insert("sample_registration_ids".into(), json!(["x1"]));
+    vec![m, other]
+}
+
+async fn reporting(faults: &str) -> Sandbox {
+    let mut c = config();
+    c.faults = crate::sandbox::Faults::parse(faults).unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Sandbox::start(c, reporting_seed(), l).await.unwrap()
+}
+
+async fn received(sb: &Sandbox, ids: &str) -> serde_json::Value {
+    let a = jpush(
+        sb,
+        reqwest::Method::GET,
+        &format!("/v3/received/detail?msg_ids={ids}"),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(a.header("X-Rate-Limit-Limit").is_some());
+    a.json
+}
+
+#[tokio::test]
+async fn jpush_report_received_detail_follows_the_recall() {
+    let sb = reporting("").await;
+    let before = received(&sb, &format!("{FRESH},{FRESH2},42")).await;
+    let rec = &before[0];
+    assert_eq!(rec["msg_id"], FRESH.to_string());
+    let j0 = rec["jpush_received"].as_u64().unwrap();
+    assert!(j0 > 50_000 && j0 < 100_000, "{rec}");
+    assert!(rec["android_pns_received"].as_u64().unwrap() > 50_000);
+    assert_eq!(rec["android_pns_sent"], 100_000);
+    assert_eq!(rec["ios_apns_sent"], 1000);
+    assert!(rec["hmos_hmpns_received"].is_null(), "not an hmos message");
+    // A msg_id the app never sent: every figure null.
+    assert_eq!(before[2]["msg_id"], "42");
+    assert!(before[2]["jpush_received"].is_null());
+    // Recall: the JPush channel stops; Huawei (no recall) goes on.
+    let a = jpush(
+        &sb,
+        reqwest::Method::DELETE,
+        &format!("/v3/push/{FRESH}"),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    // (How counts move over time is delivery.rs's unit test; here, what stopped where.)
+    let m = sb.messages();
+    let stopped = &message(&m, &FRESH.to_string())["delivery_stopped"];
+    for ch in ["jpush", "xiaomi", "vivo"] {
+        assert!(stopped[ch].is_string(), "{ch}: {stopped}");
+    }
+    assert!(stopped["huawei"].is_null(), "{stopped}");
+    let after = received(&sb, &FRESH.to_string()).await;
+    assert!(after[0]["jpush_received"].as_u64() >= Some(j0));
+    // Parameter errors, auth.
+    let bad = jpush(
+        &sb,
+        reqwest::Method::GET,
+        "/v3/received/detail?msg_ids=abc",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (bad.status, bad.json["error"]["code"].as_u64()),
+        (400, Some(3002))
+    );
+    let many: Vec<String> = (1..=101).map(|i| i.to_string()).collect();
+    let bad = jpush(
+        &sb,
+        reqwest::Method::GET,
+        &format!("/v3/received/detail?msg_ids={}", many.join(",")),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    let noauth =
+        answer(client().get(format!("{}/v3/received/detail?msg_ids={FRESH}", sb.url()))).await;
+    assert_eq!(
+        (noauth.status, noauth.json["error"]["code"].as_u64()),
+        (401, Some(3001))
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn jpush_report_status_message() {
+    let sb = reporting("").await;
+    let ask = |body: serde_json::Value| {
+        let sb = &sb;
+        async move { jpush(sb, reqwest::Method::POST, "/v3/status/message", Some(&body)).await }
+    };
+    let regids = json!([
+        "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "x1", "nobody"
+    ]);
+    let a = ask(json!({"msg_id": FRESH, "registration_ids": regids})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let st = |r: &str| a.json[r]["status"].as_u64().unwrap();
+    assert!((1..=8).map(|i| st(&format!("r{i}"))).all(|s| s <= 1));
+    assert_eq!(st("x1"), 3, "another message's device is not a target");
+    assert_eq!(st("nobody"), 2, "not in this app");
+    // All delivered once the time_to_live has passed? Not while the recall holds them.
+    let a = ask(json!({"msg_id": FRESH.to_string(), "registration_ids": ["r1"]})).await;
+    assert_eq!(
+        (a.status, a.json["error"]["code"].as_u64()),
+        (400, Some(3002)),
+        "a string msg_id"
+    );
+    let a = ask(json!({"msg_id": FRESH, "registration_ids": ["r1"], "date": "1999-01-01"})).await;
+    assert_eq!(a.json["r1"]["status"], 3, "another day");
+    let a = ask(json!({"msg_id": FRESH, "registration_ids": []})).await;
+    assert_eq!(a.status, 400);
+    let a = ask(json!({"msg_id": FRESH, "registration_ids": ["r1"], "date": "yesterday"})).await;
+    assert_eq!(a.status, 400);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn jpush_ineffective_corrections_answer_success_and_change_nothing() {
+    let sb = reporting("ineffective=1").await;
+    let a = jpush(
+        &sb,
+        reqwest::Method::DELETE,
+        &format!("/v3/push/{FRESH}"),
+        None,
+    )
+    .await;
+    assert_eq!((a.status, a.text.as_str()), (200, ""));
+    let m = sb.messages();
+    let orig = message(&m, &FRESH.to_string());
+    assert_eq!(orig["state"], "delivered");
+    assert_eq!(orig["ignores_corrections"], true);
+    assert_eq!(orig["events"][0]["action"], "recall_ignored");
+    // It goes on being delivered everywhere.
+    assert_eq!(orig["delivery_stopped"], json!({}));
+    // An override: a msg_id comes back, nothing goes out, nothing is replaced.
+    let c = cid(&sb).await;
+    let a = jpush(
+        &sb,
+        reqwest::Method::POST,
+        "/v3/push",
+        Some(&override_body(FRESH, Some(&c))),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let new_id = a.json["msg_id"].as_str().unwrap().to_string();
+    let m = sb.messages();
+    assert_eq!(count(&m), 2, "no message was sent");
+    assert!(
+        message(&m, &FRESH.to_string())["overridden_by"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let r = received(&sb, &new_id).await;
+    assert!(r[0]["jpush_received"].is_null());
+    // The log says why.
+    let log = sb.requests();
+    assert!(log.as_array().unwrap().iter().any(|e| {
+        e["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("ineffective"))
+    }));
+    sb.shutdown().await;
+}

@@ -77,7 +77,7 @@ impl Tpns {
                     // "撤回消息会默认终止该推送任务的离线消息下发": a revoke also stops.
                     m.recall_and_stop(ctx);
                 }
-                ok()
+                ineffective_note(m, ctx)
             }
             Action::Cancel => {
                 if m.cancelled_at.is_some() {
@@ -94,8 +94,21 @@ impl Tpns {
                     _ => {}
                 }
                 m.cancel(ctx);
-                ok()
+                ineffective_note(m, ctx)
             }
         }
+    }
+}
+
+/// Success, saying in the request log when the `ineffective` fault swallowed the change.
+fn ineffective_note(m: &crate::sandbox::message::Message, ctx: &Ctx<'_>) -> Reply {
+    let swallowed = m
+        .events
+        .last()
+        .is_some_and(|e| e.request == ctx.seq && e.action.ends_with("_ignored"));
+    if swallowed {
+        ok().note("fault injection: ineffective (answered success; nothing changed)")
+    } else {
+        ok()
     }
 }

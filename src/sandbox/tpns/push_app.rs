@@ -234,6 +234,19 @@ impl Tpns {
         }
 
         let id = self.tasks.new_id();
+        // The `ineffective` fault: the override is answered as sent, and nothing happens (no
+        // task goes out, the original is not collapsed).
+        let mut effective = true;
+        for &i in &originals {
+            effective &= self.tasks.at_mut(i).core.takes(ctx, "override");
+        }
+        if !effective {
+            return Reply::json(
+                200,
+                json!({"seq": seq, "push_id": id, "ret_code": 0, "err_msg": "", "environment": environment, "result": ""}),
+            )
+            .note("fault injection: ineffective (answered as sent; nothing was pushed, the original is not collapsed)");
+        }
         let mut m = Message::sent(id.clone(), ctx);
         let mut targeting = Map::new();
         for k in targeting_keys(audience_type) {

@@ -57,6 +57,7 @@ impl Task {
             "collapse_id": self.collapse_id,
             "collapse_id_assigned": self.collapse_id_assigned,
             "scheduled": scheduled_json(m.scheduled),
+            "ignores_corrections": m.ignores_corrections,
             "events": m.events_json(),
         });
         if let Some(sent) = &m.sent {

@@ -361,3 +361,39 @@ async fn tpns_override_and_its_rate_limit() {
     assert_eq!(r.json["pushRecordData"][0]["status"], "PUSH_COLLAPSED");
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn tpns_ineffective_corrections_answer_success_and_change_nothing() {
+    let mut c = config();
+    c.faults = crate::sandbox::Faults::parse("ineffective=1").unwrap();
+    let sb = start(c).await;
+    let a = tpns(&sb, "/v3/push/stop_push_msg", r#"{"pushId":"3895624700"}"#).await;
+    assert_eq!(a.json["ret_code"], 0, "{}", a.text);
+    let a = tpns(
+        &sb,
+        "/v3/push/cancel_timing_task",
+        r#"{"pushId":"4100000001"}"#,
+    )
+    .await;
+    assert_eq!(a.json["ret_code"], 0, "{}", a.text);
+    let body = json!({"audience_type": "tag", "tag_rules": tag_rules("bf-promo"), "message_type": "notify",
+        "message": {"title": "t", "content": "c"}, "collapse_id": 1001, "environment": "product"});
+    let a = tpns(&sb, "/v3/push/app", &body.to_string()).await;
+    assert_eq!(a.json["ret_code"], 0, "{}", a.text);
+    assert!(a.json["push_id"].is_string());
+    let m = sb.messages();
+    assert_eq!(message(&m, "3895624700")["status"], "PUSH_FINISHED");
+    assert_eq!(message(&m, "3895624700")["ignores_corrections"], true);
+    assert_eq!(message(&m, "4100000001")["status"], "PUSH_WAIT");
+    assert_eq!(message(&m, "3895624705")["status"], "PUSH_FINISHED");
+    assert_eq!(count(&m), 9, "the override pushed nothing");
+    // get_push_record says so too.
+    let r = tpns(
+        &sb,
+        "/v3/statistics/get_push_record",
+        r#"{"pushId":"3895624700"}"#,
+    )
+    .await;
+    assert_eq!(r.json["pushRecordData"][0]["status"], "PUSH_FINISHED");
+    sb.shutdown().await;
+}
