@@ -45,13 +45,10 @@ impl<T: Transport> Executor<T> {
         // refused repeat) can be the echo of our own success, and the outcome says so.
         let mut lost_before = false;
         loop {
-            let got_slot = tokio::select! {
-                _ = pacer.acquire() => true,
-                _ = self.stop.wait() => false,
+            let dispatched = tokio::select! {
+                at = pacer.acquire() => at,
+                _ = self.stop.wait() => return CallEnd::Interrupted { sent },
             };
-            if !got_slot {
-                return CallEnd::Interrupted { sent };
-            }
             attempt += 1;
             // Intent before the request: if it cannot be written, the request is not sent.
             let intent = Event::Intent {
@@ -71,8 +68,12 @@ impl<T: Transport> Executor<T> {
             let started = Instant::now();
             let result = self.transport.send(spec).await;
             let latency_ms = started.elapsed().as_millis() as u64;
+            if result.is_ok() {
+                // From the pacer's slot to the answer: its spread is the guard's slack.
+                pacer.observe(dispatched);
+            }
             let class = match &result {
-                Ok(a) => self.classify(spec, a, &pacer),
+                Ok(a) => self.classify(spec, a, &pacer, dispatched),
                 Err(e) => Class::Transient {
                     code: None,
                     message: e.message().to_string(),
@@ -158,11 +159,20 @@ impl<T: Transport> Executor<T> {
         }
     }
 
-    /// Classify and apply rate-limit headers (`X-Rate-Limit-Remaining: 0` pauses the family).
-    fn classify(&self, spec: &RequestSpec, a: &Answer, pacer: &Pacer) -> Class {
+    /// Classify and apply rate-limit headers: `X-Rate-Limit-Remaining: 0` pauses the family
+    /// until the reset, unless the pacer's own dispatches used the window up and its guard
+    /// already keeps the next one out of it (a well-paced run reaches 0 at every window's end).
+    fn classify(
+        &self,
+        spec: &RequestSpec,
+        a: &Answer,
+        pacer: &Pacer,
+        dispatched: Instant,
+    ) -> Class {
         let class = self.provider.classify(spec, a);
         if a.rate.exhausted()
             && !matches!(class, Class::Throttled { .. })
+            && !pacer.exhausted_by_own_pace(dispatched, a.rate.limit)
             && let Some(p) = a.rate.pause()
         {
             pacer.pause_until(

@@ -1,65 +1,135 @@
 //! Client-side pacing: one pacer per provider app and API family (DESIGN §5).
 //!
-//! Two rules together. A cadence: requests are scheduled one interval apart (burst 1, no token
-//! bucket head start), and a worker that wakes a little late does not push the schedule back,
-//! so timer granularity does not erode the rate. And a hard guard: never more than N requests in
-//! any sliding window of the rate's period (N per second, per minute, per hour), measured from
-//! actual dispatch times, so no window of the provider's, fixed or sliding, sees more than its
-//! share. Both run a small margin under the quota. A throttling answer pauses the whole family.
+//! Two rules together. A **cadence**: each request reserves the next slot of a schedule one
+//! interval apart (burst 1, no token-bucket head start) and sleeps until it, without holding
+//! any lock. Slots are reserved when a worker asks, so a wake-up that comes late (tokio's timer
+//! ticks once a millisecond; slots at high rates are a tenth of that apart) delays neither the
+//! schedule nor the workers behind it: the slots that fell due within one tick go out together
+//! in that tick. A worker that asks after its slot has passed (a pause in demand) starts the
+//! schedule again from now, so there is never a back-to-back pair.
+//!
+//! And a hard **guard**: never more than N dispatches in any sliding window of the rate's
+//! period plus a slack, measured from actual dispatch times. The provider counts arrivals, not
+//! dispatches; a request reaches it between 0 and one round trip after it left, so dispatches
+//! kept N per (period + the spread of that delay) arrive N per period. The slack is that
+//! spread as measured: the spread of recent answer latencies (or, before there are enough,
+//! the largest latency seen, which bounds any one-way delay). So no window of the provider's,
+//! fixed or sliding, sees more than its quota. The cadence runs 1% under the quota, so the
+//! guard only binds when the measured jitter is more than 1% of the period.
+//!
+//! A throttling answer pauses the whole family. `X-Rate-Limit-Remaining: 0` does too, unless
+//! the pacer's own dispatches account for it and the guard already keeps the next one out of
+//! that window (see [`Pacer::exhausted_by_own_pace`]).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
 
 use crate::domain::Rate;
 
-/// Pace this fraction under the quota, to absorb jitter between our clock and the provider's.
+/// Pace this fraction under the quota: the cadence alone then leaves 1% of the period for
+/// jitter before the guard has to hold anything back.
 pub const SAFETY_MARGIN: f64 = 0.01;
 
-/// The least margin of the window guard (network jitter between dispatch and arrival).
-pub const WINDOW_SLACK: Duration = Duration::from_millis(50);
+/// Answer latencies kept for the jitter estimate.
+const LATENCY_SAMPLES: usize = 256;
+
+/// Below this many answers, the slack is the largest latency seen rather than the spread.
+const MIN_SAMPLES: usize = 16;
+
+/// The slack while no answer has come back yet (nothing measured; only the first N dispatches
+/// of a family can be sent before an answer, and this only matters for the N+1st).
+pub const INITIAL_SLACK: Duration = Duration::from_millis(50);
+
+/// Added to every measured slack: dispatch times are taken on a clock whose sleeps end on a
+/// one-millisecond tick.
+pub const TICK: Duration = Duration::from_millis(1);
 
 pub struct Pacer {
     interval: Duration,
-    /// At most `limit` dispatches in any `window`.
+    /// At most `limit` dispatches in any `window` + slack.
     limit: usize,
+    /// The quota's own period (for a fractional count, the period that holds one request).
     window: Duration,
-    /// Held while a worker waits its turn, so workers go one at a time, first come first served.
-    state: tokio::sync::Mutex<State>,
-    paused_until: Mutex<Option<Instant>>,
+    state: Mutex<State>,
 }
 
 struct State {
-    /// The next slot of the cadence.
+    /// The next free slot of the cadence.
     next: Option<Instant>,
-    /// Dispatch times within the last window.
-    recent: VecDeque<Instant>,
+    /// Actual dispatch instants, in order; the last `2 * limit` at most.
+    sent: VecDeque<Instant>,
+    paused_until: Option<Instant>,
+    latency: Latency,
+}
+
+/// Recent answer latencies (from the pacer's dispatch instant to the answer).
+#[derive(Default)]
+struct Latency {
+    samples: VecDeque<Duration>,
+    max_seen: Duration,
+    count: u64,
+    /// The slack as of the last sample.
+    slack: Option<Duration>,
+}
+
+impl Latency {
+    fn record(&mut self, d: Duration) {
+        if self.samples.len() == LATENCY_SAMPLES {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(d);
+        self.max_seen = self.max_seen.max(d);
+        self.count += 1;
+        let spread = if self.samples.len() < MIN_SAMPLES {
+            // A one-way trip takes less than its round trip: a bound that needs no statistics.
+            self.max_seen
+        } else {
+            let (lo, hi) = self
+                .samples
+                .iter()
+                .fold((Duration::MAX, Duration::ZERO), |(lo, hi), s| {
+                    (lo.min(*s), hi.max(*s))
+                });
+            hi - lo
+        };
+        self.slack = Some(spread + TICK);
+    }
+
+    fn slack(&self) -> Duration {
+        self.slack.unwrap_or(INITIAL_SLACK)
+    }
+}
+
+/// Why a worker cannot go yet.
+enum Wait {
+    /// The family is paused: reserve a new slot after the pause.
+    Paused(Instant),
+    /// The guard's window is full until then.
+    Guard(Instant),
 }
 
 impl Pacer {
     pub fn new(rate: Rate) -> Self {
-        let margin = 1.0 + SAFETY_MARGIN;
-        let interval = rate.interval().mul_f64(margin);
+        let interval = rate.interval().mul_f64(1.0 + SAFETY_MARGIN);
         // A fractional count (0.5/s) becomes one request per 2 s.
         let (limit, window) = if rate.count >= 1.0 {
             (rate.count.floor() as usize, rate.per)
         } else {
             (1, rate.per.mul_f64(1.0 / rate.count))
         };
-        // The window guard's margin is at least WINDOW_SLACK: requests take different times to
-        // reach the provider, and its window is measured where they arrive.
-        let window = window.mul_f64(margin).max(window + WINDOW_SLACK);
         Pacer {
             interval,
             limit: limit.max(1),
             window,
-            state: tokio::sync::Mutex::new(State {
+            state: Mutex::new(State {
                 next: None,
-                recent: VecDeque::new(),
+                sent: VecDeque::new(),
+                paused_until: None,
+                latency: Latency::default(),
             }),
-            paused_until: Mutex::new(None),
         }
     }
 
@@ -67,56 +137,108 @@ impl Pacer {
         self.interval
     }
 
+    /// The guard's window right now: the quota's period plus the measured slack.
+    pub fn guard_window(&self) -> Duration {
+        self.window + self.lock().latency.slack()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Wait for this family's next slot; returns the dispatch instant.
     pub async fn acquire(&self) -> Instant {
-        let mut st = self.state.lock().await;
         loop {
-            let now = Instant::now();
-            while st
-                .recent
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= self.window)
-            {
-                st.recent.pop_front();
+            let slot = self.reserve();
+            if slot > Instant::now() {
+                sleep_until(slot).await;
             }
-            let slot = st.next.unwrap_or(now);
-            let mut at = slot.max(now);
-            if let Some(p) = self.paused() {
-                at = at.max(p);
+            loop {
+                match self.try_dispatch() {
+                    Ok(at) => return at,
+                    Err(Wait::Guard(until)) => sleep_until(until).await,
+                    Err(Wait::Paused(until)) => {
+                        sleep_until(until).await;
+                        break;
+                    }
+                }
             }
-            if st.recent.len() >= self.limit
-                && let Some(oldest) = st.recent.front()
-            {
-                at = at.max(*oldest + self.window);
-            }
-            if at > now {
-                sleep_until(at).await;
-                // A throttle may have arrived while we slept: look again.
-                continue;
-            }
-            // Keep the cadence: a wake-up a little late does not delay the following slots; but
-            // after a pause in demand the cadence restarts from now (no back-to-back pair).
-            st.next = Some(if now.duration_since(slot) < self.interval {
-                slot + self.interval
-            } else {
-                now + self.interval
-            });
-            st.recent.push_back(now);
-            return now;
         }
+    }
+
+    /// Take the next slot of the cadence (never before now or the end of a pause).
+    fn reserve(&self) -> Instant {
+        let mut st = self.lock();
+        let now = Instant::now();
+        let earliest = st.paused_until.map_or(now, |p| p.max(now));
+        let slot = st.next.map_or(earliest, |n| n.max(earliest));
+        st.next = Some(slot + self.interval);
+        slot
+    }
+
+    /// Dispatch now if no pause and the guard allow it.
+    fn try_dispatch(&self) -> Result<Instant, Wait> {
+        let mut st = self.lock();
+        let now = Instant::now();
+        if let Some(p) = st.paused_until.filter(|p| *p > now) {
+            return Err(Wait::Paused(p));
+        }
+        let len = st.sent.len();
+        if len >= self.limit {
+            let opens = st.sent[len - self.limit] + self.window + st.latency.slack();
+            if opens > now {
+                // The cadence resumes an interval after the guard lets this one go, rather
+                // than catching up on the slots the guard held back.
+                let after = opens + self.interval;
+                st.next = Some(st.next.map_or(after, |n| n.max(after)));
+                return Err(Wait::Guard(opens));
+            }
+        }
+        if len >= 2 * self.limit {
+            st.sent.pop_front();
+        }
+        st.sent.push_back(now);
+        Ok(now)
+    }
+
+    /// An answer came back to the request dispatched at `dispatched`: its latency feeds the
+    /// guard's slack.
+    pub fn observe(&self, dispatched: Instant) {
+        let latency = Instant::now().saturating_duration_since(dispatched);
+        self.lock().latency.record(latency);
+    }
+
+    /// Whether `X-Rate-Limit-Remaining: 0` on the answer to the request dispatched at
+    /// `dispatched` is this pacer's own doing, with the next window already safe: the
+    /// provider's quota is the pacer's (`limit`, when the answer names one, is N), and that
+    /// request and the N−1 before it were all dispatched within one guard window — so they
+    /// are what the provider counted, and the guard already holds the next dispatch until a
+    /// guard window after the first of them, when the provider's window that counted them has
+    /// turned. Otherwise something else uses the quota (another client of the app) and the
+    /// family must pause until the provider's reset.
+    pub fn exhausted_by_own_pace(&self, dispatched: Instant, limit: Option<u64>) -> bool {
+        if limit.is_some_and(|l| l != self.limit as u64) {
+            return false;
+        }
+        let st = self.lock();
+        let upto = st.sent.partition_point(|t| *t <= dispatched);
+        if upto < self.limit || st.sent[upto - 1] != dispatched {
+            return false;
+        }
+        let first = st.sent[upto - self.limit];
+        dispatched.duration_since(first) < self.window + st.latency.slack()
     }
 
     /// Pause the family until `until` (a throttling answer); never shortens a longer pause.
     pub fn pause_until(&self, until: Instant) {
-        let mut p = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-        if p.is_none_or(|cur| until > cur) {
-            *p = Some(until);
+        let mut st = self.lock();
+        if st.paused_until.is_none_or(|cur| until > cur) {
+            st.paused_until = Some(until);
         }
     }
 
     pub fn paused(&self) -> Option<Instant> {
-        let p = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-        p.filter(|t| *t > Instant::now())
+        self.lock().paused_until.filter(|t| *t > Instant::now())
     }
 }
 
@@ -139,6 +261,50 @@ mod tests {
                     t.lock().unwrap().push(at - start);
                     // Some requests take a while; the pacer must not care.
                     tokio::time::sleep(Duration::from_millis(37)).await;
+                    p.observe(at);
+                }
+            }));
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+        let mut v = times.lock().unwrap().clone();
+        v.sort();
+        v
+    }
+
+    /// The most dispatches in any half-open window of `len`.
+    fn most_in_window(t: &[Duration], len: Duration) -> usize {
+        let mut sorted = t.to_vec();
+        sorted.sort();
+        let (mut best, mut first) = (0, 0);
+        for (i, at) in sorted.iter().enumerate() {
+            while sorted[first] + len <= *at {
+                first += 1;
+            }
+            best = best.max(i + 1 - first);
+        }
+        best
+    }
+
+    /// `workers` workers each sending `per_worker` requests whose answers take `latency(i)`.
+    async fn run_workers(
+        pacer: Arc<Pacer>,
+        workers: usize,
+        per_worker: usize,
+        latency: fn(usize) -> Duration,
+    ) -> Vec<Duration> {
+        let start = Instant::now();
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let mut handles = Vec::new();
+        for w in 0..workers {
+            let (p, t) = (pacer.clone(), times.clone());
+            handles.push(tokio::spawn(async move {
+                for i in 0..per_worker {
+                    let at = p.acquire().await;
+                    t.lock().unwrap().push(at - start);
+                    tokio::time::sleep(latency(i * workers + w)).await;
+                    p.observe(at);
                 }
             }));
         }
@@ -199,6 +365,10 @@ mod tests {
         times.sort();
         assert!(times[0] >= Duration::from_secs(30), "{times:?}");
         assert!(times[3] < Duration::from_secs(31), "{times:?}");
+        // And the cadence holds after it: no burst at the pause's end.
+        for w in times.windows(2) {
+            assert!(w[1] - w[0] >= Duration::from_millis(10), "{times:?}");
+        }
         // A shorter pause never shortens a longer one.
         pacer.pause_until(start + Duration::from_secs(90));
         pacer.pause_until(start + Duration::from_secs(40));
@@ -216,18 +386,37 @@ mod tests {
         assert!(b - a >= Duration::from_millis(100), "{:?}", b - a);
     }
 
-    /// One request per second stays one per second plus the slack, measured anywhere.
+    /// One request per second: a cadence of 1.01 s, and the guard's window is one second plus
+    /// the measured jitter of the answers, no longer a fixed 50 ms. Here answers take 20-24
+    /// ms: until 16 are in, the slack is the largest seen (a one-way trip is shorter than its
+    /// round trip: up to 24 ms + the 1 ms tick, above the cadence's 10 ms margin, so the guard
+    /// sets the pace); then it is their spread (4 ms + 1 ms) and the cadence does. Measured
+    /// anywhere, two dispatches are at least max(cadence, guard window) apart.
     #[tokio::test(start_paused = true)]
     async fn one_per_second_keeps_its_slack() {
         let pacer = Pacer::new(Rate::per_second(1.0));
         let start = Instant::now();
         let mut t = Vec::new();
-        for _ in 0..5 {
-            t.push(pacer.acquire().await - start);
+        for i in 0..40u64 {
+            let at = pacer.acquire().await;
+            t.push(at - start);
+            tokio::time::sleep(Duration::from_millis(20 + i % 5)).await;
+            pacer.observe(at);
         }
+        assert_eq!(
+            pacer.guard_window(),
+            Duration::from_secs(1) + Duration::from_millis(4) + TICK
+        );
         for w in t.windows(2) {
-            assert!(w[1] - w[0] >= Duration::from_millis(1050), "{t:?}");
+            let gap = w[1] - w[0];
+            assert!(gap >= Duration::from_millis(1010), "{t:?}");
+            assert!(gap <= Duration::from_millis(1025), "{t:?}");
         }
+        let late: Vec<_> = t[20..].windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(
+            late.iter().all(|g| *g == Duration::from_millis(1010)),
+            "with 5 ms of jitter the cadence sets the pace: {late:?}"
+        );
     }
 
     /// A late wake-up does not cost throughput, and still no window overflows.
@@ -275,5 +464,64 @@ mod tests {
         pacer.pause_until(start + Duration::from_secs(10));
         let at = waiter.await.unwrap() - start;
         assert!(at >= Duration::from_secs(10), "{at:?}");
+    }
+
+    /// At 10,000/s the slots are 101 µs apart, ten to a timer tick: workers that wake a tick
+    /// late still leave on schedule (the slots that fell due go out together), so the rate
+    /// holds — where sleeping slot by slot and restarting the cadence at every late wake-up
+    /// gave one dispatch per tick.
+    #[tokio::test(start_paused = true)]
+    async fn sub_millisecond_slots_keep_the_rate() {
+        let pacer = Arc::new(Pacer::new(Rate::per_second(10_000.0)));
+        // Every request takes a tick or two; so does every wake-up.
+        let t = run_workers(pacer, 64, 500, |_| Duration::from_micros(1500)).await;
+        assert_eq!(t.len(), 32_000);
+        let achieved = (t.len() - 1) as f64 / t.last().unwrap().as_secs_f64();
+        assert!(achieved >= 0.98 * 10_000.0, "{achieved}/s");
+        assert!(most_in_window(&t, Duration::from_secs(1)) <= 10_000);
+    }
+
+    /// The guard counts actual dispatches, and its width follows the measured jitter: answers
+    /// that take 5 to 85 ms (80 ms of spread, far above the cadence's 1%) widen it to match.
+    #[tokio::test(start_paused = true)]
+    async fn the_guard_widens_with_measured_jitter() {
+        let pacer = Arc::new(Pacer::new(Rate::per_second(20.0)));
+        let t = run_workers(pacer.clone(), 8, 50, |i| {
+            Duration::from_millis(5 + (i as u64 * 37) % 81)
+        })
+        .await;
+        let w = pacer.guard_window();
+        assert!(w >= Duration::from_millis(1080), "{w:?}");
+        // The first estimate (after 20 answers) was already 76 ms of spread.
+        assert!(most_in_window(&t, Duration::from_millis(1076)) <= 20);
+        // And it still runs near the quota over the guard's window.
+        let achieved = (t.len() - 1) as f64 / t.last().unwrap().as_secs_f64();
+        assert!(achieved >= 20.0 / 1.09, "{achieved}/s");
+    }
+
+    /// `Remaining: 0` is this pacer's own doing when its last N dispatches fill one guard window
+    /// and the provider's limit is N; not when fewer of its own went out (someone else used
+    /// the quota), nor when the provider's limit is another.
+    #[tokio::test(start_paused = true)]
+    async fn remaining_zero_explained_by_the_own_pace() {
+        let pacer = Pacer::new(Rate::per_second(10.0));
+        let mut sent = Vec::new();
+        for _ in 0..10 {
+            let at = pacer.acquire().await;
+            pacer.observe(at);
+            sent.push(at);
+        }
+        assert!(
+            !pacer.exhausted_by_own_pace(sent[8], Some(10)),
+            "only 9 yet"
+        );
+        assert!(pacer.exhausted_by_own_pace(sent[9], Some(10)));
+        assert!(pacer.exhausted_by_own_pace(sent[9], None));
+        assert!(!pacer.exhausted_by_own_pace(sent[9], Some(12)));
+        assert!(!pacer.exhausted_by_own_pace(sent[9], Some(5)));
+        // After an idle second, one request cannot have used up a window of ten.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let lone = pacer.acquire().await;
+        assert!(!pacer.exhausted_by_own_pace(lone, Some(10)));
     }
 }

@@ -124,6 +124,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
         let mut e = LogEntry::arrived(
             seq,
             sandbox_clock(&shared.config),
+            shared.started.elapsed(),
             parts.method.to_string(),
             path.clone(),
         );

@@ -20,7 +20,8 @@
 //! Debug endpoints (no auth, no faults, no latency):
 //!
 //! - `GET /_sandbox/requests`: a JSON array, one object per provider request in arrival order
-//!   (`seq`, `time` on the sandbox clock, RFC 3339 UTC with milliseconds, `method`, `path`,
+//!   (`seq`, `time` on the sandbox clock, RFC 3339 UTC with milliseconds, `elapsed_us` since the
+//!   sandbox started on the monotonic clock its rate windows use, `method`, `path`,
 //!   `query`, `provider`, `endpoint`, a safe subset of `headers`, an `auth` summary, `body` as
 //!   received (JSON, else text), `status`, `response_headers`, `response`, `fault`, `outcome` =
 //!   pending/answered/held/reset, `latency_ms`, and a `note` saying why the sandbox answered

@@ -61,7 +61,8 @@ pub(crate) struct Jpush {
     credentials: Credentials,
     /// The push family's window (push, validate, recall, cid).
     window: Window,
-    rate: crate::domain::Rate,
+    /// None: no ceiling (`--rate off`).
+    rate: Option<crate::domain::Rate>,
     messages: Messages,
     /// Issued cids.
     cids: HashMap<String, CidEntry>,
@@ -98,13 +99,15 @@ impl SandboxProvider for Jpush {
 
     fn start(setup: Setup<'_>) -> Jpush {
         // The documented free-tier Push quota.
-        let rate = setup
-            .config
-            .rate
-            .unwrap_or(crate::domain::Rate::per_minute(600.0));
+        let rate = (!setup.config.unlimited).then(|| {
+            setup
+                .config
+                .rate
+                .unwrap_or(crate::domain::Rate::per_minute(600.0))
+        });
         Jpush {
             credentials: setup.credentials,
-            window: Window::from_rate(rate),
+            window: Window::from_limit(rate),
             rate,
             messages: Messages::new(setup.seeds, setup.start),
             cids: HashMap::new(),
