@@ -150,7 +150,10 @@ impl Pacer {
     pub async fn acquire(&self) -> Instant {
         loop {
             let slot = self.reserve();
-            if slot > Instant::now() {
+            // A slot within the current timer tick goes now: sleeping for it would wake a
+            // whole tick later. This is how sub-millisecond slots are batched: early by less
+            // than a tick is jitter the cadence's margin absorbs, and the guard still counts.
+            if slot > Instant::now() + TICK {
                 sleep_until(slot).await;
             }
             loop {

@@ -14,7 +14,7 @@
 //! (rate windows, issued ids, …), envelopes, ledger records, messages view, debug summary and
 //! credentials. Generic: [`server`] (listener, connections, shutdown), [`handler`] (one request:
 //! routing, request log, faults, latency), [`request_log`], [`debug`] (`/_sandbox*`),
-//! [`faults`], [`config`], [`seed`] (reading ledgers), [`message`] (what all providers'
+//! [`faults`] (and [`delay`], their latency's timer), [`config`], [`seed`] (reading ledgers), [`message`] (what all providers'
 //! messages share), [`rate_window`], [`standalone`] (`pushfix sandbox`).
 //!
 //! Debug endpoints (no auth, no faults, no latency):
@@ -59,6 +59,7 @@
 
 mod config;
 mod debug;
+mod delay;
 mod exchange;
 mod faults;
 mod handler;
