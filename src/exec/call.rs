@@ -68,9 +68,10 @@ impl<T: Transport> Executor<T> {
             let started = Instant::now();
             let result = self.transport.send(spec).await;
             let latency_ms = started.elapsed().as_millis() as u64;
-            if result.is_ok() {
-                // From the pacer's slot to the answer: its spread is the guard's slack.
-                pacer.observe(dispatched);
+            if let Ok(a) = &result {
+                // From the pacer's slot to the answer: its spread is the guard's slack; its
+                // headers show whether anyone else uses the quota.
+                pacer.observe(dispatched, &a.rate);
             }
             let class = match &result {
                 Ok(a) => self.classify(spec, a, &pacer, dispatched),

@@ -28,6 +28,7 @@ use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 
 use crate::domain::Rate;
+use crate::provider::answer::RateHeaders;
 
 /// Pace this fraction under the quota: the cadence alone then leaves 1% of the period for
 /// jitter before the guard has to hold anything back.
@@ -61,6 +62,9 @@ struct State {
     next: Option<Instant>,
     /// Actual dispatch instants, in order; the last `2 * limit` at most.
     sent: VecDeque<Instant>,
+    /// An answer once showed more of the quota used than this pacer's own dispatches can
+    /// account for: someone else uses it too.
+    foreign: bool,
     paused_until: Option<Instant>,
     latency: Latency,
 }
@@ -127,6 +131,7 @@ impl Pacer {
             state: Mutex::new(State {
                 next: None,
                 sent: VecDeque::new(),
+                foreign: false,
                 paused_until: None,
                 latency: Latency::default(),
             }),
@@ -205,31 +210,49 @@ impl Pacer {
     }
 
     /// An answer came back to the request dispatched at `dispatched`: its latency feeds the
-    /// guard's slack.
-    pub fn observe(&self, dispatched: Instant) {
+    /// guard's slack, and its rate-limit headers are checked against this pacer's own count.
+    /// The provider counted `limit − remaining` requests in its window when this one arrived;
+    /// of this pacer's, at most those dispatched within a period plus the slack before it (or
+    /// the slack after) can be among them. More than that, and someone else uses the quota.
+    pub fn observe(&self, dispatched: Instant, rate: &RateHeaders) {
         let latency = Instant::now().saturating_duration_since(dispatched);
-        self.lock().latency.record(latency);
+        let mut st = self.lock();
+        st.latency.record(latency);
+        let slack = st.latency.slack();
+        if let Some(remaining) = rate.remaining {
+            let limit = rate.limit.unwrap_or(self.limit as u64);
+            let used = limit.saturating_sub(remaining);
+            let from = dispatched.checked_sub(self.window + slack);
+            let lo = from.map_or(0, |f| st.sent.partition_point(|t| *t <= f));
+            let hi = st.sent.partition_point(|t| *t <= dispatched + slack);
+            if used > (hi - lo) as u64 {
+                st.foreign = true;
+            }
+        }
     }
 
     /// Whether `X-Rate-Limit-Remaining: 0` on the answer to the request dispatched at
     /// `dispatched` is this pacer's own doing, with the next window already safe: the
-    /// provider's quota is the pacer's (`limit`, when the answer names one, is N), and that
-    /// request and the N−1 before it were all dispatched within one guard window — so they
-    /// are what the provider counted, and the guard already holds the next dispatch until a
-    /// guard window after the first of them, when the provider's window that counted them has
-    /// turned. Otherwise something else uses the quota (another client of the app) and the
-    /// family must pause until the provider's reset.
+    /// provider's quota is the pacer's (`limit`, when the answer names one, is N); that
+    /// request and the N−1 before it left within one guard window (the guard is full, so it
+    /// holds the next dispatch until a guard window after the first of them — by when that
+    /// first one, and every earlier one, has left the provider's window, fixed or sliding);
+    /// and no answer ever showed usage beyond this pacer's own (nobody else can have filled
+    /// the window). Otherwise the family pauses until the provider's reset.
     pub fn exhausted_by_own_pace(&self, dispatched: Instant, limit: Option<u64>) -> bool {
-        if limit.is_some_and(|l| l != self.limit as u64) {
+        let n = self.limit;
+        if limit.is_some_and(|l| l != n as u64) {
             return false;
         }
         let st = self.lock();
-        let upto = st.sent.partition_point(|t| *t <= dispatched);
-        if upto < self.limit || st.sent[upto - 1] != dispatched {
+        if st.foreign {
             return false;
         }
-        let first = st.sent[upto - self.limit];
-        dispatched.duration_since(first) < self.window + st.latency.slack()
+        let upto = st.sent.partition_point(|t| *t <= dispatched);
+        if upto < n {
+            return false;
+        }
+        dispatched.duration_since(st.sent[upto - n]) < self.window + st.latency.slack()
     }
 
     /// Pause the family until `until` (a throttling answer); never shortens a longer pause.
@@ -264,7 +287,7 @@ mod tests {
                     t.lock().unwrap().push(at - start);
                     // Some requests take a while; the pacer must not care.
                     tokio::time::sleep(Duration::from_millis(37)).await;
-                    p.observe(at);
+                    p.observe(at, &RateHeaders::default());
                 }
             }));
         }
@@ -307,7 +330,7 @@ mod tests {
                     let at = p.acquire().await;
                     t.lock().unwrap().push(at - start);
                     tokio::time::sleep(latency(i * workers + w)).await;
-                    p.observe(at);
+                    p.observe(at, &RateHeaders::default());
                 }
             }));
         }
@@ -404,7 +427,7 @@ mod tests {
             let at = pacer.acquire().await;
             t.push(at - start);
             tokio::time::sleep(Duration::from_millis(20 + i % 5)).await;
-            pacer.observe(at);
+            pacer.observe(at, &RateHeaders::default());
         }
         assert_eq!(
             pacer.guard_window(),
@@ -502,16 +525,26 @@ mod tests {
         assert!(achieved >= 20.0 / 1.09, "{achieved}/s");
     }
 
-    /// `Remaining: 0` is this pacer's own doing when its last N dispatches fill one guard window
-    /// and the provider's limit is N; not when fewer of its own went out (someone else used
-    /// the quota), nor when the provider's limit is another.
+    fn left(remaining: u64) -> RateHeaders {
+        RateHeaders {
+            limit: Some(10),
+            remaining: Some(remaining),
+            reset: Some(1),
+            retry_after: None,
+        }
+    }
+
+    /// `Remaining: 0` is this pacer's own doing when its last N dispatches fill one guard
+    /// window, the provider's limit is N and no answer showed usage beyond its own; not when
+    /// the provider's limit is another, nor when the N are spread over more than a guard
+    /// window, nor once another client's usage has shown.
     #[tokio::test(start_paused = true)]
     async fn remaining_zero_explained_by_the_own_pace() {
         let pacer = Pacer::new(Rate::per_second(10.0));
         let mut sent = Vec::new();
-        for _ in 0..10 {
+        for i in 0..10u64 {
             let at = pacer.acquire().await;
-            pacer.observe(at);
+            pacer.observe(at, &left(9 - i));
             sent.push(at);
         }
         assert!(
@@ -522,9 +555,36 @@ mod tests {
         assert!(pacer.exhausted_by_own_pace(sent[9], None));
         assert!(!pacer.exhausted_by_own_pace(sent[9], Some(12)));
         assert!(!pacer.exhausted_by_own_pace(sent[9], Some(5)));
-        // After an idle second, one request cannot have used up a window of ten.
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let lone = pacer.acquire().await;
-        assert!(!pacer.exhausted_by_own_pace(lone, Some(10)));
+
+        // A sliding window stays full: every answer says 0, and that is still the own pace.
+        for _ in 0..10 {
+            let at = pacer.acquire().await;
+            pacer.observe(at, &left(0));
+            assert!(pacer.exhausted_by_own_pace(at, Some(10)));
+        }
+
+        // After an idle spell, ten spread over more than a guard window.
+        let pacer = Pacer::new(Rate::per_second(10.0));
+        let mut last = None;
+        for i in 0..10u64 {
+            if i == 5 {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            let at = pacer.acquire().await;
+            pacer.observe(at, &left(9 - i.min(4)));
+            last = Some(at);
+        }
+        assert!(!pacer.exhausted_by_own_pace(last.unwrap(), Some(10)));
+
+        // Another client took 3 of the window before the run's first request: 4 used after
+        // one of its own is more than it can account for, and stays remembered.
+        let pacer = Pacer::new(Rate::per_second(10.0));
+        let mut last = None;
+        for i in 0..10u64 {
+            let at = pacer.acquire().await;
+            pacer.observe(at, &left(6u64.saturating_sub(i)));
+            last = Some(at);
+        }
+        assert!(!pacer.exhausted_by_own_pace(last.unwrap(), Some(10)));
     }
 }
