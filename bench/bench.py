@@ -122,15 +122,18 @@ steps:
 
 
 class Sandbox:
-    def __init__(self, rate, ledgers=(), faults=None):
+    def __init__(self, rate, ledgers=(), faults=None, creds=None):
+        """`creds`: the app credentials to accept (another sandbox's), else random ones."""
         args = [PUSHFIX, "sandbox", "--listen", "127.0.0.1:0", "--rate", rate]
         for l in ledgers:
             args += ["--ledger", l]
         if faults:
             args += ["--faults", faults]
+        env = clean_env()
+        env.update(creds or {})
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     env=clean_env(), text=True)
-        self.env = {}
+                                     env=env, text=True)
+        self.env = dict(creds or {})
         while not all(k in self.env for k in ("PUSHFIX_SANDBOX_URL",) + CRED_VARS):
             line = self.proc.stdout.readline()
             if not line:
@@ -228,6 +231,7 @@ def pushfix_run(sb, playbook, audit):
     wall, rss, code, err = run_measured(cmd, env, cwd=os.path.dirname(playbook))
     if code != 0:
         log(f"pushfix exited {code}: {err[-2000:]}")
+        notes.append(f"a pushfix run exited {code} ({os.path.basename(os.path.dirname(playbook))})")
     return wall, rss, code
 
 
@@ -333,6 +337,8 @@ def rates_round(rnd):
         add(f"{key}.max_fixed", a["max_fixed"])
         add(f"{key}.max_sliding", a["max_sliding"])
         add(f"{key}.exit", code)
+        if code != 0:
+            notes.append(f"the {key} run exited {code}")
         log(f"  {key}: {a['n']} requests, {a['rate']:.3f}/s = {a['rate'] / per_s:.4f} of the target, "
             f"{a['throttled']} throttled, max {a['max_fixed']} per fixed / {a['max_sliding']} per sliding window, exit {code}")
 
@@ -405,6 +411,9 @@ def resume_prepare():
     log(f"  running {RESUME_TARGETS} recalls to get a finished run with a 1,000,000-line journal ...")
     with Sandbox("off", [ledger]) as sb:
         wall, rss, code = pushfix_run(sb, pb, os.path.join(d, "audit"))
+        creds = dict(sb.env)
+    with open(os.path.join(d, "creds.json"), "w") as f:
+        json.dump(creds, f)
     runs = sorted(os.listdir(os.path.join(d, "audit")))
     run_dir = os.path.join(d, "audit", [r for r in runs if not r.startswith(".")][-1])
     with open(os.path.join(run_dir, "journal.jsonl"), "rb") as f:
@@ -414,10 +423,16 @@ def resume_prepare():
 
 
 def resume_round(d, run_dir):
-    with Sandbox("off") as sb:
+    # `resume` needs the run's own app: a sandbox that accepts the same credentials.
+    with open(os.path.join(d, "creds.json")) as f:
+        creds = json.load(f)
+    with Sandbox("off", creds=creds) as sb:
         env = clean_env()
         env.update(sb.env)
         wall, rss, code, err = run_measured([CLIENT, "resume", run_dir, "--endpoint", sb.url, "--yes"], env, cwd=d)
+    if code != 0:
+        log(f"resume exited {code}: {err[-2000:]}")
+        notes.append(f"resume exited {code}: {err.strip().splitlines()[-1] if err.strip() else '?'}")
     add("resume.s", wall)
     add("resume.mb", rss / 1024)
     log(f"  resume: {wall:.2f} s, {rss / 1024:.0f} MB, exit {code}")
