@@ -213,15 +213,24 @@ def analyse(reqs, window_s=None):
 # Clients
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def run_measured(cmd, env, cwd=None):
-    """Run to completion; wall seconds, peak RSS (KB) and exit status of that process alone."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
-    err = p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
-    return wall, ru.ru_maxrss, code, err.decode(errors="replace")
+    """Run to completion; wall seconds, peak RSS (KB) and exit status of that process alone.
+
+    The peak RSS comes from GNU time, whose small process forks the command: a child forked
+    from this Python process (which holds whole request logs) would inherit its high-water
+    mark, since Linux carries it across exec into ru_maxrss."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
+        t0 = time.perf_counter()
+        p = subprocess.Popen([GNU_TIME, "-f", "%M", "-o", rss_file.name] + cmd, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, env=env, cwd=cwd)
+        err = p.stderr.read()
+        code = p.wait()
+        wall = time.perf_counter() - t0
+        lines = [l for l in rss_file.read().split() if l.isdigit()]
+    return wall, int(lines[-1]) if lines else 0, code, err.decode(errors="replace")
 
 
 def pushfix_run(sb, playbook, audit):

@@ -7,7 +7,7 @@
 #
 # Builds in release, then bench/bench.py starts `pushfix sandbox` as a separate process for
 # every measurement and reads what it recorded (GET /_sandbox/requests). Needs wrk, curl,
-# xargs and python3; aiohttp is optional (its baseline is skipped without it).
+# xargs, python3 and GNU time (/usr/bin/time); aiohttp is optional (its baseline is skipped without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,14 @@ if ! command -v wrk >/dev/null; then
     apt-get install -y -q wrk >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }
   else
     echo "bench/run.sh needs wrk: sudo apt-get install wrk (or brew install wrk)" >&2
+    exit 2
+  fi
+fi
+if [ ! -x /usr/bin/time ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -q time >/dev/null
+  else
+    echo "bench/run.sh needs GNU time for peak RSS: sudo apt-get install time" >&2
     exit 2
   fi
 fi
