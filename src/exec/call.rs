@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 
 use super::executor::Executor;
-use super::pacer::Pacer;
+use super::pacer::{Dispatch, Pacer};
 use super::retry::{MAX_PAUSE, MAX_THROTTLES, default_throttle_pause};
 use crate::event::{Event, Note};
 use crate::provider::http::{Transport, TransportError};
@@ -46,7 +46,7 @@ impl<T: Transport> Executor<T> {
         let mut lost_before = false;
         loop {
             let dispatched = tokio::select! {
-                at = pacer.acquire() => at,
+                d = pacer.dispatch() => d,
                 _ = self.stop.wait() => return CallEnd::Interrupted { sent },
             };
             attempt += 1;
@@ -168,12 +168,12 @@ impl<T: Transport> Executor<T> {
         spec: &RequestSpec,
         a: &Answer,
         pacer: &Pacer,
-        dispatched: Instant,
+        dispatched: Dispatch,
     ) -> Class {
         let class = self.provider.classify(spec, a);
         if a.rate.exhausted()
             && !matches!(class, Class::Throttled { .. })
-            && !pacer.exhausted_by_own_pace(dispatched, a.rate.limit)
+            && !pacer.exhausted_by_own_pace(dispatched.at, a.rate.limit)
             && let Some(p) = a.rate.pause()
         {
             pacer.pause_until(

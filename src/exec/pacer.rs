@@ -8,14 +8,17 @@
 //! in that tick. A worker that asks after its slot has passed (a pause in demand) starts the
 //! schedule again from now, so there is never a back-to-back pair.
 //!
-//! And a hard **guard**: never more than N dispatches in any sliding window of the rate's
-//! period plus a slack, measured from actual dispatch times. The provider counts arrivals, not
-//! dispatches; a request reaches it between 0 and one round trip after it left, so dispatches
-//! kept N per (period + the spread of that delay) arrive N per period. The slack is that
-//! spread as measured: the spread of recent answer latencies (or, before there are enough,
-//! the largest latency seen, which bounds any one-way delay). So no window of the provider's,
-//! fixed or sliding, sees more than its quota. The cadence runs 1% under the quota, so the
-//! guard only binds when the measured jitter is more than 1% of the period.
+//! And a hard **guard**, on actual dispatch instants: a dispatch that would be the N+1st of a
+//! period waits until the period has passed since the dispatch N before it, plus a slack. The
+//! provider counts arrivals, not dispatches; the slack is how much later than the fastest
+//! request that earlier one may have arrived: its own answer's latency beyond the fastest
+//! recent one (a request that travelled slowly is covered by its own measured delay, and a
+//! single slow answer holds back one dispatch, not the next hundreds), or while fewer than 16
+//! answers are in, its whole latency (a one-way trip is shorter than the round trip), or
+//! without an answer yet, the spread of recent latencies. Then no N+1 requests can arrive
+//! within one period: no window of the provider's, fixed or sliding, sees more than its
+//! quota. The cadence runs 1% under the quota, so the guard only binds when a request's delay
+//! exceeds the fastest by more than 1% of the period.
 //!
 //! A throttling answer pauses the whole family. `X-Rate-Limit-Remaining: 0` does too, unless
 //! the pacer's own dispatches account for it and the guard already keeps the next one out of
@@ -60,8 +63,10 @@ pub struct Pacer {
 struct State {
     /// The next free slot of the cadence.
     next: Option<Instant>,
-    /// Actual dispatch instants, in order; the last `2 * limit` at most.
-    sent: VecDeque<Instant>,
+    /// The last `2 * limit` dispatches at most, in order.
+    sent: VecDeque<Sent>,
+    /// The sequence number of `sent[0]`.
+    first_seq: u64,
     /// An answer once showed more of the quota used than this pacer's own dispatches can
     /// account for: someone else uses it too.
     foreign: bool,
@@ -69,13 +74,27 @@ struct State {
     latency: Latency,
 }
 
+/// One dispatch as the guard remembers it.
+struct Sent {
+    at: Instant,
+    /// Its answer's latency, once it came.
+    latency: Option<Duration>,
+}
+
+/// A dispatch the pacer let go: when, and which (to match its answer in [`Pacer::observe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dispatch {
+    pub at: Instant,
+    seq: u64,
+}
+
 /// Recent answer latencies (from the pacer's dispatch instant to the answer).
 #[derive(Default)]
 struct Latency {
     samples: VecDeque<Duration>,
     max_seen: Duration,
-    count: u64,
-    /// The slack as of the last sample.
+    /// The fastest of `samples`, and the slack, as of the last sample.
+    fastest: Duration,
     slack: Option<Duration>,
 }
 
@@ -86,24 +105,35 @@ impl Latency {
         }
         self.samples.push_back(d);
         self.max_seen = self.max_seen.max(d);
-        self.count += 1;
+        let (lo, hi) = self
+            .samples
+            .iter()
+            .fold((Duration::MAX, Duration::ZERO), |(lo, hi), s| {
+                (lo.min(*s), hi.max(*s))
+            });
+        self.fastest = lo;
         let spread = if self.samples.len() < MIN_SAMPLES {
             // A one-way trip takes less than its round trip: a bound that needs no statistics.
             self.max_seen
         } else {
-            let (lo, hi) = self
-                .samples
-                .iter()
-                .fold((Duration::MAX, Duration::ZERO), |(lo, hi), s| {
-                    (lo.min(*s), hi.max(*s))
-                });
             hi - lo
         };
         self.slack = Some(spread + TICK);
     }
 
+    /// The spread of recent latencies (before any answer, [`INITIAL_SLACK`]).
     fn slack(&self) -> Duration {
         self.slack.unwrap_or(INITIAL_SLACK)
+    }
+
+    /// How much later than the fastest request one whose answer took `latency` may have
+    /// reached the provider; None: its answer is not in (yet), so the spread of recent ones.
+    fn excess(&self, latency: Option<Duration>) -> Duration {
+        match latency {
+            Some(l) if self.samples.len() >= MIN_SAMPLES => l.saturating_sub(self.fastest) + TICK,
+            Some(l) => l + TICK,
+            None => self.slack(),
+        }
     }
 }
 
@@ -131,6 +161,7 @@ impl Pacer {
             state: Mutex::new(State {
                 next: None,
                 sent: VecDeque::new(),
+                first_seq: 0,
                 foreign: false,
                 paused_until: None,
                 latency: Latency::default(),
@@ -142,7 +173,8 @@ impl Pacer {
         self.interval
     }
 
-    /// The guard's window right now: the quota's period plus the measured slack.
+    /// The quota's period plus the spread of recent answer latencies (the guard's window for
+    /// a request whose answer is not in yet; the `Remaining: 0` rule's window).
     pub fn guard_window(&self) -> Duration {
         self.window + self.lock().latency.slack()
     }
@@ -153,6 +185,11 @@ impl Pacer {
 
     /// Wait for this family's next slot; returns the dispatch instant.
     pub async fn acquire(&self) -> Instant {
+        self.dispatch().await.at
+    }
+
+    /// Wait for this family's next slot; the dispatch, for [`Pacer::observe`].
+    pub async fn dispatch(&self) -> Dispatch {
         loop {
             let slot = self.reserve();
             // A slot within the current timer tick goes now: sleeping for it would wake a
@@ -163,7 +200,7 @@ impl Pacer {
             }
             loop {
                 match self.try_dispatch() {
-                    Ok(at) => return at,
+                    Ok(d) => return d,
                     Err(Wait::Guard(until)) => sleep_until(until).await,
                     Err(Wait::Paused(until)) => {
                         sleep_until(until).await;
@@ -185,7 +222,7 @@ impl Pacer {
     }
 
     /// Dispatch now if no pause and the guard allow it.
-    fn try_dispatch(&self) -> Result<Instant, Wait> {
+    fn try_dispatch(&self) -> Result<Dispatch, Wait> {
         let mut st = self.lock();
         let now = Instant::now();
         if let Some(p) = st.paused_until.filter(|p| *p > now) {
@@ -193,7 +230,8 @@ impl Pacer {
         }
         let len = st.sent.len();
         if len >= self.limit {
-            let opens = st.sent[len - self.limit] + self.window + st.latency.slack();
+            let oldest = &st.sent[len - self.limit];
+            let opens = oldest.at + self.window + st.latency.excess(oldest.latency);
             if opens > now {
                 // The cadence resumes an interval after the guard lets this one go, rather
                 // than catching up on the slots the guard held back.
@@ -204,9 +242,16 @@ impl Pacer {
         }
         if len >= 2 * self.limit {
             st.sent.pop_front();
+            st.first_seq += 1;
         }
-        st.sent.push_back(now);
-        Ok(now)
+        st.sent.push_back(Sent {
+            at: now,
+            latency: None,
+        });
+        Ok(Dispatch {
+            at: now,
+            seq: st.first_seq + st.sent.len() as u64 - 1,
+        })
     }
 
     /// An answer came back to the request dispatched at `dispatched`: its latency feeds the
@@ -214,17 +259,23 @@ impl Pacer {
     /// The provider counted `limit − remaining` requests in its window when this one arrived;
     /// of this pacer's, at most those dispatched within a period plus the slack before it (or
     /// the slack after) can be among them. More than that, and someone else uses the quota.
-    pub fn observe(&self, dispatched: Instant, rate: &RateHeaders) {
+    pub fn observe(&self, d: Dispatch, rate: &RateHeaders) {
+        let dispatched = d.at;
         let latency = Instant::now().saturating_duration_since(dispatched);
         let mut st = self.lock();
         st.latency.record(latency);
+        if let Some(i) = d.seq.checked_sub(st.first_seq)
+            && let Some(s) = st.sent.get_mut(i as usize)
+        {
+            s.latency = Some(latency);
+        }
         let slack = st.latency.slack();
         if let Some(remaining) = rate.remaining {
             let limit = rate.limit.unwrap_or(self.limit as u64);
             let used = limit.saturating_sub(remaining);
             let from = dispatched.checked_sub(self.window + slack);
-            let lo = from.map_or(0, |f| st.sent.partition_point(|t| *t <= f));
-            let hi = st.sent.partition_point(|t| *t <= dispatched + slack);
+            let lo = from.map_or(0, |f| st.sent.partition_point(|s| s.at <= f));
+            let hi = st.sent.partition_point(|s| s.at <= dispatched + slack);
             if used > (hi - lo) as u64 {
                 st.foreign = true;
             }
@@ -248,11 +299,11 @@ impl Pacer {
         if st.foreign {
             return false;
         }
-        let upto = st.sent.partition_point(|t| *t <= dispatched);
+        let upto = st.sent.partition_point(|s| s.at <= dispatched);
         if upto < n {
             return false;
         }
-        dispatched.duration_since(st.sent[upto - n]) < self.window + st.latency.slack()
+        dispatched.duration_since(st.sent[upto - n].at) < self.window + st.latency.slack()
     }
 
     /// Pause the family until `until` (a throttling answer); never shortens a longer pause.
@@ -283,11 +334,11 @@ mod tests {
             let (p, t) = (pacer.clone(), times.clone());
             handles.push(tokio::spawn(async move {
                 for _ in 0..per {
-                    let at = p.acquire().await;
-                    t.lock().unwrap().push(at - start);
+                    let d = p.dispatch().await;
+                    t.lock().unwrap().push(d.at - start);
                     // Some requests take a while; the pacer must not care.
                     tokio::time::sleep(Duration::from_millis(37)).await;
-                    p.observe(at, &RateHeaders::default());
+                    p.observe(d, &RateHeaders::default());
                 }
             }));
         }
@@ -327,10 +378,10 @@ mod tests {
             let (p, t) = (pacer.clone(), times.clone());
             handles.push(tokio::spawn(async move {
                 for i in 0..per_worker {
-                    let at = p.acquire().await;
-                    t.lock().unwrap().push(at - start);
+                    let d = p.dispatch().await;
+                    t.lock().unwrap().push(d.at - start);
                     tokio::time::sleep(latency(i * workers + w)).await;
-                    p.observe(at, &RateHeaders::default());
+                    p.observe(d, &RateHeaders::default());
                 }
             }));
         }
@@ -412,22 +463,23 @@ mod tests {
         assert!(b - a >= Duration::from_millis(100), "{:?}", b - a);
     }
 
-    /// One request per second: a cadence of 1.01 s, and the guard's window is one second plus
-    /// the measured jitter of the answers, no longer a fixed 50 ms. Here answers take 20-24
-    /// ms: until 16 are in, the slack is the largest seen (a one-way trip is shorter than its
+    /// One request per second: a cadence of 1.01 s, and the guard's slack is measured, no
+    /// longer a fixed 50 ms. Here answers take 20-24 ms: until 16 are in, a dispatch waits a
+    /// second plus the whole latency of the one before it (a one-way trip is shorter than its
     /// round trip: up to 24 ms + the 1 ms tick, above the cadence's 10 ms margin, so the guard
-    /// sets the pace); then it is their spread (4 ms + 1 ms) and the cadence does. Measured
-    /// anywhere, two dispatches are at least max(cadence, guard window) apart.
+    /// sets the pace); then a second plus that request's delay beyond the fastest (at most
+    /// 4 ms + 1 ms), and the cadence does. Measured anywhere, two dispatches are at least
+    /// max(cadence, guard) apart.
     #[tokio::test(start_paused = true)]
     async fn one_per_second_keeps_its_slack() {
         let pacer = Pacer::new(Rate::per_second(1.0));
         let start = Instant::now();
         let mut t = Vec::new();
         for i in 0..40u64 {
-            let at = pacer.acquire().await;
-            t.push(at - start);
+            let d = pacer.dispatch().await;
+            t.push(d.at - start);
             tokio::time::sleep(Duration::from_millis(20 + i % 5)).await;
-            pacer.observe(at, &RateHeaders::default());
+            pacer.observe(d, &RateHeaders::default());
         }
         assert_eq!(
             pacer.guard_window(),
@@ -507,22 +559,67 @@ mod tests {
         assert!(most_in_window(&t, Duration::from_secs(1)) <= 10_000);
     }
 
-    /// The guard counts actual dispatches, and its width follows the measured jitter: answers
-    /// that take 5 to 85 ms (80 ms of spread, far above the cadence's 1%) widen it to match.
+    /// The guard counts actual dispatches and covers each request's own measured delay:
+    /// answers that take 5 to 85 ms (80 ms of spread, far above the cadence's 1%). Even if
+    /// all of a request's latency were on the way out (it arrived `latency` after it left),
+    /// no second of arrivals holds more than the quota; and a slow answer holds back one
+    /// dispatch by its own delay, so the rate stays near the quota.
     #[tokio::test(start_paused = true)]
-    async fn the_guard_widens_with_measured_jitter() {
+    async fn the_guard_covers_each_requests_delay() {
         let pacer = Arc::new(Pacer::new(Rate::per_second(20.0)));
-        let t = run_workers(pacer.clone(), 8, 50, |i| {
-            Duration::from_millis(5 + (i as u64 * 37) % 81)
-        })
-        .await;
+        let latency = |i: u64| Duration::from_millis(5 + (i * 37) % 81);
+        let start = Instant::now();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let mut handles = Vec::new();
+        for w in 0..8u64 {
+            let (p, sent) = (pacer.clone(), sent.clone());
+            handles.push(tokio::spawn(async move {
+                for i in 0..50u64 {
+                    let d = p.dispatch().await;
+                    let l = latency(i * 8 + w);
+                    sent.lock().unwrap().push((d.at - start, l));
+                    tokio::time::sleep(l).await;
+                    p.observe(d, &RateHeaders::default());
+                }
+            }));
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+        let sent = sent.lock().unwrap().clone();
+        let at_dispatch: Vec<Duration> = sent.iter().map(|(d, _)| *d).collect();
+        let on_arrival: Vec<Duration> = sent.iter().map(|(d, l)| *d + *l).collect();
+        assert!(most_in_window(&at_dispatch, Duration::from_secs(1)) <= 20);
+        assert!(most_in_window(&on_arrival, Duration::from_secs(1)) <= 20);
         let w = pacer.guard_window();
         assert!(w >= Duration::from_millis(1080), "{w:?}");
-        // The first estimate (after 20 answers) was already 76 ms of spread.
-        assert!(most_in_window(&t, Duration::from_millis(1076)) <= 20);
-        // And it still runs near the quota over the guard's window.
+        let mut t = at_dispatch;
+        t.sort();
         let achieved = (t.len() - 1) as f64 / t.last().unwrap().as_secs_f64();
-        assert!(achieved >= 20.0 / 1.09, "{achieved}/s");
+        assert!(achieved >= 20.0 / 1.05, "{achieved}/s");
+    }
+
+    /// One slow answer (a second instead of a few milliseconds) delays the one dispatch it
+    /// guards, by its own delay, and not the ones after.
+    #[tokio::test(start_paused = true)]
+    async fn one_slow_answer_holds_back_one_dispatch() {
+        let pacer = Pacer::new(Rate::per_second(1.0));
+        let start = Instant::now();
+        let mut t = Vec::new();
+        for i in 0..60u64 {
+            let d = pacer.dispatch().await;
+            t.push(d.at - start);
+            let l = if i == 30 { 300 } else { 2 + i % 3 };
+            tokio::time::sleep(Duration::from_millis(l)).await;
+            pacer.observe(d, &RateHeaders::default());
+        }
+        let gaps: Vec<Duration> = t.windows(2).map(|w| w[1] - w[0]).collect();
+        // The dispatch after the slow one waits a second plus its 298 ms beyond the fastest.
+        assert_eq!(gaps[30], Duration::from_millis(1000 + 298 + 1));
+        assert!(
+            gaps[31..].iter().all(|g| *g == Duration::from_millis(1010)),
+            "{gaps:?}"
+        );
     }
 
     fn left(remaining: u64) -> RateHeaders {
@@ -543,9 +640,9 @@ mod tests {
         let pacer = Pacer::new(Rate::per_second(10.0));
         let mut sent = Vec::new();
         for i in 0..10u64 {
-            let at = pacer.acquire().await;
-            pacer.observe(at, &left(9 - i));
-            sent.push(at);
+            let d = pacer.dispatch().await;
+            pacer.observe(d, &left(9 - i));
+            sent.push(d.at);
         }
         assert!(
             !pacer.exhausted_by_own_pace(sent[8], Some(10)),
@@ -558,9 +655,9 @@ mod tests {
 
         // A sliding window stays full: every answer says 0, and that is still the own pace.
         for _ in 0..10 {
-            let at = pacer.acquire().await;
-            pacer.observe(at, &left(0));
-            assert!(pacer.exhausted_by_own_pace(at, Some(10)));
+            let d = pacer.dispatch().await;
+            pacer.observe(d, &left(0));
+            assert!(pacer.exhausted_by_own_pace(d.at, Some(10)));
         }
 
         // After an idle spell, ten spread over more than a guard window.
@@ -570,9 +667,9 @@ mod tests {
             if i == 5 {
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
-            let at = pacer.acquire().await;
-            pacer.observe(at, &left(9 - i.min(4)));
-            last = Some(at);
+            let d = pacer.dispatch().await;
+            pacer.observe(d, &left(9 - i.min(4)));
+            last = Some(d.at);
         }
         assert!(!pacer.exhausted_by_own_pace(last.unwrap(), Some(10)));
 
@@ -581,9 +678,9 @@ mod tests {
         let pacer = Pacer::new(Rate::per_second(10.0));
         let mut last = None;
         for i in 0..10u64 {
-            let at = pacer.acquire().await;
-            pacer.observe(at, &left(6u64.saturating_sub(i)));
-            last = Some(at);
+            let d = pacer.dispatch().await;
+            pacer.observe(d, &left(6u64.saturating_sub(i)));
+            last = Some(d.at);
         }
         assert!(!pacer.exhausted_by_own_pace(last.unwrap(), Some(10)));
     }
