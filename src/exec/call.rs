@@ -69,7 +69,8 @@ impl<T: Transport> Executor<T> {
             let result = self.transport.send(spec).await;
             let latency_ms = started.elapsed().as_millis() as u64;
             if let Ok(a) = &result {
-                // From the pacer's slot to the answer: its spread is the guard's slack; its
+                // From the pacer's slot to the answer: how late this request may have reached
+                // the provider, which the guard waits out for the dispatch N after it; the
                 // headers show whether anyone else uses the quota.
                 pacer.observe(dispatched, &a.rate);
             }

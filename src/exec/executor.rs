@@ -669,10 +669,10 @@ mod tests {
         assert_eq!(exit_code(&r), crate::exit::ABORTED);
     }
 
-    /// A provider's rate limit, the way the held-back harness and real providers keep it: a
-    /// fixed window (laid end to end from some instant before the run, `X-Rate-Limit-*` on
-    /// every answer) or a sliding one, counting arrivals; each request travels a pseudo-random
-    /// one-way delay there and back. Everything on tokio's paused clock.
+    /// A provider's rate limit, the two ways providers keep it: a fixed window (laid end to
+    /// end from some instant before the run, `X-Rate-Limit-*` on every answer) or a sliding
+    /// one, counting arrivals; each request travels a pseudo-random one-way delay there and
+    /// back. Everything on tokio's paused clock.
     #[derive(Clone, Copy, Debug)]
     enum WindowKind {
         /// The provider's windows started this long before the run.
