@@ -47,6 +47,8 @@ pub struct ReportBuilder {
     windows: Vec<(Option<Timestamp>, Option<Timestamp>)>,
     /// Per step: its first request, and its last request or answer (the dispatch time).
     dispatch: Vec<(Option<Timestamp>, Option<Timestamp>)>,
+    /// Per step: its last request.
+    last_request: Vec<Option<Timestamp>>,
     /// Targets with a request and no outcome yet.
     open: BTreeMap<(String, String), ()>,
     /// The last word on each target (a resumed run may have re-sent it).
@@ -176,6 +178,7 @@ impl ReportBuilder {
                 });
                 self.windows.push((Some(*at), None));
                 self.dispatch.push((None, None));
+                self.last_request.push(None);
             }
             Event::Resumed { at, operator, .. } => {
                 self.details.resumed.push((*at, operator.clone()))
@@ -191,6 +194,7 @@ impl ReportBuilder {
                     report.steps[i].requests += 1;
                     self.dispatch[i].0.get_or_insert(*at);
                     self.dispatch[i].1 = self.dispatch[i].1.max(Some(*at));
+                    self.last_request[i] = self.last_request[i].max(Some(*at));
                     if *attempt > 1 {
                         report.steps[i].retries += 1;
                     }
@@ -334,14 +338,24 @@ impl ReportBuilder {
         let mut codes: Vec<CodeGroup> = codes.into_values().collect();
         codes.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(&b.code)));
         details.codes = codes;
-        for ((s, (start, end)), (first, last)) in report
+        for (((s, (start, end)), (first, last)), last_request) in report
             .steps
             .iter_mut()
             .zip(&self.windows)
             .zip(&self.dispatch)
+            .zip(&self.last_request)
         {
-            // The dispatch time runs from the step's first request to its last request or
-            // answer; a step with a single instant falls back to its own start and end.
+            // The pace the requests went out at, comparable with `limits.rate`: N requests
+            // over the N-1 intervals from the first to the last. (N over that span would
+            // show a run paced exactly at its quota above it.) A step of one request, or of
+            // requests sent within one instant, falls back to its requests over its dispatch
+            // time: from the first request to the last answer, else the step's own start and end.
+            let paced = match (first, last_request) {
+                (Some(a), Some(b)) if b > a && s.requests > 1 => {
+                    Some((s.requests - 1) as f64 / b.duration_since(*a).as_secs_f64())
+                }
+                _ => None,
+            };
             let span = match (first, last) {
                 (Some(a), Some(b)) if b > a => Some(b.duration_since(*a)),
                 _ => match (start, end) {
@@ -349,8 +363,9 @@ impl ReportBuilder {
                     _ => None,
                 },
             };
-            let rate = match span {
-                Some(d) if s.requests > 0 => s.requests as f64 / d.as_secs_f64(),
+            let rate = match (paced, span) {
+                (Some(r), _) => r,
+                (None, Some(d)) if s.requests > 0 => s.requests as f64 / d.as_secs_f64(),
                 _ => 0.0,
             };
             s.achieved_rate_per_s = (rate * 10.0).round() / 10.0;
@@ -618,8 +633,8 @@ mod tests {
         let s = &r.steps[0];
         assert_eq!((s.requests, s.retries, s.throttled), (3, 1, 1));
         assert_eq!(
-            s.achieved_rate_per_s, 3.0,
-            "3 requests over the step's dispatch time: 1 s from the first request to the last answer"
+            s.achieved_rate_per_s, 2.0,
+            "3 requests, 2 intervals over 1 s from the first request to the last"
         );
         assert_eq!((r.totals.outcomes.done, r.totals.outcomes.skipped), (1, 1));
         assert_eq!(d.unresolved, vec![("s".to_string(), "3".to_string())]);

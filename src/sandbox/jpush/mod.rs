@@ -71,7 +71,8 @@ pub(crate) struct Jpush {
     window: Window,
     /// The Report API's window.
     report_window: Window,
-    rate: crate::domain::Rate,
+    /// None: no ceiling (`--rate off`).
+    rate: Option<crate::domain::Rate>,
     messages: Messages,
     /// Issued cids.
     cids: HashMap<String, CidEntry>,
@@ -119,13 +120,15 @@ impl SandboxProvider for Jpush {
 
     fn start(setup: Setup<'_>) -> Jpush {
         // The documented free-tier Push quota.
-        let rate = setup
-            .config
-            .rate
-            .unwrap_or(crate::domain::Rate::per_minute(600.0));
+        let rate = (!setup.config.unlimited).then(|| {
+            setup
+                .config
+                .rate
+                .unwrap_or(crate::domain::Rate::per_minute(600.0))
+        });
         Jpush {
             credentials: setup.credentials,
-            window: Window::from_rate(rate),
+            window: Window::from_limit(rate),
             report_window: Window::from_rate(REPORT_RATE),
             rate,
             messages: Messages::new(setup.seeds, setup.start),
@@ -262,7 +265,7 @@ impl SandboxProvider for Jpush {
         Summary {
             rates: vec![
                 ("jpush_push_family", describe(self.rate)),
-                ("jpush_report_family", describe(REPORT_RATE)),
+                ("jpush_report_family", describe(Some(REPORT_RATE))),
             ],
             fields: Vec::new(),
             rate: describe(self.rate),
