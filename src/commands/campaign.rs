@@ -12,7 +12,7 @@ use jiff::Timestamp;
 
 use super::output;
 use super::prepare::check_max_targets;
-use crate::atomic_file::{write_atomic, write_json};
+use crate::atomic_file::{write_atomic, write_json_compact};
 use crate::cli::VerifyOptions;
 use crate::domain::FailureBudget;
 use crate::error::Error;
@@ -163,7 +163,7 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
     )?;
     let (run_dir, run_id) = run_dir::create_run_dir(audit_dir, run_id)?;
     write_atomic(&run_dir.join("playbook.yaml"), playbook_text.as_bytes())?;
-    write_json(
+    write_json_compact(
         &run_dir.join("plan.json"),
         &plan::PlanJson::without_previews(&plan),
     )?;
@@ -368,9 +368,10 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
     };
     runtime.shutdown_background();
 
-    let (so_far, details) = report
+    let (mut r, mut d) = report
         .report()
         .map_err(|e| Error::Internal(e.to_string()))?;
+    let (so_far, details) = (&r, &d);
     let failures: u64 = so_far.steps.iter().map(|s| s.failures()).sum();
     // Targets never dispatched, or in flight without an outcome, mean the run did not finish.
     let unfinished = so_far.totals.outcomes.not_attempted > 0 || !details.unresolved.is_empty();
@@ -383,16 +384,14 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
         .stopped
         .clone()
         .or_else(|| verified.as_ref().and_then(|v| v.result.stopped.clone()));
+    let at = Timestamp::now();
+    report::finish(&mut r, &mut d, at, code, stopped_why.as_ref());
     let _ = sinks.event(&Event::RunFinished {
-        at: Timestamp::now(),
+        at,
         exit_code: code,
         stopped: stopped_why,
     });
     sinks.flush();
-
-    let (r, d) = report
-        .report()
-        .map_err(|e| Error::Internal(e.to_string()))?;
     if let Err(e) = report::write_reports(run_dir, &r, &d) {
         // The journal holds everything; `pushfix report` can write them later.
         eprintln!(

@@ -3,6 +3,7 @@
 //! through the same code. Given the plan, it also computes the residual exposure and knows
 //! each step's policies and each family's pace.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -37,6 +38,60 @@ struct Last {
     code: Option<i64>,
 }
 
+/// What a `run_finished` record adds to a report: a report built before it (for the exit code)
+/// and finished with this is the report built after it, without going over every target again.
+pub fn finish(
+    report: &mut Report,
+    details: &mut Details,
+    at: Timestamp,
+    exit_code: i32,
+    stopped: Option<&String>,
+) {
+    report.finished_at = Some(at);
+    report.exit_code = Some(exit_code);
+    report.stopped = stopped.cloned();
+    details.stopped = stopped.cloned();
+}
+
+/// A value per (step, target), in step then target order, looked up without building a key:
+/// the report asks once per target of a 1,000,000-target plan.
+struct ByStep<V>(BTreeMap<String, BTreeMap<String, V>>);
+
+impl<V> Default for ByStep<V> {
+    fn default() -> Self {
+        ByStep(BTreeMap::new())
+    }
+}
+
+impl<V> ByStep<V> {
+    fn get(&self, step: &str, target: &str) -> Option<&V> {
+        self.0.get(step)?.get(target)
+    }
+
+    fn insert(&mut self, step: &str, target: &str, v: V) {
+        match self.0.get_mut(step) {
+            Some(m) => m.insert(target.to_string(), v),
+            None => self
+                .0
+                .entry(step.to_string())
+                .or_default()
+                .insert(target.to_string(), v),
+        };
+    }
+
+    fn remove(&mut self, step: &str, target: &str) {
+        if let Some(m) = self.0.get_mut(step) {
+            m.remove(target);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&String, &String, &V)> {
+        self.0
+            .iter()
+            .flat_map(|(s, m)| m.iter().map(move |(t, v)| (s, t, v)))
+    }
+}
+
 #[derive(Default)]
 pub struct ReportBuilder {
     report: Option<Report>,
@@ -50,9 +105,9 @@ pub struct ReportBuilder {
     /// Per step: its last request.
     last_request: Vec<Option<Timestamp>>,
     /// Targets with a request and no outcome yet.
-    open: BTreeMap<(String, String), ()>,
+    open: ByStep<()>,
     /// The last word on each target (a resumed run may have re-sent it).
-    finals: BTreeMap<(String, String), Last>,
+    finals: ByStep<Last>,
     reasons: HashMap<String, Arc<str>>,
     /// Unix second -> (requests, throttled answers).
     seconds: BTreeMap<i64, (u64, u64)>,
@@ -67,7 +122,7 @@ struct VerifyState {
     /// Steps some pass covered.
     steps: std::collections::BTreeSet<String>,
     /// (step, target) -> verdict, reason, evidence (compact JSON).
-    verdicts: BTreeMap<(String, String), (VerifyVerdict, Arc<str>, String)>,
+    verdicts: ByStep<(VerifyVerdict, Arc<str>, String)>,
     last_pass: Option<(Timestamp, Option<String>)>,
 }
 
@@ -201,7 +256,7 @@ impl ReportBuilder {
                 }
                 self.seconds.entry(at.as_second()).or_default().0 += 1;
                 if !target.is_empty() {
-                    self.open.insert((step.clone(), target.clone()), ());
+                    self.open.insert(step, target, ());
                 }
             }
             Event::Answer {
@@ -227,11 +282,11 @@ impl ReportBuilder {
                 code,
                 ..
             } => {
-                let key = (step.clone(), target.clone());
-                self.open.remove(&key);
+                self.open.remove(step, target);
                 let reason = self.reason(reason.as_ref());
                 self.finals.insert(
-                    key,
+                    step,
+                    target,
                     Last {
                         outcome: *outcome,
                         reason,
@@ -250,9 +305,7 @@ impl ReportBuilder {
                 stopped,
             } => {
                 if let Some(r) = self.report.as_mut() {
-                    r.finished_at = Some(*at);
-                    r.exit_code = Some(*exit_code);
-                    r.stopped = stopped.clone();
+                    finish(r, &mut self.details, *at, *exit_code, stopped.as_ref());
                 }
                 self.details.stopped = stopped.clone();
             }
@@ -279,7 +332,7 @@ impl ReportBuilder {
                 };
                 self.verify
                     .verdicts
-                    .insert((step.clone(), target.clone()), (*verdict, reason, evidence));
+                    .insert(step, target, (*verdict, reason, evidence));
             }
             Event::VerifyFinished { at, stopped, .. } => {
                 self.verify.last_pass = Some((*at, stopped.clone()));
@@ -291,9 +344,13 @@ impl ReportBuilder {
     pub fn report(&self) -> Result<(Report, Details), NotARun> {
         let mut report = self.report.clone().ok_or(NotARun)?;
         let mut details = self.details.clone();
-        details.unresolved = self.open.keys().cloned().collect();
+        details.unresolved = self
+            .open
+            .iter()
+            .map(|(step, target, _)| (step.to_string(), target.to_string()))
+            .collect();
         let mut codes: BTreeMap<Option<i64>, CodeGroup> = BTreeMap::new();
-        for ((step, target), last) in &self.finals {
+        for (step, target, last) in self.finals.iter() {
             if let Some(&i) = self.index.get(step) {
                 report.steps[i].outcomes.add(last.outcome);
             }
@@ -380,19 +437,18 @@ impl ReportBuilder {
         report.totals = t;
         if let Some(plan) = &self.plan {
             report.exposure = Some(exposure::compute(plan, |step, target| {
-                let key = (step.to_string(), target.to_string());
                 // A correction the provider says did not take effect corrects nothing.
                 if let Some((VerifyVerdict::NotEffective, reason, _)) =
-                    self.verify.verdicts.get(&key)
+                    self.verify.verdicts.get(step, target)
                 {
                     return Some((
                         Outcome::NotCorrected,
-                        format!("verification: not effective: {reason}"),
+                        format!("verification: not effective: {reason}").into(),
                     ));
                 }
                 self.finals
-                    .get(&key)
-                    .map(|l| (l.outcome, l.reason.to_string()))
+                    .get(step, target)
+                    .map(|l| (l.outcome, Cow::Borrowed(&*l.reason)))
             }));
         }
         self.verification(&mut report, &mut details);
@@ -409,12 +465,11 @@ impl ReportBuilder {
         let mut total = VerifyCounts::default();
         let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
         let d = &mut details.verification;
-        for ((step, target), last) in &self.finals {
+        for (step, target, last) in self.finals.iter() {
             if last.outcome != Outcome::Done || !v.steps.contains(step) {
                 continue;
             }
-            let key = (step.clone(), target.clone());
-            let found = v.verdicts.get(&key);
+            let found = v.verdicts.get(step, target);
             total.add(found.map(|f| f.0));
             if let Some(&i) = self.index.get(step) {
                 report.steps[i]
@@ -432,7 +487,9 @@ impl ReportBuilder {
                 }
             };
             match found {
-                None if d.unchecked.len() < MAX_LISTED => d.unchecked.push(key),
+                None if d.unchecked.len() < MAX_LISTED => {
+                    d.unchecked.push((step.clone(), target.clone()))
+                }
                 Some(f)
                     if f.0 == VerifyVerdict::NotEffective && d.not_effective.len() < MAX_LISTED =>
                 {
