@@ -68,6 +68,9 @@ pub struct StepQuery<'a> {
     pub range: (Option<Timestamp>, Option<Timestamp>),
     /// The step renders templates from its records (`message.*`): keep each whole record.
     pub templates: bool,
+    /// The step corrects schedules named apart from messages (`Provider::schedule_id_field`):
+    /// its `where` matches schedule records only, and other steps' never match them.
+    pub schedules: bool,
 }
 
 #[derive(Debug, Default)]

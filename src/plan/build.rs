@@ -57,6 +57,8 @@ pub fn ledger_queries(pb: &Playbook, now: Timestamp) -> Vec<StepQuery<'_>> {
                 .as_ref()
                 .map_or((None, None), |f| f.value.time_range(now)),
             templates: s.message.is_some(),
+            schedules: s.action == Action::CancelScheduled
+                && pb.provider.provider().schedule_id_field().is_some(),
         })
         .collect()
 }

@@ -1,5 +1,6 @@
 //! What the plan says about JPush steps: where an override is pushed, the cid requests it
-//! costs, broadcasts, overrides racing the one-day window, and overrides of recalled messages.
+//! costs, broadcasts, overrides racing the one-day window, overrides of recalled messages, and
+//! disabled schedules.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -45,6 +46,23 @@ pub fn push_platforms(cx: &TargetContext<'_>, o: &mut Original, notes: &mut Vec<
             super::HMOS_CATEGORY,
             super::DEFAULT_HMOS_CATEGORY
         ));
+    }
+}
+
+/// What the ledger says of a schedule to delete beyond its fire time (which the matrix reads).
+pub fn schedule_notes(cx: &TargetContext<'_>, o: &Original, notes: &mut Vec<String>) {
+    if cx.action != Action::CancelScheduled {
+        return;
+    }
+    if o.facts
+        .get(super::ENABLED)
+        .and_then(serde_json::Value::as_bool)
+        == Some(false)
+    {
+        notes.push(
+            "disabled (`enabled: false` in the ledger): it does not fire unless enabled again; deleted all the same, so that it cannot be"
+                .into(),
+        );
     }
 }
 
