@@ -214,13 +214,10 @@ fn classify_schedule(call: &str, a: &Answer) -> Class {
                 code: Some(code),
                 message,
             },
-            // 8100's documented texts include "schedule request is not exist" (gone) and
-            // "has been at term" / "expired" (the schedule fired for the last time: what it
-            // was to push went out, so the cancel did not correct anything).
-            SCHEDULE_INVALID if call == SCHEDULE && m.contains("not exist") => Class::Gone {
-                code: Some(code),
-                message,
-            },
+            // 8100's documented texts include "has been at term" / "expired" (the schedule
+            // fired for the last time: what it was to push went out, so the cancel corrected
+            // nothing) and "schedule request is not exist" (gone). The table gives them as one
+            // list; a message carrying both is read the cautious way: fired, not gone.
             SCHEDULE_INVALID
                 if call == SCHEDULE && (m.contains("expired") || m.contains("at term")) =>
             {
@@ -231,6 +228,10 @@ fn classify_schedule(call: &str, a: &Answer) -> Class {
                     ),
                 }
             }
+            SCHEDULE_INVALID if call == SCHEDULE && m.contains("not exist") => Class::Gone {
+                code: Some(code),
+                message,
+            },
             _ if a.status >= 500 => Class::Transient {
                 code: Some(code),
                 message,

@@ -119,10 +119,12 @@ static FAMILIES: &[FamilySpec] = &[
         quota: Rate::per_minute(600.0),
         paced_by_limits_rate: true,
     },
+    // Never faster than the Schedule API allows, whatever `limits.rate` says (a rate meant for
+    // pushes, such as 50/s, would have every delete past the 100th in a minute refused).
     FamilySpec {
         family: SCHEDULE_FAMILY,
         quota: Rate::per_minute(100.0),
-        paced_by_limits_rate: true,
+        paced_by_limits_rate: false,
     },
 ];
 
@@ -141,6 +143,11 @@ impl Provider for Jpush {
 
     fn parse_id(&self, text: &str) -> Result<MsgId, String> {
         let t = text.trim();
+        if is_uuid(t) {
+            return Err(format!(
+                "`{t}` is a JPush schedule id, not a msg_id: schedules are deleted with `cancel_scheduled`; `recall` and `override` take the msg_ids of sent messages"
+            ));
+        }
         if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("`{t}` is not a JPush msg_id (an unsigned integer)"));
         }

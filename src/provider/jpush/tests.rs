@@ -789,6 +789,19 @@ mod schedules {
             panic!()
         };
         assert!(message.contains("already ran its course"), "{message}");
+        // The error table's text for 8100 is every reason at once: read as fired, never gone.
+        let all = r#"{"error":{"code":8100,"message":"The schedule-task is invalid：section is invalid;has been at term;expired;request data is not json;update target task;Delete target task;schedule request is not exist"}}"#;
+        assert!(
+            matches!(
+                classify(400, all),
+                Class::Failed {
+                    code: Some(8100),
+                    ..
+                }
+            ),
+            "{:?}",
+            classify(400, all)
+        );
         // Other 8100s, auth (whatever the text), bad status without a code: failed.
         for (status, body, code) in [
             (
