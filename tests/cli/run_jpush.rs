@@ -567,6 +567,36 @@ fn cancel_scheduled_deletes_each_schedule_by_its_id_and_no_secret_shows() {
         record("67554224848096790", "[\"android\"]", ""),
     ];
     let c = Campaign::new("sched-wire", &server, "  concurrency: 1", &steps, &ledger);
+    // The plan shows the DELETE each target sends (text and JSON), and nothing for the one
+    // that fired already.
+    let text = c.test().args(["plan", "pb.yaml"]).status(0).run().stdout;
+    assert!(
+        text.contains("cancel_scheduled   DELETE /v3/schedules/{schedule_id}"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &c.test()
+            .args(["plan", "pb.yaml", "--format", "json"])
+            .status(0)
+            .run()
+            .stdout,
+    )
+    .unwrap();
+    let targets = json["steps"][0]["targets"].as_array().unwrap();
+    let by = |id: &str| targets.iter().find(|t| t["id"] == id).unwrap().clone();
+    let delete = &by(SCHED_A)["requests"][0];
+    assert_eq!(delete["method"], "DELETE");
+    assert_eq!(
+        delete["url"],
+        format!("{}/v3/schedules/{SCHED_A}", server.base_url())
+    );
+    assert!(delete["body"].is_null(), "{delete}");
+    assert_eq!(by(SCHED_FIRED)["verdict"], "expired");
+    assert!(by(SCHED_FIRED)["requests"].is_null());
+    assert_eq!(
+        json["steps"][1]["targets"][0]["requests"][0]["url"],
+        format!("{}/v3/schedules/{SCHED_B}", server.base_url())
+    );
     let out = c.run_test().status(0).run();
     a.assert_calls(1);
     b.assert_calls(1);
@@ -577,8 +607,15 @@ fn cancel_scheduled_deletes_each_schedule_by_its_id_and_no_secret_shows() {
         json!({"done": 1, "gone": 0, "not_corrected": 0, "skipped": 1, "failed": 0, "gave_up": 0, "not_attempted": 0})
     );
     assert_eq!(step_outcomes(&r, 1)["done"], 1);
-    let plan = read_text(&c.run_dir().join("plan.json"));
-    assert!(plan.contains(&format!("/v3/schedules/{SCHED_A}")), "{plan}");
+    // The journal records each delete's intent before it leaves, then its outcome.
+    let journal = c.journal();
+    for id in [SCHED_A, SCHED_B] {
+        let intent = journal
+            .iter()
+            .find(|e| e["event"] == "intent" && e["target"] == id)
+            .unwrap_or_else(|| panic!("no intent for {id}: {journal:?}"));
+        assert_eq!(intent["request"], format!("DELETE /v3/schedules/{id}"));
+    }
     let token = BASIC.trim_start_matches("Basic ");
     let mut places = vec![out.stdout.clone(), out.stderr.clone()];
     places.extend(all_files(&c.dir.join("audit")).into_iter().map(|(_, t)| t));
