@@ -212,6 +212,7 @@ impl ScanCtx<'_> {
             .map(|c| c.as_ref())
             .collect();
         let stats = &mut self.scan.stats;
+        stats.schedules += u64::from(is_schedule);
         if let Some(t) = sent_at {
             stats.oldest = Some(stats.oldest.map_or(t, |o| o.min(t)));
             stats.newest = Some(stats.newest.map_or(t, |n| n.max(t)));

@@ -97,6 +97,8 @@ pub struct LedgerStats {
     pub oldest: Option<Timestamp>,
     pub newest: Option<Timestamp>,
     pub tags: HashMap<String, u64>,
+    /// Records naming a schedule (`Provider::schedule_id_field`); the others name messages.
+    pub schedules: u64,
 }
 
 /// Stop after this many bad records: the file is probably not a ledger at all.

@@ -728,3 +728,75 @@ fn a_bare_404_where_the_schedule_list_is_not_either_fails() {
         f[0]
     );
 }
+
+/// A schedule whose last firing comes while the run deletes it: whatever JPush answers — the
+/// delete accepted (its record removed after the push went out) or the schedule unknown
+/// (forgotten once it ran its course) — the target is `failed`, never `done` or `gone`, and
+/// the plan warned of the race first.
+#[test]
+fn a_schedule_firing_as_it_is_deleted_is_failed_whatever_jpush_answers() {
+    let server = MockServer::start();
+    let accepted = server.mock(|when, then| {
+        when.method(DELETE).path(format!("/v3/schedules/{SCHED_A}"));
+        then.status(200).body("");
+    });
+    let forgotten = server.mock(|when, then| {
+        when.method(DELETE).path(format!("/v3/schedules/{SCHED_B}"));
+        then.status(404).json_body(
+            json!({"error": {"code": 8104, "message": "Request schedule operation doesn't exist"}}),
+        );
+    });
+    let later = server.mock(|when, then| {
+        when.method(DELETE).path(format!("/v3/schedules/{SCHED_C}"));
+        then.status(200).body("");
+    });
+    // Half a minute from now: still to come when the plan is made, due as the deletes go out.
+    let soon = format!(
+        "\"{}\"",
+        jiff::Timestamp::now() + jiff::SignedDuration::from_secs(30)
+    );
+    let ledger = [
+        schedule(SCHED_A, &soon, ""),
+        schedule(SCHED_B, &soon, ""),
+        schedule(SCHED_C, "\"2099-01-01T09:00:00+08:00\"", ""),
+    ];
+    let steps = "  - name: cancel\n    action: cancel_scheduled\n    select: { where: { tags_any: [bf] } }\n";
+    let c = Campaign::new("sched-race", &server, "  concurrency: 1", steps, &ledger);
+    // (`plan` is pinned to the suite's clock; `run` plans by the wall clock.)
+    let now = jiff::Timestamp::now().to_string();
+    c.test()
+        .args(["plan", "pb.yaml", "--as-of", &now])
+        .status(0)
+        .stdout_contains("2 schedules fire for the last time within the step's estimated")
+        .run();
+    c.run_test().status(1).run();
+    for m in [&accepted, &forgotten, &later] {
+        m.assert_calls(1);
+    }
+    let r = c.report();
+    assert_eq!(
+        step_outcomes(&r, 0),
+        json!({"done": 1, "gone": 0, "not_corrected": 0, "skipped": 0, "failed": 2, "gave_up": 0, "not_attempted": 0})
+    );
+    let finals = finals(&c.journal());
+    let by_id = |id: &str| finals.iter().find(|f| f["target"] == id).unwrap().clone();
+    let a = by_id(SCHED_A);
+    assert!(
+        a["reason"]
+            .as_str()
+            .unwrap()
+            .contains("JPush accepted the delete")
+            && a["reason"]
+                .as_str()
+                .unwrap()
+                .contains("its pushes went out"),
+        "{a}"
+    );
+    let b = by_id(SCHED_B);
+    assert_eq!(b["code"], 8104);
+    assert!(
+        b["reason"].as_str().unwrap().contains("no longer knows"),
+        "{b}"
+    );
+    assert_eq!(by_id(SCHED_C)["outcome"], "done");
+}

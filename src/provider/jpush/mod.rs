@@ -10,6 +10,7 @@
 mod answer;
 mod planning;
 pub mod requests;
+mod schedule;
 mod session;
 mod verify;
 
@@ -54,6 +55,9 @@ pub const SCHEDULE_ID: &str = "schedule_id";
 pub const SCHEDULE_NAME: &str = "name";
 pub const ENABLED: &str = "enabled";
 pub const SCHEDULED: &str = "scheduled";
+/// The API's own trigger object (`single` or `periodical`), read only to say in the plan that
+/// a periodical schedule's past firings stay: its times carry no zone.
+pub const TRIGGER: &str = "trigger";
 
 /// Where the settings keep the Schedule API's path (set for the Beijing data centre only).
 const SCHEDULES_PATH_SETTING: &str = "schedules_path";
@@ -311,6 +315,11 @@ impl Provider for Jpush {
             LedgerField {
                 name: SCHEDULED,
                 kind: FieldKind::Schedule,
+                in_original: true,
+            },
+            LedgerField {
+                name: TRIGGER,
+                kind: FieldKind::Object,
                 in_original: true,
             },
         ]

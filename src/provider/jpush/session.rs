@@ -3,7 +3,8 @@
 //! every retry, so a retry after a lost answer is not a second push (reference/jpush.md §1).
 //! A `cancel_scheduled` deletes the schedule (`DELETE /v3/schedules/{schedule_id}`); a 404
 //! without an error code counts as gone only once the schedule list answers on the same path
-//! (a wrong path answers 404 too, and "gone" is a success).
+//! (a wrong path answers 404 too, and "gone" is a success), and a success for a schedule the
+//! ledger says fired before the answer is a failure (`schedule.rs`).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -11,10 +12,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use tokio::sync::Mutex as AsyncMutex;
+use tokio::time::Instant;
 
 use super::requests::{self, OverrideInput};
+use super::schedule;
 use crate::domain::Action;
 use crate::event::Outcome;
 use crate::provider::{CallEnd, CallOptions, Calls, Class, Final, Job, RequestSpec, Session};
@@ -52,6 +56,9 @@ pub struct JpushSession {
     /// Whether the schedule list answered on that path: asked once, on the first delete
     /// answered 404 without an error code.
     schedules_path_ok: AsyncMutex<Option<Result<(), String>>>,
+    /// The run's clock as dispatch began, and when that was (`Session::run_clock`): a delete
+    /// answered after a schedule's last firing is weighed against it.
+    clock: Mutex<Option<(Timestamp, Instant)>>,
 }
 
 impl JpushSession {
@@ -61,12 +68,41 @@ impl JpushSession {
             pool: CidPool::default(),
             schedules: schedules.to_string(),
             schedules_path_ok: AsyncMutex::new(None),
+            clock: Mutex::new(None),
         }
+    }
+
+    /// Now by the run's clock (the wall clock when the executor gave none).
+    fn now(&self) -> Timestamp {
+        let clock = self.clock.lock().ok().and_then(|c| *c);
+        match clock {
+            Some((at, since)) => at
+                .saturating_add(SignedDuration::try_from(since.elapsed()).unwrap_or_default())
+                .unwrap_or(at),
+            None => Timestamp::now(),
+        }
+    }
+
+    /// Delete one schedule, then weigh a success against the ledger's last firing: a
+    /// schedule that fired before the answer is `failed`, whatever JPush answered
+    /// (`schedule::weigh`).
+    async fn cancel(&self, calls: &dyn Calls, job: Job<'_>) -> Final {
+        let t = job.target;
+        let mut fin = self.delete(calls, t).await;
+        // Resumed with its delete in flight at the interruption: JPush not knowing it is most
+        // likely that delete's doing.
+        if fin.outcome == Outcome::Gone && job.resumed.is_some_and(|r| r.in_flight) {
+            fin.reason = Some(format!(
+                "{} (the interrupted run's delete of it was in flight: that delete may have done it)",
+                fin.reason.as_deref().unwrap_or("not there")
+            ));
+        }
+        schedule::weigh(fin, t.original.as_deref(), self.now())
     }
 
     /// Delete one schedule. 8104/8404 (and 8100 "not exist") are gone; a bare 404 is gone
     /// only if the path serves the Schedule API, else the target fails.
-    async fn cancel(&self, calls: &dyn Calls, t: &PlanTarget) -> Final {
+    async fn delete(&self, calls: &dyn Calls, t: &PlanTarget) -> Final {
         let spec = requests::delete_schedule(&self.schedules, &t.id);
         let end = calls.call(&spec, CallOptions::idempotent(&t.id)).await;
         let bare = matches!(&end, CallEnd::Answered(Class::Gone { code: None, .. }));
@@ -134,7 +170,7 @@ impl JpushSession {
     async fn correct_one(&self, calls: &dyn Calls, job: Job<'_>) -> Final {
         let t = job.target;
         if job.action == Action::CancelScheduled {
-            return self.cancel(calls, t).await;
+            return self.cancel(calls, job).await;
         }
         let Ok(id) = t.id.parse::<u64>() else {
             return Final::new(
@@ -171,6 +207,12 @@ impl JpushSession {
 }
 
 impl Session for JpushSession {
+    fn run_clock(&self, now: Timestamp) {
+        if let Ok(mut c) = self.clock.lock() {
+            *c = Some((now, Instant::now()));
+        }
+    }
+
     fn step_started(&self, to_send: u64) {
         self.pool.reset(to_send);
     }

@@ -587,6 +587,71 @@ mod schedules {
         );
     }
 
+    /// A step over a ledger without its kind of record says so, not "no record meets its
+    /// conditions" (records with the step's tags may well be there, of the other kind).
+    #[test]
+    fn a_selection_of_the_wrong_kind_of_record_says_which_kind_the_ledger_holds() {
+        let messages = jpush_record(77, "2026-11-21T10:00:00Z", "[\"android\"]", "");
+        let plan = plan_of("jpush-sched-none", &jpush_pb(CANCEL_BY_TAG), &messages).unwrap();
+        let w = plan.steps[0].warnings.join("\n");
+        assert!(
+            w.contains("the ledger names no schedule (`schedule_id`), only sent messages"),
+            "{w}"
+        );
+        assert!(!w.contains("no record meets"), "{w}");
+        let recall =
+            "  - name: pull\n    action: recall\n    select: { where: { tags_any: [bf] } }\n";
+        let only = sched(DUE, "true", "");
+        let plan = plan_of("jpush-sched-only", &jpush_pb(recall), &only).unwrap();
+        let w = plan.steps[0].warnings.join("\n");
+        assert!(w.contains("the ledger names only schedules"), "{w}");
+        // Both kinds, none matching: the usual explanation.
+        let plan = plan_of(
+            "jpush-sched-both",
+            &jpush_pb(&CANCEL_BY_TAG.replace("[bf]", "[other]")),
+            &ledger(),
+        )
+        .unwrap();
+        let w = plan.steps[0].warnings.join("\n");
+        assert!(!w.contains("the ledger names"), "{w}");
+        assert!(w.contains("no record is tagged `other`"), "{w}");
+    }
+
+    /// Periodical schedules (by the ledger's trigger) get a note and a step warning: the
+    /// delete does not undo what they pushed; schedules firing for the last time while the
+    /// step runs get a warning of the race.
+    #[test]
+    fn periodical_and_racing_schedules_are_warned_of() {
+        let periodical = r#","trigger":{"periodical":{"start":"2026-11-20 00:00:00","end":"2026-11-30 20:00:00","time":"20:00:00","time_unit":"day","frequency":1}}"#;
+        let ledger = [
+            sched(DUE, "\"2026-11-30T20:00:00+08:00\"", periodical),
+            // NOW is 12:00Z: five minutes to go.
+            sched(FIRED, "\"2026-11-21T12:05:00Z\"", ""),
+            sched(OFF, "\"2026-11-21T12:05:00Z\"", r#","enabled":false"#),
+        ]
+        .join("\n");
+        let plan = plan_of("jpush-sched-race", &jpush_pb(CANCEL_BY_TAG), &ledger).unwrap();
+        let s = &plan.steps[0];
+        let w = s.warnings.join("\n");
+        assert!(
+            w.contains("1 schedule fires for the last time within the step's estimated"),
+            "{w}"
+        );
+        assert!(w.contains("1 periodical schedule"), "{w}");
+        let due = s.targets.iter().find(|t| t.id == DUE).unwrap();
+        assert!(
+            due.notes.iter().any(|n| n.contains("periodical")),
+            "{:?}",
+            due.notes
+        );
+        assert!(
+            s.targets
+                .iter()
+                .filter(|t| t.id != DUE)
+                .all(|t| t.notes.iter().all(|n| !n.contains("periodical")))
+        );
+    }
+
     #[test]
     fn a_schedule_named_by_id_and_not_in_the_ledger_gets_a_note() {
         let steps = format!(
@@ -1035,5 +1100,55 @@ mod schedules {
         let f = cancel(&*s, &calls, &target(OFF)).await;
         assert_eq!(f.outcome, Outcome::Gone);
         assert_eq!(calls.sent().len(), 4);
+    }
+
+    /// A target as a plan records it from a ledger record of a schedule.
+    fn ledger_target(id: &str, facts: serde_json::Value) -> PlanTarget {
+        let mut original = json!({"ledger_line": 1});
+        original
+            .as_object_mut()
+            .unwrap()
+            .extend(facts.as_object().unwrap().clone());
+        serde_json::from_value(json!({
+            "id": id, "verdict": "will_run", "disposition": "send", "in_ledger": true,
+            "original": original
+        }))
+        .unwrap()
+    }
+
+    /// A schedule that fires for the last time during the run: any success after that (the
+    /// run's clock counting on from where the executor set it) is a failure, whatever JPush
+    /// answered; before it, the answer stands.
+    #[tokio::test(start_paused = true)]
+    async fn a_success_after_the_last_firing_by_the_run_clock_is_failed() {
+        let s = session();
+        s.run_clock("2026-11-21T00:50:00Z".parse().unwrap());
+        let t = ledger_target(
+            DUE,
+            json!({"scheduled": "2026-11-21T01:00:00Z", "enabled": true}),
+        );
+        let done = Scripted::new(|_, _| CallEnd::Answered(Class::Done(Done::default())));
+        let forgotten = Scripted::new(|_, _| gone(Some(8104)));
+        assert_eq!(cancel(&*s, &done, &t).await.outcome, Outcome::Done);
+        assert_eq!(cancel(&*s, &forgotten, &t).await.outcome, Outcome::Gone);
+        // Eleven minutes on, by the run's clock (not the wall clock: this test runs in 2026
+        // or any other year alike).
+        tokio::time::advance(std::time::Duration::from_secs(11 * 60)).await;
+        let f = cancel(&*s, &done, &t).await;
+        assert_eq!(f.outcome, Outcome::Failed, "{f:?}");
+        assert!(f.reason.unwrap().contains("pushes went out"));
+        let f = cancel(&*s, &forgotten, &t).await;
+        assert_eq!((f.outcome, f.code), (Outcome::Failed, Some(8104)), "{f:?}");
+        // A disabled one does not fire: deleted is deleted.
+        let off = ledger_target(
+            OFF,
+            json!({"scheduled": "2026-11-21T01:00:00Z", "enabled": false}),
+        );
+        assert_eq!(cancel(&*s, &done, &off).await.outcome, Outcome::Done);
+        // Not in the ledger: nothing to weigh the answer against (the plan said so).
+        assert_eq!(
+            cancel(&*s, &forgotten, &target(DUE)).await.outcome,
+            Outcome::Gone
+        );
     }
 }

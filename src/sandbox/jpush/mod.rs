@@ -32,7 +32,8 @@
 //!   /v3/schedules?page=` over the ledger's records with `schedule_id` (a UUID), same Basic
 //!   auth (a failure is HTTP 401, code 8101), their own window (100/min, the documented limit);
 //!   unknown ids are 404 8104 (or an empty 404 with `jpush.schedule_bare_404`), schedules past
-//!   their last firing 400 8100, the `5xx` fault 503 8203.
+//!   their last firing 400 8100 (or unknown with `jpush.schedule_fired_forgotten`), the `5xx`
+//!   fault 503 8203.
 
 mod auth;
 mod cid;
@@ -87,6 +88,8 @@ pub(crate) struct Jpush {
     schedules: Schedules,
     /// `jpush.schedule_bare_404`: unknown schedule ids get an empty 404, not 8104.
     schedule_bare_404: bool,
+    /// `jpush.schedule_fired_forgotten`: a schedule past its last firing is unknown, not 8100.
+    schedule_fired_forgotten: bool,
     /// Issued cids.
     cids: HashMap<String, CidEntry>,
     /// For cids: deterministic for a given config seed.
@@ -127,10 +130,16 @@ impl SandboxProvider for Jpush {
     const SEED_NOUN: &'static str = "messages";
     const SEED_ID_FIELD: &'static str = "msg_id";
     const SEED_MORE_ID_FIELDS: &'static [&'static str] = &[schedule::SCHEDULE_ID_FIELD];
-    const OPTIONS: &'static [(&'static str, &'static str)] = &[(
-        "schedule_bare_404",
-        "answer an unknown schedule id with an empty 404 (the docs' DELETE example) instead of 8104",
-    )];
+    const OPTIONS: &'static [(&'static str, &'static str)] = &[
+        (
+            "schedule_bare_404",
+            "answer an unknown schedule id with an empty 404 (the docs' DELETE example) instead of 8104",
+        ),
+        (
+            "schedule_fired_forgotten",
+            "forget a schedule once it fired for the last time (its delete answers as for an unknown id) instead of 8100 \"expired\"",
+        ),
+    ];
     const CREDENTIAL_ENV: [&'static str; 2] = ["JPUSH_APP_KEY", "JPUSH_MASTER_SECRET"];
     const LOGGED_HEADERS: &'static [&'static str] = &["x-encrypt-type"];
 
@@ -156,6 +165,7 @@ impl SandboxProvider for Jpush {
             .rate
             .unwrap_or(crate::domain::Rate::per_minute(600.0));
         let schedule_bare_404 = setup.enabled("schedule_bare_404");
+        let schedule_fired_forgotten = setup.enabled("schedule_fired_forgotten");
         let (schedules, messages): (Vec<_>, Vec<_>) = setup
             .seeds
             .into_iter()
@@ -169,6 +179,7 @@ impl SandboxProvider for Jpush {
             messages: Messages::new(messages, setup.start),
             schedules: Schedules::new(schedules, setup.start),
             schedule_bare_404,
+            schedule_fired_forgotten,
             cids: HashMap::new(),
             id_rng: StdRng::seed_from_u64(setup.config.seed ^ 0x5eed_c1d5_0000_0000),
         }

@@ -10,7 +10,9 @@
 //! - Ids are UUIDs and compared without regard to case.
 //! - A schedule whose last firing is past (its ledger `scheduled` time, by the sandbox clock)
 //!   answers HTTP 400 8100 "…has been at term; expired" (one of 8100's documented texts); it
-//!   is left as it was. A disabled schedule (`enabled: false`) is deleted like any other.
+//!   is left as it was. The docs do not say so: `jpush.schedule_fired_forgotten` answers as
+//!   for an unknown id instead, the other reading. A disabled schedule (`enabled: false`) is
+//!   deleted like any other.
 //! - Success is HTTP 200 with an empty body (the docs' `Content-Length: 0`).
 //! - The list holds active schedules (not deleted, not past their last firing), 50 a page,
 //!   in ledger order; a page that is not a positive integer is 8100.
@@ -227,6 +229,11 @@ impl Jpush {
                 Scheduled::At(t) => format!(" at {}", fmt_ts(t)),
                 _ => String::new(),
             };
+            if self.schedule_fired_forgotten {
+                return not_found(&format!(
+                    "the schedule fired for the last time{when} by the sandbox clock and is forgotten (jpush.schedule_fired_forgotten)"
+                ));
+            }
             return bad(
                 8100,
                 "The schedule-task is invalid: has been at term; expired",

@@ -873,6 +873,32 @@ async fn jpush_schedule_that_fired_is_8100_and_stays() {
     sb.shutdown().await;
 }
 
+/// The other reading: a schedule that ran its course is forgotten, its delete answered as
+/// for an unknown id (8104, or the empty 404 with both switches).
+#[tokio::test]
+async fn jpush_schedule_that_fired_is_unknown_when_forgotten() {
+    let mut c = config();
+    c.enable("jpush.schedule_fired_forgotten").unwrap();
+    let sb = schedules(c).await;
+    let a = delete_schedule(&sb, SCHED_FIRED).await;
+    assert_eq!(a.status, 404, "{}", a.text);
+    assert_eq!(a.json["error"]["code"], 8104);
+    let m = sb.messages();
+    assert_eq!(message(&m, SCHED_FIRED)["state"], "delivered");
+    assert!(message(&m, SCHED_FIRED)["cancelled_at"].is_null());
+    // A schedule still to come is deleted as ever.
+    assert_eq!(delete_schedule(&sb, SCHED_DUE).await.status, 200);
+    sb.shutdown().await;
+
+    let mut c = config();
+    c.enable("jpush.schedule_fired_forgotten").unwrap();
+    c.enable("jpush.schedule_bare_404").unwrap();
+    let sb = schedules(c).await;
+    let a = delete_schedule(&sb, SCHED_FIRED).await;
+    assert_eq!((a.status, a.text.as_str()), (404, ""));
+    sb.shutdown().await;
+}
+
 #[tokio::test]
 async fn jpush_schedule_auth_is_8101_and_changes_nothing() {
     let sb = schedules(config()).await;
