@@ -258,6 +258,17 @@ pub struct Drive<'a> {
     pub verifies: bool,
 }
 
+/// The run's clock: the wall clock against a provider; against a loopback endpoint (a sandbox,
+/// perhaps rehearsing `--as-of` another day) the plan's `as_of`, which is then the sandbox's
+/// time give or take the minutes since the plan was made.
+fn run_clock(plan: &Plan, destination: &Destination) -> Timestamp {
+    if crate::provider::endpoint::is_loopback_url(&destination.base_url) {
+        plan.as_of
+    } else {
+        Timestamp::now()
+    }
+}
+
 /// The failure budget is the run's, across resumes: what the run may fail in all (computed
 /// from its full plan) and what its journal already records.
 #[derive(Debug, Clone, Copy, Default)]
@@ -337,6 +348,7 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
         }
         Executor::new(transport, plan.clone(), sinks.clone(), stop.clone(), cfg)
             .with_resumed(hints)
+            .with_clock(run_clock(&plan, destination))
             .execute()
             .await
     });

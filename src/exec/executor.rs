@@ -123,6 +123,13 @@ impl<T: Transport> Executor<T> {
         self
     }
 
+    /// The run's clock as dispatch begins (see `Session::run_clock`); unset, the session
+    /// keeps its own idea of time.
+    pub fn with_clock(self, now: jiff::Timestamp) -> Self {
+        self.session.run_clock(now);
+        self
+    }
+
     pub(super) fn pacer(&self, family: Family) -> Arc<Pacer> {
         self.pacers
             .get(&family)
