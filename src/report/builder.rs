@@ -131,7 +131,8 @@ impl ReportBuilder {
         ReportBuilder::default()
     }
 
-    /// With the run's full plan: step policies, paces, and the residual exposure.
+    /// With the run's full plan: step policies, paces, and the residual exposure. Events
+    /// recorded before it count the same (`resume` reads the journal while the plan is read).
     pub fn with_plan(mut self, plan: Arc<Plan>) -> ReportBuilder {
         self.details.rate_limits = plan
             .limits
@@ -213,11 +214,6 @@ impl ReportBuilder {
                 if self.index.contains_key(step) {
                     return;
                 }
-                let not_corrected_ok = self.plan.as_ref().is_some_and(|p| {
-                    p.steps
-                        .iter()
-                        .any(|s| s.name == *step && !s.on_not_corrected.is_fail())
-                });
                 self.index.insert(step.clone(), report.steps.len());
                 report.steps.push(ReportStep {
                     name: step.clone(),
@@ -228,7 +224,8 @@ impl ReportBuilder {
                     retries: 0,
                     throttled: 0,
                     achieved_rate_per_s: 0.0,
-                    not_corrected_ok,
+                    // From the plan, when the report is built (the plan may come later).
+                    not_corrected_ok: false,
                     verification: None,
                 });
                 self.windows.push((Some(*at), None));
@@ -343,6 +340,14 @@ impl ReportBuilder {
     /// The report as of the events recorded so far.
     pub fn report(&self) -> Result<(Report, Details), NotARun> {
         let mut report = self.report.clone().ok_or(NotARun)?;
+        if let Some(plan) = &self.plan {
+            for s in &mut report.steps {
+                s.not_corrected_ok = plan
+                    .steps
+                    .iter()
+                    .any(|p| p.name == s.name && !p.on_not_corrected.is_fail());
+            }
+        }
         let mut details = self.details.clone();
         details.unresolved = self
             .open
