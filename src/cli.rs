@@ -162,13 +162,22 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `plan --format`: the text plan, the JSON plan, or a Markdown summary (a CI job summary).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Md,
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// The playbook
     pub playbook: PathBuf,
-    /// Output format on stdout (json is versioned: pushfix.plan/v1)
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    /// Output format on stdout (json is versioned: pushfix.plan/v1; md is a Markdown summary
+    /// for a pull request or a CI job summary)
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
     /// Also write the plan as JSON to this file
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -230,6 +239,10 @@ pub struct RunArgs {
     /// (the plan and summary then go to stderr)
     #[arg(long, value_name = "FILE|-")]
     pub events: Option<PathBuf>,
+    /// What goes to stdout: the plan, progress and summary (text), or the final report as
+    /// JSON (`pushfix.report/v1`, as report.json), with the human text on stderr
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
     #[command(flatten)]
     pub schedule: ScheduleArgs,
     /// After the campaign, ask the provider whether each correction took effect (as

@@ -1,13 +1,35 @@
 //! `run --events FILE|-`: the run's stream as JSON Lines, live — every journal record (as the
 //! journal writes it) and every note (`{"note": "throttled", …}`), for log pipelines and
 //! dashboards. Secrets are scrubbed as in the journal; a write error ends the stream, never
-//! the run.
+//! the run. The first line is a header naming the format's version (`SCHEMA`) and the run;
+//! the format is documented in docs/events-format.md.
 
 use std::io::Write;
 use std::sync::Mutex;
 
+use serde::Serialize;
+
 use crate::event::{Event, Note, Sink, SinkError};
 use crate::redact::Redactor;
+
+/// The stream's format and version: the header line's `schema`. A reader checks it; a
+/// change that could break a reader (a renamed or removed field, a changed meaning) gets a
+/// new version, new fields and new event kinds do not (docs/events-format.md).
+pub const SCHEMA: &str = "pushfix.events/v1";
+
+/// The stream's first line: which format, which run. Journal records and notes follow.
+#[derive(Debug, Serialize)]
+pub struct Header<'a> {
+    pub schema: &'static str,
+    pub pushfix_version: &'static str,
+    pub run_id: &'a str,
+    /// The run directory, where the journal and reports are.
+    pub run_dir: &'a str,
+    pub playbook: &'a str,
+    pub provider: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
+}
 
 pub struct EventStream {
     out: Mutex<Option<Box<dyn Write + Send>>>,
@@ -19,6 +41,13 @@ impl EventStream {
         EventStream {
             out: Mutex::new(Some(out)),
             redact: Redactor::new(secrets),
+        }
+    }
+
+    /// Write the header line; before any record.
+    pub fn header(&self, h: &Header<'_>) {
+        if let Ok(json) = serde_json::to_string(h) {
+            self.write(json);
         }
     }
 
