@@ -7,6 +7,7 @@ mod e2e_sandbox;
 mod events;
 mod faults;
 mod history;
+mod init;
 mod offline;
 mod resume_apply;
 mod run_getui;
