@@ -32,23 +32,33 @@ pub fn read_plan(path: &Path) -> Result<Plan, Error> {
                 ))
             })
     };
-    /// Only the schema, read first: a plan of another version is named as such.
-    #[derive(serde::Deserialize)]
-    struct Head {
-        schema: Option<serde_json::Value>,
-    }
-    let head: Head =
-        serde_json::from_reader(open()?).map_err(|e| plan_error(path, &e, "is not a plan"))?;
-    if head.schema.as_ref().and_then(|v| v.as_str()) != Some(PLAN_SCHEMA) {
-        return Err(Error::Usage(format!(
+    let reader = open()?;
+    let read: Result<Plan, _> = crate::domain::intern::reading(|| serde_json::from_reader(reader));
+    let schema = |v: Option<serde_json::Value>| {
+        Error::Usage(format!(
             "`{}` is not a {PLAN_SCHEMA} plan (schema {})",
             path.display(),
-            head.schema.unwrap_or(serde_json::Value::Null)
-        )));
+            v.unwrap_or(serde_json::Value::Null)
+        ))
+    };
+    match read {
+        Ok(plan) if plan.schema == PLAN_SCHEMA => Ok(plan),
+        Ok(plan) => Err(schema(Some(plan.schema.into()))),
+        Err(e) => {
+            // Only the schema, read again: a plan of another version is named as such.
+            #[derive(serde::Deserialize)]
+            struct Head {
+                schema: Option<serde_json::Value>,
+            }
+            match serde_json::from_reader::<_, Head>(open()?) {
+                Ok(h) if h.schema.as_ref().and_then(|v| v.as_str()) != Some(PLAN_SCHEMA) => {
+                    Err(schema(h.schema))
+                }
+                Ok(_) => Err(plan_error(path, &e, "is not a readable plan")),
+                Err(e) => Err(plan_error(path, &e, "is not a plan")),
+            }
+        }
     }
-    let reader = open()?;
-    crate::domain::intern::reading(|| serde_json::from_reader(reader))
-        .map_err(|e| plan_error(path, &e, "is not a readable plan"))
 }
 
 /// A plan that does not read, located at serde's line and column (exit 2).

@@ -168,7 +168,10 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
     )?;
     let (run_dir, run_id) = run_dir::create_run_dir(audit_dir, run_id)?;
     write_atomic(&run_dir.join("playbook.yaml"), playbook_text.as_bytes())?;
-    write_json(&run_dir.join("plan.json"), &plan::PlanJson::new(&plan))?;
+    write_json(
+        &run_dir.join("plan.json"),
+        &plan::PlanJson::without_previews(&plan),
+    )?;
 
     let provider = plan.provider.provider();
     let auth = provider.auth(&plan.provider.settings, destination.credentials.clone());
@@ -216,6 +219,7 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
         max_runtime,
         budget: BudgetSoFar::default(),
         verify,
+        verifies: crate::verify::requested(&plan),
     })?;
     Ok(Finished { code, run_dir })
 }
@@ -254,6 +258,9 @@ pub struct Drive<'a> {
     pub budget: BudgetSoFar,
     /// How the run verifies once its campaign is done, when its plan asks.
     pub verify: VerifyOptions,
+    /// Whether the run's full plan asks to verify: a resume drives a plan reduced to the
+    /// steps with something left to send, which may no longer show it.
+    pub verifies: bool,
 }
 
 /// The failure budget is the run's, across resumes: what the run may fail in all (computed
@@ -282,6 +289,7 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
         max_runtime,
         budget,
         verify,
+        verifies,
     } = d;
     let redactions = auth.redactions();
     let timeout = Duration::from_millis(plan.limits.timeout_ms);
@@ -359,6 +367,7 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
             stop.clone(),
             verify,
             &runtime,
+            verifies,
         ) {
             Ok(v) => v,
             Err(e) => {

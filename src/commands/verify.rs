@@ -358,11 +358,13 @@ pub(super) fn after_campaign(
     stop: Arc<Stop>,
     options: VerifyOptions,
     runtime: &tokio::runtime::Runtime,
+    verifies: bool,
 ) -> Result<Option<PassOutcome>, Error> {
-    let plan = read_plan(&run_dir.join("plan.json"))?;
-    if !verify::requested(&plan) {
+    // Only a run whose plan asks to verify reads its full plan back.
+    if !verifies {
         return Ok(None);
     }
+    let plan = read_plan(&run_dir.join("plan.json"))?;
     let Some(p) = pending(run_dir, &plan, None, false)? else {
         eprintln!(
             "{} cannot be asked whether corrections took effect: nothing verified",

@@ -593,14 +593,34 @@ fn written(d: std::time::Duration) -> String {
 }
 
 /// Warnings every provider's steps share.
-/// Rendered messages by content: targets whose templates render alike share one.
+/// Rendered messages by content: targets whose templates render alike share one. Keyed by a
+/// hash of the message's JSON (written into the hasher, never held as text), equal messages
+/// compared in full.
 #[derive(Default)]
-struct SharedMessages(HashMap<String, Arc<RenderedMessage>>);
+struct SharedMessages(HashMap<u64, Vec<Arc<RenderedMessage>>>);
 
 impl SharedMessages {
     fn get(&mut self, m: RenderedMessage) -> Arc<RenderedMessage> {
-        let key = serde_json::to_string(&m).unwrap_or_default();
-        self.0.entry(key).or_insert_with(|| Arc::new(m)).clone()
+        use std::hash::Hasher as _;
+        struct HashWriter(std::collections::hash_map::DefaultHasher);
+        impl std::io::Write for HashWriter {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.write(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut h = HashWriter(Default::default());
+        let _ = serde_json::to_writer(&mut h, &m);
+        let same = self.0.entry(h.0.finish()).or_default();
+        if let Some(found) = same.iter().find(|x| ***x == m) {
+            return found.clone();
+        }
+        let shared = Arc::new(m);
+        same.push(shared.clone());
+        shared
     }
 }
 

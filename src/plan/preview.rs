@@ -43,6 +43,7 @@ pub fn to_json(plan: &Plan) -> Value {
 pub struct PlanJson<'a> {
     plan: &'a Plan,
     headers: BTreeMap<String, String>,
+    previews: bool,
 }
 
 impl<'a> PlanJson<'a> {
@@ -50,6 +51,17 @@ impl<'a> PlanJson<'a> {
         PlanJson {
             plan,
             headers: redacted_headers(&plan.provider),
+            previews: true,
+        }
+    }
+
+    /// Without the request previews: the run directory's record of the plan it ran (the
+    /// previews are what the plan's own builders make of it; `pushfix plan` shows them), half
+    /// the size for a resume to read back.
+    pub fn without_previews(plan: &'a Plan) -> Self {
+        PlanJson {
+            previews: false,
+            ..PlanJson::new(plan)
         }
     }
 }
@@ -127,7 +139,7 @@ impl Serialize for TargetsJson<'_> {
         let mut seq = s.serialize_seq(Some(step.targets.len()))?;
         for t in &step.targets {
             let requests: Option<Vec<RequestJson<'_>>> =
-                (t.disposition == Disposition::Send).then(|| {
+                (json.previews && t.disposition == Disposition::Send).then(|| {
                     target_requests(&json.plan.provider, step.action, step.unsupported, t)
                         .into_iter()
                         .map(|spec| RequestJson {

@@ -190,3 +190,24 @@ pub(crate) fn sample_plan() -> Plan {
     ];
     plan_of("sample", &jpush_pb(&steps), &ledger.join("\n")).unwrap()
 }
+
+/// Targets whose templates render the same text share one message; others get their own.
+#[test]
+fn equal_renderings_are_stored_once() {
+    let ledger = [
+        jpush_record(1, "2026-11-21T10:00:00Z", r#"["android"]"#, ""),
+        jpush_record(2, "2026-11-21T10:00:00Z", r#"["android"]"#, ""),
+        jpush_record(3, "2026-11-21T10:00:00Z", r#"["android"]"#, "")
+            .replace("\"Sale\"", "\"Other\""),
+    ];
+    let plan = plan_of(
+        "shared-messages",
+        &jpush_pb(OVERRIDE_STEP),
+        &ledger.join("\n"),
+    )
+    .unwrap();
+    let m = |i: usize| plan.steps[0].targets[i].message.clone().unwrap();
+    assert!(std::sync::Arc::ptr_eq(&m(0), &m(1)));
+    assert!(!std::sync::Arc::ptr_eq(&m(0), &m(2)));
+    assert_eq!(m(2).body, "Fixed: Other");
+}

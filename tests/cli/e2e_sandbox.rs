@@ -79,6 +79,7 @@ fn assert_agreement(dir: &Path, sandbox: &SandboxProc) {
         let sum: u64 = [
             "done",
             "gone",
+            "not_corrected",
             "skipped",
             "failed",
             "gave_up",
@@ -239,15 +240,27 @@ fn every_example_playbook_runs_and_agrees_with_the_sandbox() {
                     &["--ledger", ledger, "--as-of", as_of, "--rate", rate],
                 );
                 let out = run_against(&dir, &format!("playbooks/{playbook}"), &sandbox.url, as_of);
-                assert_eq!(
+                let report = read_report(&latest_run_dir(&dir));
+                // The quickstart has overrides within seconds of JPush's one-day window (its plan
+                // warns): on a loaded machine the sandbox's clock can pass it first. That is the
+                // truth (1003, not corrected, exit 1), not a failure of the run.
+                let late = out.code() == Some(1)
+                    && report["totals"]["not_corrected"].as_u64() > Some(0)
+                    && report["totals"]["failed"] == 0
+                    && report["totals"]["gave_up"] == 0
+                    && read_journal(&latest_run_dir(&dir)).iter().all(|e| {
+                        e["event"] != "final"
+                            || e["outcome"] != "not_corrected"
+                            || e["code"] == 1003
+                    });
+                assert!(
+                    out.code() == Some(want) || (playbook == "quickstart.yaml" && late),
+                    "{playbook}: exit {:?}\n{}\n{}",
                     out.code(),
-                    Some(want),
-                    "{playbook}\n{}\n{}",
                     out.stdout,
                     out.stderr
                 );
                 assert_agreement(&dir, &sandbox);
-                let report = read_report(&latest_run_dir(&dir));
                 sandbox.stop();
                 (playbook, report)
             })
