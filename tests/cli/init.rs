@@ -88,15 +88,15 @@ fn matrix_actions(provider: &str) -> Vec<String> {
         .collect()
 }
 
-/// One scaffold, validated and run against the sandbox; returns the run's report.
-fn scaffold_validate_run(
+/// One scaffold, written by init and validated by `pushfix validate`; returns its path.
+fn scaffold_validate(
     dir: &Path,
     provider: &str,
     action: &str,
     selection: &[String],
-    tag: &str,
-) -> Value {
-    let out_file = format!("playbooks/{provider}-{action}-{tag}.yaml");
+    label: &str,
+) -> String {
+    let out_file = format!("playbooks/{provider}-{action}-{label}.yaml");
     let mut init = vec![
         "init".to_string(),
         "--provider".into(),
@@ -109,9 +109,6 @@ fn scaffold_validate_run(
         out_file.clone(),
     ];
     init.extend(selection.iter().cloned());
-    if action == "override" {
-        init.extend(["--message-file".into(), "templates/fix.txt".into()]);
-    }
     let made = Test::in_dir(dir)
         .args(&init)
         .status(0)
@@ -124,30 +121,32 @@ fn scaffold_validate_run(
         "{provider} {action}: not {want_ledger}\n{text}\n{}",
         made.stderr
     );
-    for secret_free in ["{ env: ", "# Scaffolded by `pushfix init"] {
-        assert!(text.contains(secret_free), "{text}");
+    for taught in [
+        "{ env: ",
+        "# Scaffolded by `pushfix init",
+        "pushfix validate ",
+    ] {
+        assert!(text.contains(taught), "{text}");
     }
     Test::in_dir(dir)
         .args(["validate", &out_file])
         .status(0)
         .stdout_contains(format!("ok     {out_file}"))
         .run();
+    out_file
+}
+
+/// A scaffold run against the built-in sandbox with `--format json`: the report parsed from
+/// stdout, its exit code the process's.
+fn run_sandbox(dir: &Path, playbook: &str) -> Value {
     let run = Test::in_dir(dir)
-        .args([
-            "run",
-            &out_file,
-            "--sandbox",
-            "--yes",
-            "--as-of",
-            NOW,
-            "--format",
-            "json",
-        ])
+        .args(["run", playbook, "--sandbox", "--yes", "--as-of", NOW])
+        .args(["--format", "json"])
         .spawn()
         .wait();
     let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
         panic!(
-            "{provider} {action} {selection:?}: run --format json printed no report ({e}):\n{}\n{}",
+            "{playbook}: run --format json printed no report ({e}):\n{}\n{}",
             run.stdout, run.stderr
         )
     });
@@ -161,16 +160,25 @@ fn scaffold_validate_run(
     report
 }
 
-/// Every action the provider offers, with each kind of selection.
-fn every_combination(provider: &str, tag: &str) {
+/// The tag an action is scaffolded for: Black Friday's scheduled pushes are what
+/// cancel_scheduled cancels; the price alerts were sent, so recall, stop and override reach
+/// them (a stop of a TIMPush task still pending is refused, rightly: nothing to revoke yet).
+fn tag_for(action: &str) -> &'static str {
+    if action == "cancel_scheduled" {
+        "bf-promo"
+    } else {
+        "price-alert"
+    }
+}
+
+/// Every action the provider offers × every kind of selection (and both ways of giving an
+/// override's text) through `validate`; one scaffold per action also through a sandbox run.
+fn every_combination(provider: &str) {
     let dir = workspace(&format!("init-{provider}"));
     let offered = matrix_actions(provider);
-    for (action, _) in [
-        ("recall", ()),
-        ("stop", ()),
-        ("override", ()),
-        ("cancel_scheduled", ()),
-    ] {
+    assert!(!offered.is_empty(), "{provider} offers no action");
+    for action in ["recall", "stop", "override", "cancel_scheduled"] {
+        let tag = tag_for(action);
         if !offered.iter().any(|a| a == action) {
             // Not offered: refused before anything is written, naming what is.
             let out = Test::in_dir(&dir)
@@ -194,60 +202,106 @@ fn every_combination(provider: &str, tag: &str) {
             format!("# two of the ledger's\n{}\n{}\n", ids[0], ids[1]),
         )
         .unwrap();
-        let selections: Vec<(&str, Vec<String>)> = vec![
-            ("tag", vec!["--tag".into(), tag.into()]),
-            (
-                "tag-within",
-                vec!["--tag".into(), tag.into(), "--since".into(), "48h".into()],
-            ),
+        let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<String>>();
+        let mut selections: Vec<(&str, Vec<String>)> = vec![
+            ("tag", s(&["--tag", tag])),
+            ("tag-within", s(&["--tag", tag, "--since", "48h"])),
             (
                 "since-instant",
-                vec!["--since".into(), "2026-11-20T00:00:00+08:00".into()],
+                s(&["--since", "2026-11-20T00:00:00+08:00"]),
             ),
-            ("ids-file", vec!["--ids-file".into(), ids_file.clone()]),
-            ("id", vec!["--id".into(), ids[0].clone()]),
+            ("ids-file", s(&["--ids-file", &ids_file])),
+            ("id", s(&["--id", &ids[0]])),
+            (
+                "tags-and-ids",
+                s(&[
+                    "--tag",
+                    tag,
+                    "--tag",
+                    "console-test",
+                    "--ids-file",
+                    &ids_file,
+                ]),
+            ),
         ];
-        for (label, selection) in selections {
-            let report = scaffold_validate_run(&dir, provider, action, &selection, label);
-            let o = &report["totals"];
-            let sent: i64 = ["done", "gone", "not_corrected", "failed", "gave_up"]
-                .iter()
-                .map(|k| o[*k].as_i64().unwrap_or(0))
-                .sum();
-            let code = report["exit_code"].as_i64().unwrap();
-            if provider == "tpns" && action == "recall" && sent > 0 {
-                // TPNS took revoke_push_msg offline: the sandbox answers as TPNS does, the
-                // run records it and stops at the failure budget.
-                assert!(code == 1 || code == 3, "{report}");
-                assert!(o["failed"].as_i64().unwrap_or(0) > 0, "{report}");
-            } else {
-                assert!(
-                    code == 0 || (code == 1 && o["not_corrected"].as_i64().unwrap_or(0) > 0),
-                    "{provider} {action} {label}: exit {code}\n{report}"
-                );
+        if action == "override" {
+            for (_, sel) in &mut selections {
+                sel.extend(s(&["--message-file", "templates/fix.txt"]));
             }
+            selections.push((
+                "tag-body",
+                s(&[
+                    "--tag",
+                    tag,
+                    "--body",
+                    "Sorry: \"{{ message.title }}\" was wrong.",
+                ]),
+            ));
+        }
+        let mut rehearsed = None;
+        for (label, selection) in &selections {
+            let file = scaffold_validate(&dir, provider, action, selection, label);
+            if *label == "tag-within" {
+                rehearsed = Some(file);
+            }
+        }
+        let report = run_sandbox(&dir, &rehearsed.expect("a tag-within scaffold"));
+        let o = &report["totals"];
+        assert!(o["targets"].as_u64().unwrap_or(0) > 0, "{report}");
+        let code = report["exit_code"].as_i64().unwrap();
+        if provider == "tpns" && action == "recall" {
+            // TPNS took revoke_push_msg offline: the sandbox answers as TPNS does, the run
+            // records it and stops at the failure budget.
+            assert!(code == 1 || code == 3, "{report}");
+            assert!(o["failed"].as_i64().unwrap_or(0) > 0, "{report}");
+        } else {
+            assert!(
+                code == 0 || (code == 1 && o["not_corrected"].as_i64().unwrap_or(0) > 0),
+                "{provider} {action}: exit {code}\n{report}"
+            );
         }
     }
 }
 
 #[test]
 fn init_jpush_every_action_and_selection() {
-    every_combination("jpush", "bf-promo");
+    every_combination("jpush");
 }
 
 #[test]
 fn init_tpns_every_action_and_selection() {
-    every_combination("tpns", "bf-promo");
+    every_combination("tpns");
 }
 
 #[test]
 fn init_timpush_every_action_and_selection() {
-    every_combination("timpush", "bf-promo");
+    every_combination("timpush");
 }
 
 #[test]
 fn init_getui_every_action_and_selection() {
-    every_combination("getui", "bf-promo");
+    every_combination("getui");
+}
+
+#[test]
+fn init_covers_every_provider_of_the_registry() {
+    // A provider added to the registry without a scaffold test here fails this, not silently.
+    let out = Test::repo()
+        .args(["matrix", "--format", "json"])
+        .status(0)
+        .run();
+    let mut kinds: Vec<String> = out.json()["providers"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["getui", "jpush", "timpush", "tpns"],
+        "add an init_<provider>_ test"
+    );
 }
 
 #[test]
