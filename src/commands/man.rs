@@ -24,7 +24,8 @@ pub fn man(a: ManArgs) -> Result<i32, Error> {
                 // clap names are `&'static str` (no `string` feature): a few bytes per page,
                 // once, in a process that ends right after.
                 let name: &'static str = format!("pushfix-{}", sub.get_name()).leak();
-                let page = sub.clone().name(name);
+                // A subcommand has no version of its own: the page's footer names the binary's.
+                let page = sub.clone().name(name).version(env!("CARGO_PKG_VERSION"));
                 written.push(write_page(dir, name, page)?);
             }
             output::print(&format!(

@@ -8,6 +8,8 @@ mod events;
 mod faults;
 mod history;
 mod init;
+mod install;
+mod machine_readable;
 mod offline;
 mod resume_apply;
 mod run_getui;
