@@ -3,6 +3,7 @@
 //! target of their own: `tests/invalid_inputs/main.rs`.
 
 mod browser;
+mod deploy;
 mod e2e_sandbox;
 mod events;
 mod faults;
