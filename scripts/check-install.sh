@@ -27,7 +27,7 @@ copies=$(awk '/^FROM /{stage++} stage==1 && /^COPY / && !/--from/ {
 for c in $copies; do
   case "$c" in ./ | . ) continue ;; esac
   # .dockerignore must let it through: its last matching rule decides.
-  PY - "$REPO/.dockerignore" "$c" <<'PYEOF' || fail ".dockerignore leaves out $c, which the build copies"
+  python3 - "$REPO/.dockerignore" "$c" <<'PYEOF' || fail ".dockerignore leaves out $c, which the build copies"
 import fnmatch, sys
 rules = [l.strip() for l in open(sys.argv[1]) if l.strip() and not l.startswith("#")]
 path, keep = sys.argv[2].rstrip("/"), True
