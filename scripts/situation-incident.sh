@@ -69,13 +69,27 @@ grep -q '^audit: ' rehearsal.out || fail "the rehearsal did not name its audit d
 say "5. pushfix run (for real: here a standalone sandbox, credentials in the environment)"
 start_sandbox "$AS_OF" ledgers/sends.jsonl
 answer_yes run.out "$PUSHFIX" run playbooks/bf-broken-link.yaml --endpoint "$PUSHFIX_SANDBOX_URL" \
-  --as-of "$AS_OF"
+  --as-of "$AS_OF" --events events.jsonl
 grep -q "to $PUSHFIX_SANDBOX_URL? Type \`yes\` to run" run.out || fail "the run did not ask"
 grep -q '^exit 0' run.out || fail "the run did not end with exit 0"
 run_dir=$(sed -n 's/^audit: //p' run.out | tail -1)
 [ -f "$run_dir/report.json" ] || fail "no report in $run_dir"
 [ "$(json 'd["totals"]["done"]' <"$run_dir/report.json")" = "$send" ] \
   || fail "not every planned target was corrected"
+
+# docs/events-format.md's jq lines, on this run's stream.
+if command -v jq >/dev/null 2>&1; then
+  say "docs/events-format.md: the jq lines"
+  [ "$(head -1 events.jsonl | jq -r .schema)" = pushfix.events/v1 ] || fail "no header"
+  jq -c 'select(.event == "final" and (.outcome | IN("failed", "gave_up", "not_corrected")))
+   | {target, outcome, code, reason}' events.jsonl | tee bad.jsonl
+  [ ! -s bad.jsonl ] || fail "the run had targets that did not end well"
+  counts=$(jq -s -c '[.[] | select(.event == "final")] | group_by(.outcome) | map({(.[0].outcome): length}) | add' events.jsonl)
+  echo "$counts"
+  [ "$counts" = "{\"done\":$send}" ] || fail "the stream's outcomes are not the plan's"
+  jq -s '[.[] | select(.event == "answer" and .class != "done")] | group_by(.code) | map({code: .[0].code, n: length})' events.jsonl >/dev/null
+  jq -s '[.[] | select(.note == "throttled") | .pause] | add' events.jsonl >/dev/null
+fi
 
 say "afterwards: pushfix verify, pushfix report"
 pushfix verify "$run_dir" --observe 0s | tee verify.out

@@ -125,6 +125,10 @@ fn events_stream_starts_with_its_versioned_header() {
             "neither or both: {l}"
         );
         assert!(l.get("schema").is_none(), "one header only: {l}");
+        assert_eq!(
+            l["run_id"], header["run_id"],
+            "each line names its run: {l}"
+        );
     }
     assert_eq!(lines.last().unwrap()["event"], "run_finished");
     assert_eq!(lines.last().unwrap()["exit_code"], 0);
