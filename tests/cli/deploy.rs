@@ -295,6 +295,35 @@ fn cronjob_never_overlaps_and_keeps_its_history() {
 }
 
 #[test]
+fn cleanup_configmap_holds_the_reviewed_files() {
+    // The files in deploy/kubernetes/cleanup/ are what is reviewed, validated and planned by
+    // hand; the ConfigMap must hold exactly them (`kubectl create configmap --from-file`).
+    let configmap = manifest("cleanup-configmap.yaml");
+    let data = configmap["data"].as_object().unwrap();
+    let dir = repo_root().join("deploy/kubernetes/cleanup");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut keys: Vec<String> = data.keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, files);
+    for (key, text) in data {
+        assert_eq!(
+            str_of(text, key),
+            std::fs::read_to_string(dir.join(key)).unwrap(),
+            "cleanup-configmap.yaml's {key} differs from deploy/kubernetes/cleanup/{key}"
+        );
+    }
+    Test::repo()
+        .args(["validate", "deploy/kubernetes/cleanup"])
+        .status(0)
+        .stdout_contains("ok     deploy/kubernetes/cleanup/expire-price-alerts.yaml")
+        .run();
+}
+
+#[test]
 fn incident_job_runs_once_a_folder_init_scaffolded() {
     let job = manifest("incident-job.yaml");
     let spec = &job["spec"];
