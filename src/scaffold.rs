@@ -337,6 +337,14 @@ pub fn render(s: &Scaffold) -> String {
         &format!("action: {}", s.action.as_str()),
         &format!("{} offers: {}", p.display_name(), offered.join(" | ")),
     );
+    // An action the provider has taken offline still scaffolds (the run records what the
+    // provider answers), but the reader is told before anything else about the step.
+    if let Some(offline) = Matrix::builtin()
+        .ok()
+        .and_then(|m| m.provider(p.kind()).rule(s.action)?.offline.clone())
+    {
+        let _ = writeln!(o, "    # WARNING: {offline}");
+    }
     select(&mut o, s);
     line(
         &mut o,
@@ -502,6 +510,36 @@ mod tests {
         assert!(of("jpush").contains(&Action::Recall));
         assert!(!of("timpush").contains(&Action::Recall));
         assert_eq!(of("tpns").len(), 4);
+    }
+
+    #[test]
+    fn an_offline_action_is_flagged_in_the_text() {
+        let tpns = crate::provider::find("tpns").unwrap();
+        let scaffold = |action| Scaffold {
+            provider: tpns,
+            action,
+            name: "n".into(),
+            description: "d".into(),
+            command_line: "pushfix init".into(),
+            path_shown: "pb.yaml".into(),
+            schema_ref: None,
+            settings: settings(tpns, None, None).unwrap(),
+            ledger: None,
+            tags: vec!["t".into()],
+            since: None,
+            ids: vec![],
+            ids_file: None,
+            body: None,
+            vars: vec![],
+            rate: None,
+            max_targets: 10,
+        };
+        let recall = render(&scaffold(Action::Recall));
+        assert!(
+            recall.contains("    # WARNING: TPNS marked revoke_push_msg offline"),
+            "{recall}"
+        );
+        assert!(!render(&scaffold(Action::Stop)).contains("WARNING"));
     }
 
     #[test]
