@@ -367,7 +367,8 @@ pub struct SandboxArgs {
     /// Seed messages from a ledger (JSON Lines or CSV; records of any provider); repeatable
     #[arg(long, value_name = "FILE")]
     pub ledger: Vec<PathBuf>,
-    /// Rate limit of the corrective API families, e.g. 10/s (default: JPush 600/min, TPNS 1/s)
+    /// Rate limit of the corrective API families, e.g. 10/s, or `off` for none (default: JPush
+    /// 600/min, TPNS 1/s)
     #[arg(long, value_name = "N/s")]
     pub rate: Option<String>,
     /// Inject faults, e.g. 5xx=0.05,timeout=0.01,reset=0.01,latency=20ms; ineffective=0.2

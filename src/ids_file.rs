@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Diagnostics, Span};
-use crate::domain::MsgId;
+use crate::domain::{Action, MsgId};
 use crate::input_set::InputSet;
 use crate::provider::Provider;
 
@@ -11,6 +11,24 @@ use crate::provider::Provider;
 pub fn read(
     path: &Path,
     provider: &dyn Provider,
+    inputs: &mut InputSet,
+) -> Result<Vec<MsgId>, Diagnostics> {
+    read_with(path, &|t| provider.parse_id(t), inputs)
+}
+
+/// The ids of a step of `action` (JPush's `cancel_scheduled` lists schedule ids).
+pub fn read_for(
+    path: &Path,
+    provider: &dyn Provider,
+    action: Action,
+    inputs: &mut InputSet,
+) -> Result<Vec<MsgId>, Diagnostics> {
+    read_with(path, &|t| provider.parse_step_id(action, t), inputs)
+}
+
+fn read_with(
+    path: &Path,
+    parse: &dyn Fn(&str) -> Result<MsgId, String>,
     inputs: &mut InputSet,
 ) -> Result<Vec<MsgId>, Diagnostics> {
     let mut diags = Diagnostics::new();
@@ -44,7 +62,7 @@ pub fn read(
             );
             continue;
         }
-        match provider.parse_id(token) {
+        match parse(token) {
             Ok(id) => ids.push(id),
             Err(e) => {
                 let span = Span {

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 
 use super::output;
 use super::prepare::check_max_targets;
-use crate::atomic_file::{write_atomic, write_json};
+use crate::atomic_file::{write_atomic, write_json_compact};
 use crate::cli::VerifyOptions;
 use crate::domain::FailureBudget;
 use crate::error::Error;
@@ -168,7 +168,7 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
     )?;
     let (run_dir, run_id) = run_dir::create_run_dir(audit_dir, run_id)?;
     write_atomic(&run_dir.join("playbook.yaml"), playbook_text.as_bytes())?;
-    write_json(
+    write_json_compact(
         &run_dir.join("plan.json"),
         &plan::PlanJson::without_previews(&plan),
     )?;
@@ -263,6 +263,17 @@ pub struct Drive<'a> {
     pub verifies: bool,
 }
 
+/// The run's clock: the wall clock against a provider; against a loopback endpoint (a sandbox,
+/// perhaps rehearsing `--as-of` another day) the plan's `as_of`, which is then the sandbox's
+/// time give or take the minutes since the plan was made.
+fn run_clock(plan: &Plan, destination: &Destination) -> Timestamp {
+    if crate::provider::endpoint::is_loopback_url(&destination.base_url) {
+        plan.as_of
+    } else {
+        Timestamp::now()
+    }
+}
+
 /// The failure budget is the run's, across resumes: what the run may fail in all (computed
 /// from its full plan) and what its journal already records.
 #[derive(Debug, Clone, Copy, Default)]
@@ -352,6 +363,7 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
         }
         Executor::new(transport, plan.clone(), sinks.clone(), stop.clone(), cfg)
             .with_resumed(hints)
+            .with_clock(run_clock(&plan, destination))
             .execute()
             .await
     });
@@ -383,9 +395,10 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
     };
     runtime.shutdown_background();
 
-    let (so_far, details) = report
+    let (mut r, mut d) = report
         .report()
         .map_err(|e| Error::Internal(e.to_string()))?;
+    let (so_far, details) = (&r, &d);
     let failures: u64 = so_far.steps.iter().map(|s| s.failures()).sum();
     // Targets never dispatched, or in flight without an outcome, mean the run did not finish.
     let unfinished = so_far.totals.outcomes.not_attempted > 0 || !details.unresolved.is_empty();
@@ -398,16 +411,14 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
         .stopped
         .clone()
         .or_else(|| verified.as_ref().and_then(|v| v.result.stopped.clone()));
+    let at = Timestamp::now();
+    report::finish(&mut r, &mut d, at, code, stopped_why.as_ref());
     let _ = sinks.event(&Event::RunFinished {
-        at: Timestamp::now(),
+        at,
         exit_code: code,
         stopped: stopped_why,
     });
     sinks.flush();
-
-    let (r, d) = report
-        .report()
-        .map_err(|e| Error::Internal(e.to_string()))?;
     if let Err(e) = report::write_reports(run_dir, &r, &d) {
         // The journal holds everything; `pushfix report` can write them later.
         eprintln!(

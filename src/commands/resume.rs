@@ -35,13 +35,14 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
             )
         }));
     }
-    let plan = read_plan(&plan_path)?;
+    // Shared with the report, not copied: a 1,000,000-target plan is hundreds of megabytes.
+    let plan = Arc::new(read_plan(&plan_path)?);
     trim_torn_tail(&journal_path).map_err(|e| WriteError::new(&journal_path, e))?;
     // One pass over the journal: what each target came to, and the report so far (the
     // interrupted run's events count in the resumed run's report).
     let mut started = None;
     let mut scanner = Scanner::default();
-    let mut report = ReportBuilder::new().with_plan(Arc::new(plan.clone()));
+    let mut report = ReportBuilder::new().with_plan(plan.clone());
     journal::read_each(&journal_path, |e| {
         if started.is_none()
             && let Event::RunStarted {

@@ -39,12 +39,19 @@ pub fn seed_from(paths: &[&Path]) -> Result<Vec<SeedMessage>, Error> {
 
 pub fn sandbox(a: SandboxArgs) -> Result<i32, Error> {
     let mut config = SandboxConfig::with_random_credentials();
-    config.rate = a
+    // `off` removes the ceiling (throughput benchmarks: the sandbox must not be the limit).
+    config.unlimited = a
         .rate
         .as_deref()
-        .map(Rate::parse)
-        .transpose()
-        .map_err(|e| Error::Usage(format!("--rate: {e}")))?;
+        .is_some_and(|r| r.trim().eq_ignore_ascii_case("off"));
+    if !config.unlimited {
+        config.rate = a
+            .rate
+            .as_deref()
+            .map(Rate::parse)
+            .transpose()
+            .map_err(|e| Error::Usage(format!("--rate: {e}")))?;
+    }
     config.faults = parse_faults(a.faults.as_deref())?;
     if a.enable_revoke {
         config.enable("tpns.revoke").map_err(Error::Internal)?;

@@ -163,6 +163,7 @@ fn ledger_records(
         range: (None, None),
         // Keep each record whole: a verifier reads fields beyond the plan.
         templates: true,
+        schedules: false,
     };
     let scan = ledger::scan(
         path,

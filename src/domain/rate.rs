@@ -66,9 +66,9 @@ impl Rate {
         if count / per.as_secs_f64() < 1.0 / 86_400.0 {
             return Err(format!("the rate `{t}` is below one request a day"));
         }
-        if count / per.as_secs_f64() > 10_000.0 {
+        if count / per.as_secs_f64() > 100_000.0 {
             return Err(format!(
-                "the rate `{t}` is above 10000/s, which no provider accepts"
+                "the rate `{t}` is above 100000/s, which no provider accepts"
             ));
         }
         Ok(Rate { count, per })
@@ -116,5 +116,11 @@ mod tests {
                 .contains("unknown rate unit")
         );
         assert_eq!(Rate::parse("600/min").unwrap().to_string(), "600/min");
+        assert!(Rate::parse("100000/s").is_ok());
+        assert!(
+            Rate::parse("100001/s")
+                .unwrap_err()
+                .contains("above 100000/s")
+        );
     }
 }

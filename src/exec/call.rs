@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 
 use super::executor::Executor;
-use super::pacer::Pacer;
+use super::pacer::{Dispatch, Pacer};
 use super::retry::{MAX_PAUSE, MAX_THROTTLES, default_throttle_pause};
 use crate::event::{Event, Note};
 use crate::provider::call::NOT_RETRIED;
@@ -46,13 +46,10 @@ impl<T: Transport> Executor<T> {
         // refused repeat) can be the echo of our own success, and the outcome says so.
         let mut lost_before = false;
         loop {
-            let got_slot = tokio::select! {
-                _ = pacer.acquire() => true,
-                _ = self.stop.wait() => false,
+            let dispatched = tokio::select! {
+                d = pacer.dispatch() => d,
+                _ = self.stop.wait() => return CallEnd::Interrupted { sent },
             };
-            if !got_slot {
-                return CallEnd::Interrupted { sent };
-            }
             attempt += 1;
             // Intent before the request: if it cannot be written, the request is not sent.
             let intent = Event::Intent {
@@ -73,8 +70,14 @@ impl<T: Transport> Executor<T> {
             let started = Instant::now();
             let result = self.transport.send(spec).await;
             let latency_ms = started.elapsed().as_millis() as u64;
+            if let Ok(a) = &result {
+                // From the pacer's slot to the answer: how late this request may have reached
+                // the provider, which the guard waits out for the dispatch N after it; the
+                // headers show whether anyone else uses the quota.
+                pacer.observe(dispatched, &a.rate);
+            }
             let class = match &result {
-                Ok(a) => self.classify(spec, a, &pacer),
+                Ok(a) => self.classify(spec, a, &pacer, dispatched),
                 Err(e) => Class::Transient {
                     code: None,
                     message: e.message().to_string(),
@@ -160,11 +163,20 @@ impl<T: Transport> Executor<T> {
         }
     }
 
-    /// Classify and apply rate-limit headers (`X-Rate-Limit-Remaining: 0` pauses the family).
-    fn classify(&self, spec: &RequestSpec, a: &Answer, pacer: &Pacer) -> Class {
+    /// Classify and apply rate-limit headers: `X-Rate-Limit-Remaining: 0` pauses the family
+    /// until the reset, unless the pacer's own dispatches used the window up and its guard
+    /// already keeps the next one out of it (a well-paced run reaches 0 at every window's end).
+    fn classify(
+        &self,
+        spec: &RequestSpec,
+        a: &Answer,
+        pacer: &Pacer,
+        dispatched: Dispatch,
+    ) -> Class {
         let class = self.provider.classify(spec, a);
         if a.rate.exhausted()
             && !matches!(class, Class::Throttled { .. })
+            && !pacer.exhausted_by_own_pace(dispatched.at, a.rate.limit)
             && let Some(p) = a.rate.pause()
         {
             pacer.pause_until(

@@ -3,11 +3,12 @@
 //! provider with what the journal knows (the cid it used, that a request was in flight), which
 //! re-sends idempotently or re-checks first.
 
-use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use jiff::Timestamp;
+// Keyed by (step, target) for every record of a journal of a million lines.
+use rustc_hash::FxHashMap as HashMap;
 
 use super::executor::ResumeHints;
 use crate::domain::Disposition;

@@ -36,7 +36,8 @@ impl ScanCtx<'_> {
             );
             return;
         }
-        if !headers.iter().any(|h| h == own) {
+        let schedule = self.provider.schedule_id_field();
+        if !headers.iter().any(|h| h == own || Some(h) == schedule) {
             let text = line_at(self.path, 0)
                 .unwrap_or_else(|| headers.iter().collect::<Vec<_>>().join(","));
             self.error(
@@ -156,7 +157,7 @@ pub(super) fn csv_to_json<'h>(
         } else if let Some(f) = fields.iter().find(|f| f.name == h) {
             // A provider field: cells are text, so read them as their kind would be written.
             match f.kind {
-                FieldKind::Schedule if cell == "true" || cell == "false" => {
+                FieldKind::Schedule | FieldKind::Bool if cell == "true" || cell == "false" => {
                     Value::Bool(cell == "true")
                 }
                 FieldKind::U32

@@ -85,6 +85,7 @@ impl ScanCtx<'_> {
         let others = self.other_id_fields();
         let seed = ProbeSeed {
             own: self.id_field(),
+            schedule: self.provider.schedule_id_field(),
             others: &others,
         };
         let mut de = serde_json::Deserializer::from_str(text);
@@ -117,7 +118,33 @@ impl ScanCtx<'_> {
             }
         };
         let own = self.id_field();
-        let Some(raw_id) = probe.id else {
+        // A record names a message (`own`) or, where the provider names schedules apart, a
+        // schedule; steps select only records of the kind they correct.
+        let (raw_id, id_field, is_schedule) = match (probe.id, probe.schedule_id) {
+            (Some(id), None) => (Some(id), own, false),
+            (None, Some(id)) => (
+                Some(id),
+                self.provider.schedule_id_field().unwrap_or(own),
+                true,
+            ),
+            (Some(_), Some(_)) => {
+                let sched = self.provider.schedule_id_field().unwrap_or(own);
+                let (col, width) = find_field(text, sched);
+                self.error_with_help(
+                    line_no,
+                    col,
+                    width,
+                    text,
+                    format!("a ledger record names a message (`{own}`) or a schedule (`{sched}`), not both"),
+                    Some(format!(
+                        "a schedule has no `{own}` until it fires; write one record per message and one per schedule"
+                    )),
+                );
+                return;
+            }
+            (None, None) => (None, own, false),
+        };
+        let Some(raw_id) = raw_id else {
             let help = probe.other_id.map(|other| {
                 let owner = provider::all()
                     .iter()
@@ -142,10 +169,15 @@ impl ScanCtx<'_> {
             IdValue::Text(s) => s.clone(),
             IdValue::Int(n) => Cow::Owned(n.to_string()),
         };
-        let id = match self.provider.parse_id(&id_text) {
+        let parsed = if is_schedule {
+            self.provider.parse_schedule_id(&id_text)
+        } else {
+            self.provider.parse_id(&id_text)
+        };
+        let id = match parsed {
             Ok(id) => id,
             Err(e) => {
-                let (col, width) = find_field(text, own);
+                let (col, width) = find_field(text, id_field);
                 self.error(line_no, col, width, text, e);
                 return;
             }
@@ -180,6 +212,7 @@ impl ScanCtx<'_> {
             .map(|c| c.as_ref())
             .collect();
         let stats = &mut self.scan.stats;
+        stats.schedules += u64::from(is_schedule);
         if let Some(t) = sent_at {
             stats.oldest = Some(stats.oldest.map_or(t, |o| o.min(t)));
             stats.newest = Some(stats.newest.map_or(t, |n| n.max(t)));
@@ -204,9 +237,9 @@ impl ScanCtx<'_> {
         let mut wanted = false;
         for (i, q) in self.steps.iter().enumerate() {
             let by_id = q.ids.contains(&id);
-            let by_filter = q
-                .filter
-                .is_some_and(|f| matches(f, q.range, sent_at, &tags, &platforms));
+            let by_filter = q.schedules == is_schedule
+                && q.filter
+                    .is_some_and(|f| matches(f, q.range, sent_at, &tags, &platforms));
             if by_filter {
                 self.scan.matches[i].push(id.clone());
             }

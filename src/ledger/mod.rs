@@ -68,6 +68,9 @@ pub struct StepQuery<'a> {
     pub range: (Option<Timestamp>, Option<Timestamp>),
     /// The step renders templates from its records (`message.*`): keep each whole record.
     pub templates: bool,
+    /// The step corrects schedules named apart from messages (`Provider::schedule_id_field`):
+    /// its `where` matches schedule records only, and other steps' never match them.
+    pub schedules: bool,
 }
 
 #[derive(Debug, Default)]
@@ -94,6 +97,8 @@ pub struct LedgerStats {
     pub oldest: Option<Timestamp>,
     pub newest: Option<Timestamp>,
     pub tags: HashMap<String, u64>,
+    /// Records naming a schedule (`Provider::schedule_id_field`); the others name messages.
+    pub schedules: u64,
 }
 
 /// Stop after this many bad records: the file is probably not a ledger at all.

@@ -13,6 +13,8 @@ use serde::de::{self, Visitor};
 #[derive(Default)]
 pub(super) struct Probe<'a> {
     pub(super) id: Option<IdValue<'a>>,
+    /// The provider's schedule id (`ProbeSeed::schedule`), when the record names a schedule.
+    pub(super) schedule_id: Option<IdValue<'a>>,
     /// The id field of another provider, when the record has one.
     pub(super) other_id: Option<&'static str>,
     pub(super) sent_at: Option<Cow<'a, str>>,
@@ -23,6 +25,8 @@ pub(super) struct Probe<'a> {
 /// Reads a `Probe` for `own` (the provider's id field); `others` are the other providers'.
 pub(super) struct ProbeSeed<'s> {
     pub(super) own: &'static str,
+    /// The provider's schedule id field (JPush `schedule_id`), if it names schedules apart.
+    pub(super) schedule: Option<&'static str>,
     pub(super) others: &'s [&'static str],
 }
 
@@ -69,7 +73,7 @@ impl<'de> de::DeserializeSeed<'de> for ProbeSeed<'_> {
                 let mut p = Probe::default();
                 // A repeated field is an error, as serde's derived structs make it: which of
                 // two values did the exporter mean?
-                let mut seen = [false; 4];
+                let mut seen = [false; 5];
                 let mut once = |i: usize, name: &'static str| {
                     if std::mem::replace(&mut seen[i], true) {
                         Err(de::Error::duplicate_field(name))
@@ -94,6 +98,10 @@ impl<'de> de::DeserializeSeed<'de> for ProbeSeed<'_> {
                         "platforms" => {
                             once(3, "platforms")?;
                             p.platforms = texts(map.next_value()?);
+                        }
+                        k if Some(k) == self.0.schedule => {
+                            once(4, self.0.schedule.unwrap_or_default())?;
+                            p.schedule_id = map.next_value()?;
                         }
                         k => {
                             if let Some(o) = self.0.others.iter().find(|o| **o == k) {

@@ -298,6 +298,13 @@ pub(super) fn fact(
                 format!("`{name}` must be an object, found {}", json_kind(v)),
             )),
         },
+        FieldKind::Bool => match value {
+            Value::Bool(b) => Ok(Some(Fact::Json(Value::Bool(*b)))),
+            v => Err((
+                name,
+                format!("`{name}` must be true or false, found {}", json_kind(v)),
+            )),
+        },
         FieldKind::Schedule => match value {
             Value::Bool(false) => Ok(Some(Fact::Scheduled(Scheduled::No))),
             Value::Bool(true) => Ok(Some(Fact::Scheduled(Scheduled::Yes))),

@@ -57,6 +57,8 @@ pub fn ledger_queries(pb: &Playbook, now: Timestamp) -> Vec<StepQuery<'_>> {
                 .as_ref()
                 .map_or((None, None), |f| f.value.time_range(now)),
             templates: s.message.is_some(),
+            schedules: s.action == Action::CancelScheduled
+                && pb.provider.provider().schedule_id_field().is_some(),
         })
         .collect()
 }
@@ -242,7 +244,11 @@ pub fn build(ctx: &PlanContext<'_>) -> Result<Plan, Diagnostics> {
         if ps.targets.is_empty()
             && let (Some(f), Some(scan)) = (&step.select.filter, ctx.scan)
         {
-            let why = nothing_selected(&f.value, scan, ctx.now);
+            // No record of the kind the step reads: its conditions are beside the point.
+            let why = match kind_missing(ps.action, p, scan) {
+                Some(w) => vec![w],
+                None => nothing_selected(&f.value, scan, ctx.now),
+            };
             if let Some(w) = ps.warnings.iter_mut().find(|w| w.starts_with("no targets")) {
                 w.push_str(": ");
                 w.push_str(&why.join("; "));
@@ -513,6 +519,29 @@ fn plan_limits(pb: &Playbook, p: &dyn Provider) -> PlanLimits {
         timeout_ms: pb.limits.timeout.as_millis() as u64,
         rates,
         verify: pb.limits.verify,
+    }
+}
+
+/// A step reading one kind of record (schedules, where the provider names them apart from
+/// messages) over a ledger holding only the other kind.
+fn kind_missing(action: Action, provider: &dyn Provider, scan: &Scan) -> Option<String> {
+    let field = provider.schedule_id_field()?;
+    let schedules = scan.stats.schedules;
+    let messages = scan
+        .records_read
+        .saturating_sub(scan.duplicates)
+        .saturating_sub(schedules);
+    match action {
+        Action::CancelScheduled if schedules == 0 && messages > 0 => Some(format!(
+            "the ledger names no schedule (`{field}`), only sent messages (`{}`): `cancel_scheduled` deletes schedules; sent messages are corrected with `recall` or `override`",
+            provider.id_field()
+        )),
+        Action::CancelScheduled => None,
+        _ if messages == 0 && schedules > 0 => Some(format!(
+            "the ledger names only schedules (`{field}`), no sent message (`{}`): schedules are deleted with `cancel_scheduled`",
+            provider.id_field()
+        )),
+        _ => None,
     }
 }
 

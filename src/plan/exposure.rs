@@ -5,13 +5,17 @@
 //! cannot check (`uncertain`) is never counted as corrected. The plan computes it as if every
 //! request it sends succeeds; the report, from the outcomes. Defined in docs/exposure.md.
 
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::Plan;
 use crate::domain::{Action, Disposition};
 use crate::event::Outcome;
+use crate::target::PlanTarget;
 
 /// The channels a message was delivered on, with its receivers there (`None`: not counted).
 pub type MessageChannels = crate::domain::ChannelMap<Option<u64>>;
@@ -72,15 +76,38 @@ fn corrects(action: Action) -> bool {
     )
 }
 
+type Originals<'p> = HashMap<&'p str, (&'p MessageChannels, u64)>;
+
+/// Mark the channels `t` reached as corrected on its original.
+fn correct(originals: &mut Originals<'_>, t: &PlanTarget) {
+    if let Some((channels, mask)) = originals.get_mut(t.id.as_str()) {
+        for ch in t.reached.iter() {
+            if let Some(i) = channels.keys().position(|c| c == &**ch) {
+                // A message has one entry per vendor channel: far fewer than 64.
+                *mask |= 1u64.checked_shl(i as u32).unwrap_or(0);
+            }
+        }
+    }
+}
+
 /// Exposure after the plan's steps, given each (step, target)'s outcome (`None`: none yet).
-pub fn compute(plan: &Plan, outcome: impl Fn(&str, &str) -> Option<(Outcome, String)>) -> Exposure {
+pub fn compute<'a>(
+    plan: &Plan,
+    outcome: impl Fn(&str, &str) -> Option<(Outcome, Cow<'a, str>)>,
+) -> Exposure {
     let mut e = Exposure::default();
-    let mut corrected: HashSet<(&str, &str)> = HashSet::new();
-    let mut seen: HashSet<&str> = HashSet::new();
+    // Each original once, with the channels on which it is corrected (bit i: its i-th
+    // channel): one hash per target of a 1,000,000-target plan, no set of (id, channel) pairs.
+    let mut originals: Originals<'_> = plan
+        .messages
+        .iter()
+        .map(|(id, channels)| (id.as_str(), (channels, 0u64)))
+        .collect();
+    let mut unknown: HashSet<&str> = HashSet::default();
     for s in &plan.steps {
         e.has_stop |= s.action == Action::Stop;
         for t in &s.targets {
-            if seen.insert(&t.id) && !plan.messages.contains_key(&t.id) {
+            if !originals.contains_key(t.id.as_str()) && unknown.insert(&t.id) {
                 e.unknown_targets += 1;
             }
             if !corrects(s.action) {
@@ -88,48 +115,46 @@ pub fn compute(plan: &Plan, outcome: impl Fn(&str, &str) -> Option<(Outcome, Str
             }
             // Corrected by an earlier run of the playbook: not exposed any more.
             if t.done_in.is_some() {
-                for ch in t.reached.iter() {
-                    corrected.insert((t.id.as_str(), &**ch));
-                }
+                correct(&mut originals, t);
                 continue;
             }
             if t.disposition != Disposition::Send {
                 continue;
             }
             match outcome(&s.name, &t.id) {
-                Some((Outcome::Done, _)) => {
-                    for ch in t.reached.iter() {
-                        corrected.insert((t.id.as_str(), &**ch));
-                    }
-                }
+                Some((Outcome::Done, _)) => correct(&mut originals, t),
                 other => {
                     e.not_corrected_total += 1;
                     if e.not_corrected.len() < MAX_NOT_CORRECTED {
                         let (outcome, reason) = other.unwrap_or((
                             Outcome::NotAttempted,
-                            "no outcome recorded (the run did not finish)".into(),
+                            Cow::Borrowed("no outcome recorded (the run did not finish)"),
                         ));
                         e.not_corrected.push(NotCorrected {
                             step: s.name.clone(),
                             target: t.id.clone(),
                             outcome: outcome.as_str().into(),
-                            reason,
+                            reason: reason.into_owned(),
                         });
                     }
                 }
             }
         }
     }
-    for (id, channels) in &plan.messages {
+    for (channels, mask) in originals.values() {
         if channels.values().any(Option::is_none) {
             e.uncounted_messages += 1;
         }
-        for (ch, n) in channels {
+        for (i, (ch, n)) in channels.iter().enumerate() {
             let n = n.unwrap_or(1);
-            let c = e.by_channel.entry(ch.to_string()).or_default();
+            let c = match e.by_channel.get_mut(ch) {
+                Some(c) => c,
+                None => e.by_channel.entry(ch.to_string()).or_default(),
+            };
             c.before += n;
             c.messages_before += 1;
-            if !corrected.contains(&(id.as_str(), ch)) {
+            let corrected = i < 64 && mask & (1u64 << i) != 0;
+            if !corrected {
                 c.after += n;
                 c.messages_after += 1;
             }
@@ -160,7 +185,7 @@ pub fn planned(plan: &Plan) -> Exposure {
         .collect();
     let mut e = compute(plan, |step, target| {
         sent.contains(&(step, target))
-            .then(|| (Outcome::Done, String::new()))
+            .then_some((Outcome::Done, Cow::Borrowed("")))
     });
     e.not_corrected.clear();
     e.not_corrected_total = 0;

@@ -145,7 +145,8 @@ enum ActionDoc {
     Stop,
     /// Send a corrected message that replaces the original where channels allow.
     Override,
-    /// TPNS: cancel a scheduled task not yet dispatched.
+    /// Cancel a scheduled push not yet dispatched (TPNS, TIMPush and GeTui tasks; JPush
+    /// schedules, by schedule_id).
     CancelScheduled,
 }
 
@@ -198,7 +199,8 @@ enum NotCorrectedDoc {
 #[schemars(rename = "Select")]
 #[allow(dead_code)]
 struct SelectDoc {
-    /// Message ids: JPush msg_ids (unsigned 64-bit; strings or integers) or TPNS push ids.
+    /// Message ids: JPush msg_ids (unsigned 64-bit; strings or integers) or TPNS push ids; in a
+    /// JPush `cancel_scheduled` step, schedule ids (UUID strings).
     ids: Option<Vec<IdDoc>>,
     /// A file with one id per line; `#` comments and blank lines are ignored.
     ids_file: Option<String>,

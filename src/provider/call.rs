@@ -4,6 +4,7 @@
 //! lives in its `Session`.
 
 use futures::future::BoxFuture;
+use jiff::Timestamp;
 
 use super::answer::Class;
 use super::request::RequestSpec;
@@ -157,6 +158,11 @@ pub struct Job<'a> {
 
 /// A provider's state for one run.
 pub trait Session: Send + Sync {
+    /// The run's clock as dispatch begins: the wall clock, or the time a sandbox rehearses
+    /// (`--as-of`). A session whose procedures judge time (a JPush schedule that fired before
+    /// its delete was answered) counts on from it; the others ignore it.
+    fn run_clock(&self, _now: Timestamp) {}
+
     /// A step begins with this many targets to send.
     fn step_started(&self, _to_send: u64) {}
 

@@ -64,6 +64,25 @@ pub trait Provider: Send + Sync + 'static {
     /// An id the YAML parser read as a float (`raw` as written: digits beyond 64 bits, or a
     /// fraction).
     fn id_from_float(&self, raw: &str) -> Result<MsgId, String>;
+    /// The ledger field naming a schedule, for a provider whose `cancel_scheduled` takes
+    /// schedule ids rather than message ids (JPush: `schedule_id`, a UUID; its msg_ids exist
+    /// only once a schedule fires). None: schedules are named by `id_field` like messages.
+    fn schedule_id_field(&self) -> Option<&'static str> {
+        None
+    }
+    /// A schedule id written as text (read only where `schedule_id_field` is Some).
+    fn parse_schedule_id(&self, text: &str) -> Result<MsgId, String> {
+        self.parse_id(text)
+    }
+    /// An id a step of `action` names, written as text: a schedule id for `cancel_scheduled`
+    /// where the provider names schedules apart, else a message id.
+    fn parse_step_id(&self, action: Action, text: &str) -> Result<MsgId, String> {
+        if action == Action::CancelScheduled && self.schedule_id_field().is_some() {
+            self.parse_schedule_id(text)
+        } else {
+            self.parse_id(text)
+        }
+    }
 
     // --- playbook ---
     /// The keys this provider adds to the playbook's mappings, with their schemas.

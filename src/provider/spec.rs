@@ -87,6 +87,8 @@ pub enum FieldKind {
     Object,
     /// `false`, `true`, or the dispatch time (RFC 3339): whether a task is scheduled.
     Schedule,
+    /// `true` or `false` (in CSV: the cell `true` or `false`).
+    Bool,
 }
 
 /// A matrix condition a provider evaluates: a channel is reached only when the target's fact

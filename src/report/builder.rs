@@ -3,6 +3,7 @@
 //! through the same code. Given the plan, it also computes the residual exposure and knows
 //! each step's policies and each family's pace.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -37,6 +38,60 @@ struct Last {
     code: Option<i64>,
 }
 
+/// What a `run_finished` record adds to a report: a report built before it (for the exit code)
+/// and finished with this is the report built after it, without going over every target again.
+pub fn finish(
+    report: &mut Report,
+    details: &mut Details,
+    at: Timestamp,
+    exit_code: i32,
+    stopped: Option<&String>,
+) {
+    report.finished_at = Some(at);
+    report.exit_code = Some(exit_code);
+    report.stopped = stopped.cloned();
+    details.stopped = stopped.cloned();
+}
+
+/// A value per (step, target), in step then target order, looked up without building a key:
+/// the report asks once per target of a 1,000,000-target plan.
+struct ByStep<V>(BTreeMap<String, BTreeMap<String, V>>);
+
+impl<V> Default for ByStep<V> {
+    fn default() -> Self {
+        ByStep(BTreeMap::new())
+    }
+}
+
+impl<V> ByStep<V> {
+    fn get(&self, step: &str, target: &str) -> Option<&V> {
+        self.0.get(step)?.get(target)
+    }
+
+    fn insert(&mut self, step: &str, target: &str, v: V) {
+        match self.0.get_mut(step) {
+            Some(m) => m.insert(target.to_string(), v),
+            None => self
+                .0
+                .entry(step.to_string())
+                .or_default()
+                .insert(target.to_string(), v),
+        };
+    }
+
+    fn remove(&mut self, step: &str, target: &str) {
+        if let Some(m) = self.0.get_mut(step) {
+            m.remove(target);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&String, &String, &V)> {
+        self.0
+            .iter()
+            .flat_map(|(s, m)| m.iter().map(move |(t, v)| (s, t, v)))
+    }
+}
+
 #[derive(Default)]
 pub struct ReportBuilder {
     report: Option<Report>,
@@ -47,10 +102,12 @@ pub struct ReportBuilder {
     windows: Vec<(Option<Timestamp>, Option<Timestamp>)>,
     /// Per step: its first request, and its last request or answer (the dispatch time).
     dispatch: Vec<(Option<Timestamp>, Option<Timestamp>)>,
+    /// Per step: its last request.
+    last_request: Vec<Option<Timestamp>>,
     /// Targets with a request and no outcome yet.
-    open: BTreeMap<(String, String), ()>,
+    open: ByStep<()>,
     /// The last word on each target (a resumed run may have re-sent it).
-    finals: BTreeMap<(String, String), Last>,
+    finals: ByStep<Last>,
     reasons: HashMap<String, Arc<str>>,
     /// Unix second -> (requests, throttled answers).
     seconds: BTreeMap<i64, (u64, u64)>,
@@ -65,7 +122,7 @@ struct VerifyState {
     /// Steps some pass covered.
     steps: std::collections::BTreeSet<String>,
     /// (step, target) -> verdict, reason, evidence (compact JSON).
-    verdicts: BTreeMap<(String, String), (VerifyVerdict, Arc<str>, String)>,
+    verdicts: ByStep<(VerifyVerdict, Arc<str>, String)>,
     last_pass: Option<(Timestamp, Option<String>)>,
 }
 
@@ -176,6 +233,7 @@ impl ReportBuilder {
                 });
                 self.windows.push((Some(*at), None));
                 self.dispatch.push((None, None));
+                self.last_request.push(None);
             }
             Event::Resumed { at, operator, .. } => {
                 self.details.resumed.push((*at, operator.clone()))
@@ -191,13 +249,14 @@ impl ReportBuilder {
                     report.steps[i].requests += 1;
                     self.dispatch[i].0.get_or_insert(*at);
                     self.dispatch[i].1 = self.dispatch[i].1.max(Some(*at));
+                    self.last_request[i] = self.last_request[i].max(Some(*at));
                     if *attempt > 1 {
                         report.steps[i].retries += 1;
                     }
                 }
                 self.seconds.entry(at.as_second()).or_default().0 += 1;
                 if !target.is_empty() {
-                    self.open.insert((step.clone(), target.clone()), ());
+                    self.open.insert(step, target, ());
                 }
             }
             Event::Answer {
@@ -223,11 +282,11 @@ impl ReportBuilder {
                 code,
                 ..
             } => {
-                let key = (step.clone(), target.clone());
-                self.open.remove(&key);
+                self.open.remove(step, target);
                 let reason = self.reason(reason.as_ref());
                 self.finals.insert(
-                    key,
+                    step,
+                    target,
                     Last {
                         outcome: *outcome,
                         reason,
@@ -246,9 +305,7 @@ impl ReportBuilder {
                 stopped,
             } => {
                 if let Some(r) = self.report.as_mut() {
-                    r.finished_at = Some(*at);
-                    r.exit_code = Some(*exit_code);
-                    r.stopped = stopped.clone();
+                    finish(r, &mut self.details, *at, *exit_code, stopped.as_ref());
                 }
                 self.details.stopped = stopped.clone();
             }
@@ -275,7 +332,7 @@ impl ReportBuilder {
                 };
                 self.verify
                     .verdicts
-                    .insert((step.clone(), target.clone()), (*verdict, reason, evidence));
+                    .insert(step, target, (*verdict, reason, evidence));
             }
             Event::VerifyFinished { at, stopped, .. } => {
                 self.verify.last_pass = Some((*at, stopped.clone()));
@@ -287,9 +344,13 @@ impl ReportBuilder {
     pub fn report(&self) -> Result<(Report, Details), NotARun> {
         let mut report = self.report.clone().ok_or(NotARun)?;
         let mut details = self.details.clone();
-        details.unresolved = self.open.keys().cloned().collect();
+        details.unresolved = self
+            .open
+            .iter()
+            .map(|(step, target, _)| (step.to_string(), target.to_string()))
+            .collect();
         let mut codes: BTreeMap<Option<i64>, CodeGroup> = BTreeMap::new();
-        for ((step, target), last) in &self.finals {
+        for (step, target, last) in self.finals.iter() {
             if let Some(&i) = self.index.get(step) {
                 report.steps[i].outcomes.add(last.outcome);
             }
@@ -334,14 +395,24 @@ impl ReportBuilder {
         let mut codes: Vec<CodeGroup> = codes.into_values().collect();
         codes.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(&b.code)));
         details.codes = codes;
-        for ((s, (start, end)), (first, last)) in report
+        for (((s, (start, end)), (first, last)), last_request) in report
             .steps
             .iter_mut()
             .zip(&self.windows)
             .zip(&self.dispatch)
+            .zip(&self.last_request)
         {
-            // The dispatch time runs from the step's first request to its last request or
-            // answer; a step with a single instant falls back to its own start and end.
+            // The pace the requests went out at, comparable with `limits.rate`: N requests
+            // over the N-1 intervals from the first to the last. (N over that span would
+            // show a run paced exactly at its quota above it.) A step of one request, or of
+            // requests sent within one instant, falls back to its requests over its dispatch
+            // time: from the first request to the last answer, else the step's own start and end.
+            let paced = match (first, last_request) {
+                (Some(a), Some(b)) if b > a && s.requests > 1 => {
+                    Some((s.requests - 1) as f64 / b.duration_since(*a).as_secs_f64())
+                }
+                _ => None,
+            };
             let span = match (first, last) {
                 (Some(a), Some(b)) if b > a => Some(b.duration_since(*a)),
                 _ => match (start, end) {
@@ -349,8 +420,9 @@ impl ReportBuilder {
                     _ => None,
                 },
             };
-            let rate = match span {
-                Some(d) if s.requests > 0 => s.requests as f64 / d.as_secs_f64(),
+            let rate = match (paced, span) {
+                (Some(r), _) => r,
+                (None, Some(d)) if s.requests > 0 => s.requests as f64 / d.as_secs_f64(),
                 _ => 0.0,
             };
             s.achieved_rate_per_s = (rate * 10.0).round() / 10.0;
@@ -365,19 +437,18 @@ impl ReportBuilder {
         report.totals = t;
         if let Some(plan) = &self.plan {
             report.exposure = Some(exposure::compute(plan, |step, target| {
-                let key = (step.to_string(), target.to_string());
                 // A correction the provider says did not take effect corrects nothing.
                 if let Some((VerifyVerdict::NotEffective, reason, _)) =
-                    self.verify.verdicts.get(&key)
+                    self.verify.verdicts.get(step, target)
                 {
                     return Some((
                         Outcome::NotCorrected,
-                        format!("verification: not effective: {reason}"),
+                        format!("verification: not effective: {reason}").into(),
                     ));
                 }
                 self.finals
-                    .get(&key)
-                    .map(|l| (l.outcome, l.reason.to_string()))
+                    .get(step, target)
+                    .map(|l| (l.outcome, Cow::Borrowed(&*l.reason)))
             }));
         }
         self.verification(&mut report, &mut details);
@@ -394,12 +465,11 @@ impl ReportBuilder {
         let mut total = VerifyCounts::default();
         let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
         let d = &mut details.verification;
-        for ((step, target), last) in &self.finals {
+        for (step, target, last) in self.finals.iter() {
             if last.outcome != Outcome::Done || !v.steps.contains(step) {
                 continue;
             }
-            let key = (step.clone(), target.clone());
-            let found = v.verdicts.get(&key);
+            let found = v.verdicts.get(step, target);
             total.add(found.map(|f| f.0));
             if let Some(&i) = self.index.get(step) {
                 report.steps[i]
@@ -417,7 +487,9 @@ impl ReportBuilder {
                 }
             };
             match found {
-                None if d.unchecked.len() < MAX_LISTED => d.unchecked.push(key),
+                None if d.unchecked.len() < MAX_LISTED => {
+                    d.unchecked.push((step.clone(), target.clone()))
+                }
                 Some(f)
                     if f.0 == VerifyVerdict::NotEffective && d.not_effective.len() < MAX_LISTED =>
                 {
@@ -618,8 +690,8 @@ mod tests {
         let s = &r.steps[0];
         assert_eq!((s.requests, s.retries, s.throttled), (3, 1, 1));
         assert_eq!(
-            s.achieved_rate_per_s, 3.0,
-            "3 requests over the step's dispatch time: 1 s from the first request to the last answer"
+            s.achieved_rate_per_s, 2.0,
+            "3 requests, 2 intervals over 1 s from the first request to the last"
         );
         assert_eq!((r.totals.outcomes.done, r.totals.outcomes.skipped), (1, 1));
         assert_eq!(d.unresolved, vec![("s".to_string(), "3".to_string())]);

@@ -12,7 +12,7 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-pub use builder::{NotARun, ReportBuilder, ReportSink, build};
+pub use builder::{NotARun, ReportBuilder, ReportSink, build, finish};
 pub use html::to_html;
 pub use markdown::{outcome_words, table, table_for_width, to_markdown};
 

@@ -68,6 +68,10 @@ pub struct SandboxConfig {
     /// Limit for the corrective API families (each provider says which of its endpoints that
     /// covers). None = each provider's documented default.
     pub rate: Option<crate::domain::Rate>,
+    /// No ceiling on the corrective API families at all (`--rate off`): for throughput
+    /// benchmarks, where the sandbox must not be what limits the client. Overrides `rate`; the
+    /// statistics quota (TPNS `get_push_record`, 200/h) stays.
+    pub unlimited: bool,
     pub faults: Faults,
     /// The sandbox clock = system clock + this offset (to rehearse a past incident; override
     /// windows and scheduled-task dispatch use it).
@@ -82,6 +86,7 @@ impl fmt::Debug for SandboxConfig {
             .field("credentials", &self.credentials)
             .field("options", &self.options)
             .field("rate", &self.rate)
+            .field("unlimited", &self.unlimited)
             .field("faults", &self.faults)
             .field("clock_offset", &self.clock_offset)
             .field("seed", &self.seed)
@@ -100,6 +105,7 @@ impl SandboxConfig {
                 .collect(),
             options: BTreeSet::new(),
             rate: None,
+            unlimited: false,
             faults: Faults::none(),
             clock_offset: SignedDuration::ZERO,
             seed: 0,

@@ -76,6 +76,8 @@ fn route(
 }
 
 pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Hangup> {
+    // Injected latency counts from here, so the sandbox's own handling is not added to it.
+    let arrived = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     if path == "/_sandbox" || path.starts_with("/_sandbox/") {
@@ -124,6 +126,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
         let mut e = LogEntry::arrived(
             seq,
             sandbox_clock(&shared.config),
+            shared.started.elapsed(),
             parts.method.to_string(),
             path.clone(),
         );
@@ -186,7 +189,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
     let reply = match fault {
         Some(Fault::Reset) => {
             finish(None, fault, "reset", delay);
-            tokio::time::sleep(delay).await;
+            shared.delays.after(arrived, delay).await;
             return Err(Hangup);
         }
         Some(Fault::Error5xx) => shared.lock().providers[index]
@@ -204,9 +207,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
         return Err(Hangup);
     }
     finish(Some(&reply), fault, "answered", delay);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    shared.delays.after(arrived, delay).await;
     Ok(respond(reply.status, reply.body.as_ref(), &reply.headers))
 }
 

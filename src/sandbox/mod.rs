@@ -14,13 +14,14 @@
 //! (rate windows, issued ids, …), envelopes, ledger records, messages view, debug summary and
 //! credentials. Generic: [`server`] (listener, connections, shutdown), [`handler`] (one request:
 //! routing, request log, faults, latency), [`request_log`], [`debug`] (`/_sandbox*`),
-//! [`faults`], [`config`], [`seed`] (reading ledgers), [`message`] (what all providers'
+//! [`faults`] (and [`delay`], their latency's timer), [`config`], [`seed`] (reading ledgers), [`message`] (what all providers'
 //! messages share), [`rate_window`], [`standalone`] (`pushfix sandbox`).
 //!
 //! Debug endpoints (no auth, no faults, no latency):
 //!
 //! - `GET /_sandbox/requests`: a JSON array, one object per provider request in arrival order
-//!   (`seq`, `time` on the sandbox clock, RFC 3339 UTC with milliseconds, `method`, `path`,
+//!   (`seq`, `time` on the sandbox clock, RFC 3339 UTC with milliseconds, `elapsed_us` since the
+//!   sandbox started on the monotonic clock its rate windows use, `method`, `path`,
 //!   `query`, `provider`, `endpoint`, a safe subset of `headers`, an `auth` summary, `body` as
 //!   received (JSON, else text), `status`, `response_headers`, `response`, `fault`, `outcome` =
 //!   pending/answered/held/reset, `latency_ms`, and a `note` saying why the sandbox answered
@@ -58,6 +59,7 @@
 
 mod config;
 mod debug;
+mod delay;
 mod exchange;
 mod faults;
 mod handler;

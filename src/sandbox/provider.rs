@@ -34,6 +34,9 @@ pub(crate) trait SandboxProvider: Send + Sized + 'static {
     /// The ledger field that makes a record this provider's (`msg_id`). No two providers share
     /// one: a record with two of them is refused.
     const SEED_ID_FIELD: &'static str;
+    /// More fields that make a record this provider's, naming things other than messages (a
+    /// JPush `schedule_id`). As unique across providers as [`Self::SEED_ID_FIELD`].
+    const SEED_MORE_ID_FIELDS: &'static [&'static str] = &[];
     /// The environment variables `pushfix sandbox` reads its credentials from and prints
     /// `export` lines for: the id's, then the secret's.
     const CREDENTIAL_ENV: [&'static str; 2];
@@ -174,6 +177,10 @@ pub(crate) trait Registered: Sync {
     fn title(&self) -> &'static str;
     fn seed_noun(&self) -> &'static str;
     fn seed_id_field(&self) -> &'static str;
+    /// The provider's further id fields ([`SandboxProvider::SEED_MORE_ID_FIELDS`]).
+    fn seed_more_id_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
     fn credential_env(&self) -> [&'static str; 2];
     fn extra_credential_env(&self) -> &'static [(&'static str, &'static str)];
     fn options(&self) -> &'static [(&'static str, &'static str)];
@@ -208,6 +215,9 @@ impl<P: SandboxProvider> Registered for Register<P> {
     }
     fn seed_id_field(&self) -> &'static str {
         P::SEED_ID_FIELD
+    }
+    fn seed_more_id_fields(&self) -> &'static [&'static str] {
+        P::SEED_MORE_ID_FIELDS
     }
     fn credential_env(&self) -> [&'static str; 2] {
         P::CREDENTIAL_ENV

@@ -66,6 +66,22 @@ impl Window {
         }
     }
 
+    /// No ceiling at all (`pushfix sandbox --rate off`, for throughput benchmarks: the sandbox
+    /// must not be what limits the client). Its answers still carry the headers.
+    pub fn unlimited() -> Window {
+        Window {
+            limit: u64::MAX,
+            len: Duration::from_secs(1),
+            idx: 0,
+            used: 0,
+        }
+    }
+
+    /// `rate`'s window, or no ceiling when `rate` is None.
+    pub fn from_limit(rate: Option<Rate>) -> Window {
+        rate.map_or_else(Window::unlimited, Window::from_rate)
+    }
+
     /// The window as it stands, without using a call.
     pub fn peek(&mut self, elapsed: Duration) -> WindowState {
         let left = self.roll(elapsed);
@@ -84,10 +100,15 @@ impl Window {
     }
 }
 
-/// `rate` as the debug views show it ("600 per 60s").
-pub(crate) fn describe(rate: Rate) -> String {
-    let w = Window::from_rate(rate);
-    format!("{} per {}s", w.limit, w.len.as_secs_f64())
+/// `rate` as the debug views show it ("600 per 60s"; "unlimited" for no ceiling).
+pub(crate) fn describe(rate: Option<Rate>) -> String {
+    match rate {
+        Some(rate) => {
+            let w = Window::from_rate(rate);
+            format!("{} per {}s", w.limit, w.len.as_secs_f64())
+        }
+        None => "unlimited".to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -112,5 +133,11 @@ mod tests {
         assert_eq!((s.remaining, s.reset_secs), (0, 1));
         assert!(w.take(Duration::from_millis(1001)).allowed);
         assert!(!w.peek(Duration::from_millis(1500)).allowed);
+
+        let mut w = Window::from_limit(None);
+        for i in 0..100_000u64 {
+            assert!(w.take(Duration::from_micros(i)).allowed);
+        }
+        assert_eq!(describe(None), "unlimited");
     }
 }

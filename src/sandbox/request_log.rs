@@ -19,6 +19,9 @@ use super::message::fmt_ts;
 pub(crate) struct LogEntry {
     pub seq: u64,
     pub time: Timestamp,
+    /// Microseconds since the sandbox started, on the monotonic clock its rate windows use
+    /// (fixed windows are laid end to end from 0), finer than `time`'s milliseconds.
+    pub elapsed_us: u64,
     pub method: String,
     pub path: String,
     pub query: Option<String>,
@@ -40,10 +43,17 @@ pub(crate) struct LogEntry {
 
 impl LogEntry {
     /// The entry of a request that just arrived (nothing answered yet).
-    pub fn arrived(seq: u64, time: Timestamp, method: String, path: String) -> LogEntry {
+    pub fn arrived(
+        seq: u64,
+        time: Timestamp,
+        elapsed: Duration,
+        method: String,
+        path: String,
+    ) -> LogEntry {
         LogEntry {
             seq,
             time,
+            elapsed_us: elapsed.as_micros() as u64,
             method,
             path,
             query: None,
@@ -96,6 +106,7 @@ impl LogEntry {
         json!({
             "seq": self.seq,
             "time": fmt_ts(self.time),
+            "elapsed_us": self.elapsed_us,
             "method": self.method,
             "path": self.path,
             "query": self.query,

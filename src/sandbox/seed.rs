@@ -215,7 +215,11 @@ fn record(obj: &Map<String, Value>) -> Result<SeedMessage, String> {
     let claims: Vec<&dyn Registered> = PROVIDERS
         .iter()
         .copied()
-        .filter(|p| obj.contains_key(p.seed_id_field()))
+        .filter(|p| {
+            std::iter::once(p.seed_id_field())
+                .chain(p.seed_more_id_fields().iter().copied())
+                .any(|f| obj.contains_key(f))
+        })
         .collect();
     match claims.as_slice() {
         [p] => p.parse_seed(obj),
@@ -238,7 +242,11 @@ fn record(obj: &Map<String, Value>) -> Result<SeedMessage, String> {
 /// "`msg_id` (JPush) or `push_id` (TPNS)".
 fn id_fields<'a>(providers: impl Iterator<Item = &'a dyn Registered>) -> String {
     let names: Vec<String> = providers
-        .map(|p| format!("`{}` ({})", p.seed_id_field(), p.title()))
+        .flat_map(|p| {
+            std::iter::once(p.seed_id_field())
+                .chain(p.seed_more_id_fields().iter().copied())
+                .map(move |f| format!("`{f}` ({})", p.title()))
+        })
         .collect();
     match names.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),

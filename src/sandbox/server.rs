@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 
 use super::PROVIDERS;
 use super::config::SandboxConfig;
+use super::delay::Delays;
 use super::handler::handle;
 use super::provider::{Running, Summary};
 use super::request_log::LogEntry;
@@ -88,6 +89,7 @@ impl Sandbox {
             ordinals: AtomicU64::new(seeded),
             inner: Mutex::new(inner),
             log: Mutex::new(Vec::new()),
+            delays: Delays::new(),
             shutdown: tx,
         });
         let task = tokio::spawn(accept_loop(listener, shared.clone(), rx));
@@ -154,6 +156,8 @@ pub(crate) struct Shared {
     pub ordinals: AtomicU64,
     inner: Mutex<Inner>,
     log: Mutex<Vec<LogEntry>>,
+    /// The `latency` fault's timer.
+    pub delays: Delays,
     pub shutdown: watch::Sender<bool>,
 }
 

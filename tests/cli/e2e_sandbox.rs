@@ -224,6 +224,12 @@ fn every_example_playbook_runs_and_agrees_with_the_sandbox() {
             "2026-11-20T19:00:00+08:00",
             0,
         ),
+        (
+            "jpush-cancel-schedules.yaml",
+            "ledgers/jpush-schedules.jsonl",
+            "2026-11-20T19:00:00+08:00",
+            0,
+        ),
     ];
     let handles: Vec<_> = cases
         .into_iter()

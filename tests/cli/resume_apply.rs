@@ -187,3 +187,100 @@ fn apply_runs_exactly_a_saved_plan_and_refuses_a_changed_or_stale_one() {
         .stderr_contains("sends.jsonl` changed")
         .run();
 }
+
+/// JPush schedule deletes killed mid-run, then resumed: a delete is sent again only for a
+/// schedule whose delete had no outcome; JPush then no longer knows it (the first delete went
+/// through), which is `gone` and says whose doing that likely was. No schedule is deleted
+/// more than twice, and every one ends deleted or gone.
+#[test]
+fn resume_finishes_schedule_deletes_and_says_a_repeat_found_its_own_work() {
+    let server = MockServer::start();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let ids: Vec<String> = (1..=8)
+        .map(|i| format!("0eac1b80-c2ac-4b69-948b-c65b34b965{i:02}"))
+        .collect();
+    // The first delete of a schedule is answered slowly (so the kill finds one in flight),
+    // any later one as JPush answers for a schedule already deleted.
+    let first = seen.clone();
+    server.mock(move |when, then| {
+        when.method(DELETE).is_true(move |req| {
+            let id = req.uri().path().rsplit('/').next().unwrap().to_string();
+            let mut s = first.lock().unwrap();
+            let repeat = s.contains(&id);
+            s.push(id);
+            !repeat
+        });
+        then.status(200).delay(Duration::from_millis(900)).body("");
+    });
+    server.mock(|when, then| {
+        when.method(DELETE);
+        then.status(404).json_body(
+            json!({"error": {"code": 8104, "message": "Request schedule operation doesn't exist"}}),
+        );
+    });
+    let ledger: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            format!(
+                r#"{{"schedule_id":"{id}","name":"bf","enabled":true,"scheduled":"2099-01-01T09:00:00+08:00","platforms":["android"],"tags":["bf"]}}"#
+            )
+        })
+        .collect();
+    let steps = "  - name: cancel\n    action: cancel_scheduled\n    select: { where: { tags_any: [bf] } }\n";
+    let c = Campaign::new("sched-killed", &server, "  concurrency: 2", steps, &ledger);
+    let child = c.run_test().spawn();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while seen.lock().unwrap().len() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.signal("KILL");
+    child.wait();
+    let before = seen.lock().unwrap().clone();
+    assert!(
+        !before.is_empty() && before.len() < ids.len(),
+        "killed mid-run: {before:?}"
+    );
+    let journal = c.journal();
+    let settled: Vec<String> = journal
+        .iter()
+        .filter(|e| e["event"] == "final")
+        .map(|e| e["target"].as_str().unwrap().to_string())
+        .collect();
+
+    resume(&c).status(0).run();
+    let r = c.report();
+    let o = &r["steps"][0]["outcomes"];
+    assert_eq!(
+        o["done"].as_u64().unwrap() + o["gone"].as_u64().unwrap(),
+        ids.len() as u64,
+        "{o}"
+    );
+    let all = seen.lock().unwrap().clone();
+    let finals = crate::support::finals(&c.journal());
+    for id in &ids {
+        let n = all.iter().filter(|s| *s == id).count();
+        assert!((1..=2).contains(&n), "{id} deleted {n} times");
+        // Settled before the kill: never sent again.
+        if settled.contains(id) {
+            assert_eq!(n, 1, "{id} was settled and sent again");
+        }
+        let f = finals
+            .iter()
+            .rev()
+            .find(|f| f["target"] == *id.as_str())
+            .unwrap();
+        if n == 2 {
+            assert_eq!(f["outcome"], "gone", "{f}");
+            assert!(
+                f["reason"].as_str().unwrap().contains("may have done it"),
+                "{f}"
+            );
+        } else {
+            assert_eq!(f["outcome"], "done", "{f}");
+        }
+    }
+    assert!(
+        all.len() > ids.len(),
+        "a delete in flight at the kill was sent again: {all:?}"
+    );
+}

@@ -517,3 +517,286 @@ fn confirmation_on_a_terminal() {
     answer("yes", 0);
     recall.assert_calls(1);
 }
+
+/// A schedule ledger record (JPush names schedules by `schedule_id`, a UUID).
+fn schedule(id: &str, scheduled: &str, extra: &str) -> String {
+    format!(
+        r#"{{"schedule_id":"{id}","name":"bf_sched","enabled":true,"scheduled":{scheduled},"platforms":["android","ios"],"tags":["bf"],"title":"48h sale","audience":{{"tag":["bf"]}}{extra}}}"#
+    )
+}
+
+const SCHED_A: &str = "0eac1b80-c2ac-4b69-948b-c65b34b96512";
+const SCHED_B: &str = "17349f00-0852-11e6-91b1-0021f653c902";
+const SCHED_C: &str = "2685a52f-277a-4b6b-b1b6-308977bbca0d";
+const SCHED_D: &str = "ef075f3c-8a6b-469c-8600-55e4d2cc3573";
+const SCHED_E: &str = "a55e2a8d-61c8-4ff6-8e80-141f713c792d";
+const SCHED_FIRED: &str = "713cb35e-f7df-4e64-9ee9-f8ffda4a06a4";
+
+#[test]
+fn cancel_scheduled_deletes_each_schedule_by_its_id_and_no_secret_shows() {
+    let server = MockServer::start();
+    let delete = |id: &str| {
+        let id = id.to_string();
+        server.mock(move |when, then| {
+            // Golden, from jpush-docs rest_api_push_schedule.md: DELETE, no body, Basic auth.
+            when.method(DELETE)
+                .path(format!("/v3/schedules/{id}"))
+                .header("Authorization", BASIC)
+                .header("Content-Type", "application/json")
+                .body("");
+            then.status(200)
+                .header("Content-Length", "0")
+                .header("X-Rate-Limit-Limit", "100")
+                .header("X-Rate-Limit-Remaining", "99")
+                .header("X-Rate-Limit-Reset", "60")
+                .body("");
+        })
+    };
+    let (a, b) = (delete(SCHED_A), delete(SCHED_B));
+    let fired = delete(SCHED_FIRED);
+    // By tag over the ledger, and by id (written in capitals: UUIDs match in any case).
+    let steps = format!(
+        "  - name: cancel\n    action: cancel_scheduled\n    select: {{ where: {{ tags_any: [bf] }} }}\n  - name: by-id\n    action: cancel_scheduled\n    select: {{ ids: [\"{}\"] }}\n",
+        SCHED_B.to_uppercase()
+    );
+    let ledger = [
+        schedule(SCHED_A, "\"2099-01-01T09:00:00+08:00\"", ""),
+        schedule(SCHED_FIRED, "\"2020-01-01T09:00:00+08:00\"", ""),
+        schedule(SCHED_B, "true", "").replace(r#""tags":["bf"]"#, r#""tags":["other"]"#),
+        // A sent message in the same ledger: the cancel leaves it alone.
+        record("67554224848096790", "[\"android\"]", ""),
+    ];
+    let c = Campaign::new("sched-wire", &server, "  concurrency: 1", &steps, &ledger);
+    // The plan shows the DELETE each target sends (text and JSON), and nothing for the one
+    // that fired already.
+    let text = c.test().args(["plan", "pb.yaml"]).status(0).run().stdout;
+    assert!(
+        text.contains("cancel_scheduled   DELETE /v3/schedules/{schedule_id}"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &c.test()
+            .args(["plan", "pb.yaml", "--format", "json"])
+            .status(0)
+            .run()
+            .stdout,
+    )
+    .unwrap();
+    let targets = json["steps"][0]["targets"].as_array().unwrap();
+    let by = |id: &str| targets.iter().find(|t| t["id"] == id).unwrap().clone();
+    let delete = &by(SCHED_A)["requests"][0];
+    assert_eq!(delete["method"], "DELETE");
+    assert_eq!(
+        delete["url"],
+        format!("{}/v3/schedules/{SCHED_A}", server.base_url())
+    );
+    assert!(delete["body"].is_null(), "{delete}");
+    assert_eq!(by(SCHED_FIRED)["verdict"], "expired");
+    assert!(by(SCHED_FIRED)["requests"].is_null());
+    assert_eq!(
+        json["steps"][1]["targets"][0]["requests"][0]["url"],
+        format!("{}/v3/schedules/{SCHED_B}", server.base_url())
+    );
+    let out = c.run_test().status(0).run();
+    a.assert_calls(1);
+    b.assert_calls(1);
+    fired.assert_calls(0);
+    let r = c.report();
+    assert_eq!(
+        step_outcomes(&r, 0),
+        json!({"done": 1, "gone": 0, "not_corrected": 0, "skipped": 1, "failed": 0, "gave_up": 0, "not_attempted": 0})
+    );
+    assert_eq!(step_outcomes(&r, 1)["done"], 1);
+    // The journal records each delete's intent before it leaves, then its outcome.
+    let journal = c.journal();
+    for id in [SCHED_A, SCHED_B] {
+        let intent = journal
+            .iter()
+            .find(|e| e["event"] == "intent" && e["target"] == id)
+            .unwrap_or_else(|| panic!("no intent for {id}: {journal:?}"));
+        assert_eq!(intent["request"], format!("DELETE /v3/schedules/{id}"));
+    }
+    let token = BASIC.trim_start_matches("Basic ");
+    let mut places = vec![out.stdout.clone(), out.stderr.clone()];
+    places.extend(all_files(&c.dir.join("audit")).into_iter().map(|(_, t)| t));
+    for p in &places {
+        for secret in [SECRET, BASIC, token] {
+            assert!(!p.contains(secret), "{secret} leaked");
+        }
+    }
+}
+
+#[test]
+fn every_schedule_answer_reaches_its_outcome() {
+    let server = MockServer::start();
+    let answer = |id: &str, status: u16, body: &str| {
+        let (id, body) = (id.to_string(), body.to_string());
+        server.mock(move |when, then| {
+            when.method(DELETE).path(format!("/v3/schedules/{id}"));
+            then.status(status).body(body);
+        })
+    };
+    let done = answer(SCHED_A, 200, "");
+    let gone = answer(
+        SCHED_B,
+        404,
+        r#"{"error":{"code":8104,"message":"Request schedule operation doesn't exist"}}"#,
+    );
+    // The docs' other reading: a 404 with no body. Gone, once the list answers on the path.
+    let bare = answer(SCHED_C, 404, "");
+    let list = server.mock(|when, then| {
+        when.method(GET)
+            .path("/v3/schedules")
+            .query_param("page", "1")
+            .header("Authorization", BASIC);
+        then.status(200)
+            .json_body(json!({"total_count": 0, "total_pages": 0, "page": 1, "schedules": []}));
+    });
+    let expired = answer(
+        SCHED_D,
+        400,
+        r#"{"error":{"code":8100,"message":"The schedule-task is invalid: has been at term; expired"}}"#,
+    );
+    // 8203 once, then accepted.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c1 = calls.clone();
+    let timeout = server.mock(move |when, then| {
+        when.method(DELETE)
+            .path(format!("/v3/schedules/{SCHED_E}"))
+            .is_true(move |_| c1.fetch_add(1, Ordering::SeqCst) == 0);
+        then.status(503).json_body(
+            json!({"error": {"code": 8203, "message": "Execute action timeout, please try later again"}}),
+        );
+    });
+    let after = answer(SCHED_E, 200, "");
+    let ids = [SCHED_A, SCHED_B, SCHED_C, SCHED_D, SCHED_E]
+        .map(|i| format!("\"{i}\""))
+        .join(", ");
+    let steps =
+        format!("  - name: cancel\n    action: cancel_scheduled\n    select: {{ ids: [{ids}] }}\n");
+    let c = Campaign::new("sched-classes", &server, "  concurrency: 1", &steps, &[]);
+    // The failed one makes exit 1.
+    c.run_test().status(1).run();
+    for m in [&done, &gone, &bare, &expired, &timeout, &after, &list] {
+        m.assert_calls(1);
+    }
+    let r = c.report();
+    assert_eq!(
+        step_outcomes(&r, 0),
+        json!({"done": 2, "gone": 2, "not_corrected": 0, "skipped": 0, "failed": 1, "gave_up": 0, "not_attempted": 0})
+    );
+    assert_eq!(r["steps"][0]["retries"], 1);
+    let finals = finals(&c.journal());
+    let by_id = |id: &str| finals.iter().find(|f| f["target"] == id).unwrap().clone();
+    assert_eq!(by_id(SCHED_B)["code"], 8104);
+    assert_eq!(by_id(SCHED_C)["outcome"], "gone");
+    assert_eq!(by_id(SCHED_D)["code"], 8100);
+    assert!(
+        by_id(SCHED_D)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already ran its course")
+    );
+}
+
+#[test]
+fn a_bare_404_where_the_schedule_list_is_not_either_fails() {
+    let server = MockServer::start();
+    let delete = server.mock(|when, then| {
+        when.method(DELETE).path(format!("/v3/schedules/{SCHED_A}"));
+        then.status(404).body("");
+    });
+    let list = server.mock(|when, then| {
+        when.method(GET).path("/v3/schedules");
+        then.status(404).body("");
+    });
+    let steps = format!(
+        "  - name: cancel\n    action: cancel_scheduled\n    select: {{ ids: [\"{SCHED_A}\"] }}\n"
+    );
+    let c = Campaign::new("sched-wrong-path", &server, "  concurrency: 1", &steps, &[]);
+    c.run_test().status(1).run();
+    delete.assert_calls(1);
+    list.assert_calls(1);
+    let f = finals(&c.journal());
+    assert_eq!(f[0]["outcome"], "failed");
+    assert!(
+        f[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("/v3/push/schedules"),
+        "{}",
+        f[0]
+    );
+}
+
+/// A schedule whose last firing comes while the run deletes it: whatever JPush answers — the
+/// delete accepted (its record removed after the push went out) or the schedule unknown
+/// (forgotten once it ran its course) — the target is `failed`, never `done` or `gone`, and
+/// the plan warned of the race first.
+#[test]
+fn a_schedule_firing_as_it_is_deleted_is_failed_whatever_jpush_answers() {
+    let server = MockServer::start();
+    let accepted = server.mock(|when, then| {
+        when.method(DELETE).path(format!("/v3/schedules/{SCHED_A}"));
+        then.status(200).body("");
+    });
+    let forgotten = server.mock(|when, then| {
+        when.method(DELETE).path(format!("/v3/schedules/{SCHED_B}"));
+        then.status(404).json_body(
+            json!({"error": {"code": 8104, "message": "Request schedule operation doesn't exist"}}),
+        );
+    });
+    let later = server.mock(|when, then| {
+        when.method(DELETE).path(format!("/v3/schedules/{SCHED_C}"));
+        then.status(200).body("");
+    });
+    // Half a minute from now: still to come when the plan is made, due as the deletes go out.
+    let soon = format!(
+        "\"{}\"",
+        jiff::Timestamp::now() + jiff::SignedDuration::from_secs(30)
+    );
+    let ledger = [
+        schedule(SCHED_A, &soon, ""),
+        schedule(SCHED_B, &soon, ""),
+        schedule(SCHED_C, "\"2099-01-01T09:00:00+08:00\"", ""),
+    ];
+    let steps = "  - name: cancel\n    action: cancel_scheduled\n    select: { where: { tags_any: [bf] } }\n";
+    let c = Campaign::new("sched-race", &server, "  concurrency: 1", steps, &ledger);
+    // (`plan` is pinned to the suite's clock; `run` plans by the wall clock.)
+    let now = jiff::Timestamp::now().to_string();
+    c.test()
+        .args(["plan", "pb.yaml", "--as-of", &now])
+        .status(0)
+        .stdout_contains("2 schedules fire for the last time within the step's estimated")
+        .run();
+    c.run_test().status(1).run();
+    for m in [&accepted, &forgotten, &later] {
+        m.assert_calls(1);
+    }
+    let r = c.report();
+    assert_eq!(
+        step_outcomes(&r, 0),
+        json!({"done": 1, "gone": 0, "not_corrected": 0, "skipped": 0, "failed": 2, "gave_up": 0, "not_attempted": 0})
+    );
+    let finals = finals(&c.journal());
+    let by_id = |id: &str| finals.iter().find(|f| f["target"] == id).unwrap().clone();
+    let a = by_id(SCHED_A);
+    assert!(
+        a["reason"]
+            .as_str()
+            .unwrap()
+            .contains("JPush accepted the delete")
+            && a["reason"]
+                .as_str()
+                .unwrap()
+                .contains("its pushes went out"),
+        "{a}"
+    );
+    let b = by_id(SCHED_B);
+    assert_eq!(b["code"], 8104);
+    assert!(
+        b["reason"].as_str().unwrap().contains("no longer knows"),
+        "{b}"
+    );
+    assert_eq!(by_id(SCHED_C)["outcome"], "done");
+}

@@ -828,3 +828,58 @@ fn resume_finishes_a_run_killed_while_verifying() {
     assert_hand_count(&rd);
     sb.stop();
 }
+
+/// JPush schedule deletes under `verify: true`: the Report API counts messages, and a deleted
+/// schedule never became one, so each delete is `unknown` with that reason, and no report
+/// request is made for them (none would see anything).
+#[test]
+fn jpush_deleted_schedules_are_unknown_and_cost_no_report_request() {
+    let ledger = [
+        r#"{"schedule_id":"0eac1b80-c2ac-4b69-948b-c65b34b96512","name":"bf_a","enabled":true,"scheduled":"2099-01-01T09:00:00+08:00","platforms":["android","ios"],"tags":["bf"],"audience":"all"}"#.to_string(),
+        r#"{"schedule_id":"17349f00-0852-11e6-91b1-0021f653c902","name":"bf_b","enabled":true,"scheduled":"2099-01-02T09:00:00+08:00","platforms":["android"],"tags":["bf"],"audience":"all"}"#.to_string(),
+    ];
+    let steps = "  - name: cancel\n    action: cancel_scheduled\n    select: { where: { tags_any: [bf] } }\n";
+    let dir = setup(
+        "verify-jpush-schedules",
+        JPUSH_PROVIDER,
+        "  verify: true",
+        steps,
+        &ledger,
+    );
+    let sb = SandboxProc::start(dir.path(), &["--ledger", "ledger.jsonl"]);
+    let out = run(dir.path(), &sb.url, &["--observe", "1s"], 0);
+    assert!(
+        out.stdout.contains(
+            "verification: 2 of 2 corrections checked: 0 verified, 0 not effective, 2 unknown"
+        ),
+        "{}",
+        out.all()
+    );
+    let rd = latest_run_dir(dir.path());
+    let journal = read_journal(&rd);
+    let v = verdicts(&journal);
+    assert_eq!(v.len(), 2);
+    assert!(v.values().all(|v| v == "unknown"), "{v:?}");
+    for e in journal.iter().filter(|e| e["event"] == "verified") {
+        assert!(
+            e["reason"]
+                .as_str()
+                .unwrap()
+                .contains("a deleted schedule never became one"),
+            "{e}"
+        );
+    }
+    let reqs = sb.get("/_sandbox/requests");
+    let paths: Vec<&str> = reqs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .collect();
+    assert!(
+        paths.iter().all(|p| p.starts_with("/v3/schedules/")),
+        "only the deletes: {paths:?}"
+    );
+    assert_hand_count(&rd);
+    sb.stop();
+}

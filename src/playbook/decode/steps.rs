@@ -86,7 +86,7 @@ impl Decoder<'_> {
             None => Some(NotCorrectedPolicy::Fail),
         };
         let select = match self.require(&f, "select", "step") {
-            Some(n) => self.select(n, has_ledger),
+            Some(n) => self.select(n, has_ledger, action),
             None => None,
         };
         let message = match (action, f.get("message")) {
@@ -129,7 +129,13 @@ impl Decoder<'_> {
         })
     }
 
-    pub(super) fn select(&mut self, node: &Node, has_ledger: bool) -> Option<Selector> {
+    /// `action` decides what the ids name (JPush's `cancel_scheduled` takes schedule ids).
+    pub(super) fn select(
+        &mut self,
+        node: &Node,
+        has_ledger: bool,
+        action: Option<Action>,
+    ) -> Option<Selector> {
         let f = self.fields(node, "select", SELECT_KEYS)?;
         let mut sel = Selector::default();
         let mut ok = true;
@@ -148,7 +154,7 @@ impl Decoder<'_> {
                         ok = false;
                     }
                     for item in items {
-                        match self.msg_id(item) {
+                        match self.step_id(item, action) {
                             Some(id) => sel.ids.push(id),
                             None => ok = false,
                         }
@@ -161,7 +167,11 @@ impl Decoder<'_> {
             match self.path(n, "select.ids_file") {
                 Some(p) => {
                     if let Some(provider) = self.provider {
-                        match ids_file::read(&p.value, provider, self.inputs) {
+                        let read = match action {
+                            Some(a) => ids_file::read_for(&p.value, provider, a, self.inputs),
+                            None => ids_file::read(&p.value, provider, self.inputs),
+                        };
+                        match read {
                             Ok(ids) if ids.is_empty() => {
                                 self.error(
                                     n.span,
@@ -196,9 +206,22 @@ impl Decoder<'_> {
         ok.then_some(sel)
     }
 
-    pub(super) fn msg_id(&mut self, node: &Node) -> Option<Located<MsgId>> {
+    /// An id of a step of `action`: a schedule id where the provider names schedules apart
+    /// (written as text only: a number is a message id), else a message id.
+    pub(super) fn step_id(
+        &mut self,
+        node: &Node,
+        action: Option<Action>,
+    ) -> Option<Located<MsgId>> {
         let p = self.provider?;
+        let schedules = action == Some(Action::CancelScheduled) && p.schedule_id_field().is_some();
         let parsed = match &node.value {
+            // A number is never a schedule id; the provider says what it looks like instead.
+            Value::Int(i) if schedules => p.parse_schedule_id(&i.to_string()),
+            Value::Float(_) if schedules => {
+                p.parse_schedule_id(node.raw(self.file).unwrap_or("?").trim())
+            }
+            Value::Str(s) if schedules => p.parse_schedule_id(s),
             Value::Int(i) => p.id_from_int(*i),
             Value::Str(s) => p.parse_id(s),
             // Integers beyond u64 (and digits with leading zeros) reach us as floats; the text

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::requests::{CID, PUSH, RECALL, RECEIVED, STATUS};
+use super::requests::{CID, PUSH, RECALL, RECEIVED, SCHEDULE, SCHEDULE_LIST, STATUS};
 use crate::provider::answer::{Answer, Class, Done, json, snippet, text_of};
 
 /// JPush's error envelope: `{"error":{"code":…,"message":…}}`, possibly beside a `msg_id`, or an
@@ -48,6 +48,9 @@ fn jpush_gone(call: &str, status: u16, code: i64, message: &str) -> bool {
 
 /// Classify a JPush answer (reference/jpush.md §1, §3, §4) to a request made for `call`.
 pub fn classify(call: &str, a: &Answer) -> Class {
+    if matches!(call, SCHEDULE | SCHEDULE_LIST) {
+        return classify_schedule(call, a);
+    }
     let v = json(&a.body);
     let err = v
         .as_ref()
@@ -164,6 +167,122 @@ pub fn classify(call: &str, a: &Answer) -> Class {
         _ => {}
     }
     Class::Done(done)
+}
+
+/// The Schedule API's success code, sometimes inside the error envelope.
+const SCHEDULE_OK: i64 = 8000;
+/// "The schedule-task is invalid" (HTTP 400): its message says which of several things.
+const SCHEDULE_INVALID: i64 = 8100;
+/// "Request schedule operation doesn't exist" (HTTP 404), the error table's code; the DELETE
+/// example of the same page shows 8404 instead. Either means the schedule is not there.
+const SCHEDULE_NOT_FOUND: [i64; 2] = [8104, 8404];
+
+/// Said of a delete answered 404 without a JPush error code (reference §0: the docs' example
+/// answers `Content-Length: 0`): the schedule is gone only if the path is right, which the
+/// session checks before the target is settled.
+pub const BARE_404: &str = "HTTP 404 without a JPush error code";
+
+/// Answers of the Schedule API (jpush-docs `rest_api_push_schedule.md`; reference §3, other
+/// families): the push API's envelope with codes of its own: 8000 ok, 8100 invalid (400),
+/// 8101 auth (401), 8104 not found (404), 8200 internal (500), 8203 timeout (503). A delete
+/// answers 200 with an empty body.
+fn classify_schedule(call: &str, a: &Answer) -> Class {
+    let v = json(&a.body);
+    let err = v
+        .as_ref()
+        .and_then(jpush_error)
+        .filter(|(code, _)| *code != 0 && *code != SCHEDULE_OK);
+    if a.status == 429 || err.as_ref().is_some_and(|(c, _)| *c == 2002 || *c == 2001) {
+        return Class::Throttled {
+            code: err.map(|(c, _)| c).or(Some(2002)),
+            pause: a.rate.pause(),
+        };
+    }
+    if let Some((code, message)) = err {
+        let m = message.to_lowercase();
+        return match code {
+            // Authentication and permission: never "gone", whatever the text says.
+            8101 | 1004 | 1008 | 2003..=2008 => Class::Failed {
+                code: Some(code),
+                message,
+            },
+            8200 | 8203 | 1000 | 1030 => Class::Transient {
+                code: Some(code),
+                message,
+            },
+            c if call == SCHEDULE && SCHEDULE_NOT_FOUND.contains(&c) => Class::Gone {
+                code: Some(code),
+                message,
+            },
+            // 8100's documented texts include "has been at term" / "expired" (the schedule
+            // fired for the last time: what it was to push went out, so the cancel corrected
+            // nothing) and "schedule request is not exist" (gone). The table gives them as one
+            // list; a message carrying both is read the cautious way: fired, not gone.
+            SCHEDULE_INVALID
+                if call == SCHEDULE && (m.contains("expired") || m.contains("at term")) =>
+            {
+                Class::Failed {
+                    code: Some(code),
+                    message: format!(
+                        "{message} (the schedule already ran its course: its pushes went out, nothing is left to delete)"
+                    ),
+                }
+            }
+            SCHEDULE_INVALID if call == SCHEDULE && m.contains("not exist") => Class::Gone {
+                code: Some(code),
+                message,
+            },
+            _ if a.status >= 500 => Class::Transient {
+                code: Some(code),
+                message,
+            },
+            _ => Class::Failed {
+                code: Some(code),
+                message,
+            },
+        };
+    }
+    if a.status >= 500 {
+        return Class::Transient {
+            code: None,
+            message: format!("HTTP {}: {}", a.status, snippet(&a.body)),
+        };
+    }
+    if call == SCHEDULE && a.status == 404 {
+        let body = snippet(&a.body);
+        return Class::Gone {
+            code: None,
+            message: if body.is_empty() {
+                BARE_404.to_string()
+            } else {
+                format!("{BARE_404}: {body}")
+            },
+        };
+    }
+    if !(200..300).contains(&a.status) {
+        return Class::Failed {
+            code: None,
+            message: format!("HTTP {}: {}", a.status, snippet(&a.body)),
+        };
+    }
+    if call == SCHEDULE_LIST {
+        // `{"total_count", "total_pages", "page", "schedules": [...]}`.
+        return match v {
+            Some(page) if page.get("schedules").is_some_and(Value::is_array) => Class::Done(Done {
+                data: Some(page),
+                ..Done::default()
+            }),
+            _ => Class::Failed {
+                code: None,
+                message: format!(
+                    "the schedule list did not answer {{\"schedules\": [...]}}: {}",
+                    snippet(&a.body)
+                ),
+            },
+        };
+    }
+    // Delete: 200 with `Content-Length: 0`; any 2xx is success, whatever its body.
+    Class::Done(Done::default())
 }
 
 #[cfg(test)]

@@ -1,9 +1,16 @@
-//! JPush (极光推送), REST API v3 (reference/jpush.md): recall (`DELETE /v3/push/{msg_id}`) and
-//! override (a new push with `options.override_msg_id`, and `apns_collapse_id` for iOS).
+//! JPush (极光推送), REST API v3 (reference/jpush.md): recall (`DELETE /v3/push/{msg_id}`),
+//! override (a new push with `options.override_msg_id`, and `apns_collapse_id` for iOS), and
+//! `cancel_scheduled` (`DELETE /v3/schedules/{schedule_id}`).
+//!
+//! Schedules are named by their own ids, not msg_ids: a schedule (a UUID JPush answers when it
+//! is created) has no msg_id until it fires. So `cancel_scheduled` steps list schedule ids, and
+//! a ledger names each schedule by `schedule_id` (beside records naming messages by `msg_id`),
+//! with `name`, `scheduled` (when it fires for the last time) and `enabled`.
 
 mod answer;
 mod planning;
 pub mod requests;
+mod schedule;
 mod session;
 mod verify;
 
@@ -36,6 +43,26 @@ pub const PUSH_FAMILY: Family = Family::new("jpush_push");
 /// own, 2400/min on the free tier (reference/jpush.md §4). Only verification uses it, so it is
 /// not among the families a plan paces.
 pub const REPORT_FAMILY: Family = Family::new("jpush_report");
+
+/// The Schedule API family: 100 calls a minute per AppKey (jpush-docs
+/// rest_api_push_schedule.md "调用限制"; reference/jpush.md §4).
+pub const SCHEDULE_FAMILY: Family = Family::new("jpush_schedule");
+
+/// The ledger field naming a schedule, and a schedule's own fields (as the Schedule API
+/// answers them: `name`, `enabled`), with `scheduled`: when it fires for the last time (a
+/// single trigger's time, a periodical one's `end`), as every provider's ledger says it.
+pub const SCHEDULE_ID: &str = "schedule_id";
+pub const SCHEDULE_NAME: &str = "name";
+pub const ENABLED: &str = "enabled";
+pub const SCHEDULED: &str = "scheduled";
+/// The API's own trigger object (`single` or `periodical`), read only to say in the plan that
+/// a periodical schedule's past firings stay: its times carry no zone.
+pub const TRIGGER: &str = "trigger";
+
+/// Where the settings keep the Schedule API's path (set for the Beijing data centre only).
+const SCHEDULES_PATH_SETTING: &str = "schedules_path";
+/// The Beijing data centre's host, whose Schedule API path differs.
+const BEIJING_HOST: &str = "bjapi.push.jiguang.cn";
 
 /// The message and ledger field carrying the iOS collapse id.
 pub const APNS_COLLAPSE_ID: &str = "apns_collapse_id";
@@ -90,11 +117,20 @@ static OWN_KEYS: &[OwnKey] = &[
     },
 ];
 
-static FAMILIES: &[FamilySpec] = &[FamilySpec {
-    family: PUSH_FAMILY,
-    quota: Rate::per_minute(600.0),
-    paced_by_limits_rate: true,
-}];
+static FAMILIES: &[FamilySpec] = &[
+    FamilySpec {
+        family: PUSH_FAMILY,
+        quota: Rate::per_minute(600.0),
+        paced_by_limits_rate: true,
+    },
+    // Never faster than the Schedule API allows, whatever `limits.rate` says (a rate meant for
+    // pushes, such as 50/s, would have every delete past the 100th in a minute refused).
+    FamilySpec {
+        family: SCHEDULE_FAMILY,
+        quota: Rate::per_minute(100.0),
+        paced_by_limits_rate: false,
+    },
+];
 
 impl Provider for Jpush {
     fn kind(&self) -> ProviderKind {
@@ -111,6 +147,11 @@ impl Provider for Jpush {
 
     fn parse_id(&self, text: &str) -> Result<MsgId, String> {
         let t = text.trim();
+        if is_uuid(t) {
+            return Err(format!(
+                "`{t}` is a JPush schedule id, not a msg_id: schedules are deleted with `cancel_scheduled`; `recall` and `override` take the msg_ids of sent messages"
+            ));
+        }
         if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("`{t}` is not a JPush msg_id (an unsigned integer)"));
         }
@@ -144,6 +185,31 @@ impl Provider for Jpush {
         }
     }
 
+    fn schedule_id_field(&self) -> Option<&'static str> {
+        Some(SCHEDULE_ID)
+    }
+
+    /// A UUID (the docs: an id that is not a valid UUID is answered 404), kept in lowercase,
+    /// as JPush writes them (UUIDs are case-insensitive), so a playbook's and a ledger's
+    /// spellings of one schedule match.
+    fn parse_schedule_id(&self, text: &str) -> Result<MsgId, String> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err("a JPush schedule id cannot be empty".to_string());
+        }
+        if t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "`{t}` is a JPush msg_id, not a schedule id: `cancel_scheduled` takes the schedule_id JPush answered when the schedule was created (a UUID such as 0eac1b80-c2ac-4b69-948b-c65b34b96512); sent messages are corrected with `recall` or `override`"
+            ));
+        }
+        if !is_uuid(t) {
+            return Err(format!(
+                "`{t}` is not a JPush schedule id (a UUID such as 0eac1b80-c2ac-4b69-948b-c65b34b96512)"
+            ));
+        }
+        Ok(MsgId::Text(t.to_ascii_lowercase()))
+    }
+
     fn own_keys(&self) -> &'static [OwnKey] {
         OWN_KEYS
     }
@@ -169,6 +235,16 @@ impl Provider for Jpush {
         let apns = r.boolean(APNS_PRODUCTION);
         let mut values = Settings::new();
         values.insert(APNS_PRODUCTION.into(), Value::Bool(apns.unwrap_or(true)));
+        // The Beijing data centre serves schedules at another path than the default host.
+        if r.has_endpoint()
+            && r.string("endpoint")
+                .is_some_and(|e| host_of(&e).eq_ignore_ascii_case(BEIJING_HOST))
+        {
+            values.insert(
+                SCHEDULES_PATH_SETTING.into(),
+                Value::String(requests::BEIJING_SCHEDULES_PATH.into()),
+            );
+        }
         DecodedSettings {
             values,
             base_url: (DEFAULT_BASE_URL.into(), "default".into()),
@@ -199,10 +275,6 @@ impl Provider for Jpush {
                 "JPush has no `stop` action; stopping offline delivery is a TPNS API",
                 "use `recall` (DELETE /v3/push/{msg_id}) to cancel a JPush message",
             )),
-            Action::CancelScheduled => Some((
-                "`cancel_scheduled` is a TPNS action (cancel_timing_task); JPush schedules are not message ids",
-                "use `recall` for JPush messages",
-            )),
             _ => None,
         }
     }
@@ -226,6 +298,27 @@ impl Provider for Jpush {
             },
             LedgerField {
                 name: THIRD_PARTY_CHANNEL,
+                kind: FieldKind::Object,
+                in_original: true,
+            },
+            // A schedule's (records named by `schedule_id`).
+            LedgerField {
+                name: SCHEDULE_NAME,
+                kind: FieldKind::Text,
+                in_original: true,
+            },
+            LedgerField {
+                name: ENABLED,
+                kind: FieldKind::Bool,
+                in_original: true,
+            },
+            LedgerField {
+                name: SCHEDULED,
+                kind: FieldKind::Schedule,
+                in_original: true,
+            },
+            LedgerField {
+                name: TRIGGER,
                 kind: FieldKind::Object,
                 in_original: true,
             },
@@ -254,8 +347,16 @@ impl Provider for Jpush {
         FAMILIES
     }
 
-    fn step_family(&self, _action: Action) -> Family {
-        PUSH_FAMILY
+    fn step_family(&self, action: Action) -> Family {
+        match action {
+            Action::CancelScheduled => SCHEDULE_FAMILY,
+            _ => PUSH_FAMILY,
+        }
+    }
+
+    /// Overrides are built from the original; a schedule's plan shows its name and state.
+    fn keeps_original(&self, action: Action) -> bool {
+        matches!(action, Action::Override | Action::CancelScheduled)
     }
 
     fn plan_target(
@@ -265,6 +366,7 @@ impl Provider for Jpush {
         notes: &mut Vec<String>,
     ) {
         planning::push_platforms(cx, original, notes);
+        planning::schedule_notes(cx, original, notes);
     }
 
     fn estimate(&self, cx: &StepContext<'_>) -> Estimate {
@@ -286,6 +388,9 @@ impl Provider for Jpush {
         _policy: UnsupportedPolicy,
         t: &PlanTarget,
     ) -> Vec<RequestSpec> {
+        if action == Action::CancelScheduled {
+            return vec![requests::delete_schedule(schedules_path(settings), &t.id)];
+        }
         let Ok(id) = t.id.parse::<u64>() else {
             return Vec::new();
         };
@@ -333,12 +438,41 @@ impl Provider for Jpush {
     }
 
     fn session(&self, settings: &Settings) -> Box<dyn Session> {
-        Box::new(session::JpushSession::new(apns_production(settings)))
+        Box::new(session::JpushSession::new(
+            apns_production(settings),
+            schedules_path(settings),
+        ))
     }
 
     fn verifier(&self, _settings: &Settings) -> Option<Box<dyn super::Verifier>> {
         Some(Box::new(verify::JpushVerifier))
     }
+}
+
+/// The Schedule API's path: the Beijing data centre's when the endpoint is its host.
+fn schedules_path(settings: &Settings) -> &str {
+    settings
+        .get(SCHEDULES_PATH_SETTING)
+        .and_then(Value::as_str)
+        .unwrap_or(requests::SCHEDULES_PATH)
+}
+
+/// The host of a URL (`https://host:port/path` -> `host`).
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    host.split(':').next().unwrap_or("")
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in hex digits of either case.
+fn is_uuid(t: &str) -> bool {
+    let groups: Vec<&str> = t.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn apns_production(settings: &Settings) -> bool {

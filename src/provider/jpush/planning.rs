@@ -1,10 +1,11 @@
 //! What the plan says about JPush steps: where an override is pushed, the cid requests it
-//! costs, broadcasts, overrides racing the one-day window, and overrides of recalled messages.
+//! costs, broadcasts, overrides racing the one-day window, overrides of recalled messages, and
+//! schedules to delete: disabled, periodical, or racing their last firing.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::PUSH_FAMILY;
+use super::{PUSH_FAMILY, schedule};
 use crate::domain::{Action, Disposition, Platform, UnsupportedPolicy, Verdict, format_duration};
 use crate::provider::{Estimate, PlanWarnings, StepContext, StepSummary, TargetContext};
 use crate::target::Original;
@@ -48,6 +49,25 @@ pub fn push_platforms(cx: &TargetContext<'_>, o: &mut Original, notes: &mut Vec<
     }
 }
 
+/// What the ledger says of a schedule to delete beyond its fire time (which the matrix reads).
+pub fn schedule_notes(cx: &TargetContext<'_>, o: &Original, notes: &mut Vec<String>) {
+    if cx.action != Action::CancelScheduled {
+        return;
+    }
+    if schedule::disabled(o) {
+        notes.push(
+            "disabled (`enabled: false` in the ledger): it does not fire unless enabled again; deleted all the same, so that it cannot be"
+                .into(),
+        );
+    }
+    if schedule::periodical(o) {
+        notes.push(
+            "periodical (the ledger's trigger): the delete stops the firings still to come; what earlier firings pushed stays (GET /v3/schedules/{schedule_id}/msg_ids lists their msg_ids, before the delete, for a recall)"
+                .into(),
+        );
+    }
+}
+
 /// Overrides take their cids from the pool, 1,000 per request.
 pub fn estimate(cx: &StepContext<'_>) -> Estimate {
     let mut e = Estimate::default();
@@ -59,6 +79,9 @@ pub fn estimate(cx: &StepContext<'_>) -> Estimate {
 
 pub fn step_warnings(cx: &StepContext<'_>, estimated_seconds: f64) -> Vec<String> {
     let mut out = Vec::new();
+    if cx.action == Action::CancelScheduled {
+        return schedule_warnings(cx, estimated_seconds);
+    }
     if cx.action != Action::Override {
         return out;
     }
@@ -100,6 +123,41 @@ pub fn step_warnings(cx: &StepContext<'_>, estimated_seconds: f64) -> Vec<String
                 format_duration(Duration::from_secs_f64(estimated_seconds))
             ));
         }
+    }
+    out
+}
+
+/// Schedules racing their last firing (a delete that reaches one too late finds its pushes
+/// gone out), and periodical schedules (a delete does not undo their past firings).
+fn schedule_warnings(cx: &StepContext<'_>, estimated_seconds: f64) -> Vec<String> {
+    let mut out = Vec::new();
+    let sent: Vec<&Original> = cx
+        .targets
+        .iter()
+        .filter(|t| t.disposition == Disposition::Send)
+        .filter_map(|t| t.original.as_deref())
+        .collect();
+    let margin = jiff::SignedDuration::from_mins(RACE_MARGIN_MINUTES);
+    let horizon = cx.now + jiff::SignedDuration::from_secs_f64(estimated_seconds.max(0.0)) + margin;
+    let racing = sent
+        .iter()
+        .filter(|o| !schedule::disabled(o))
+        .filter(|o| schedule::last_firing(o).is_some_and(|t| t <= horizon))
+        .count();
+    if racing > 0 {
+        out.push(format!(
+            "{racing} schedule{} fire{} for the last time within the step's estimated {} (+{RACE_MARGIN_MINUTES} min): one the delete reaches too late has pushed already, and is reported failed whatever JPush answers",
+            if racing == 1 { "" } else { "s" },
+            if racing == 1 { "s" } else { "" },
+            format_duration(Duration::from_secs_f64(estimated_seconds.max(0.0)))
+        ));
+    }
+    let periodical = sent.iter().filter(|o| schedule::periodical(o)).count();
+    if periodical > 0 {
+        out.push(format!(
+            "{periodical} periodical schedule{}: the delete stops firings still to come, not what earlier firings pushed (recall those by msg_id)",
+            if periodical == 1 { "" } else { "s" }
+        ));
     }
     out
 }

@@ -1,8 +1,9 @@
-//! JPush REST API v3 (reference/jpush.md): the recall, cid pool and override requests.
+//! JPush REST API v3 (reference/jpush.md): the recall, cid pool and override requests, and the
+//! Schedule API's delete and list.
 
 use serde_json::{Map, Value, json};
 
-use super::{PUSH_FAMILY, REPORT_FAMILY};
+use super::{PUSH_FAMILY, REPORT_FAMILY, SCHEDULE_FAMILY};
 use crate::domain::Platform;
 use crate::provider::RequestSpec;
 use crate::target::RenderedMessage;
@@ -13,6 +14,15 @@ pub const CID: &str = "cid";
 pub const PUSH: &str = "push";
 pub const RECEIVED: &str = "received";
 pub const STATUS: &str = "status";
+/// `DELETE /v3/schedules/{schedule_id}`.
+pub const SCHEDULE: &str = "schedule";
+/// `GET /v3/schedules?page=`: asked only to tell an unknown schedule from a wrong path.
+pub const SCHEDULE_LIST: &str = "schedule_list";
+
+/// Where the Schedule API lives on the default host (api.jpush.cn), and on the Beijing data
+/// centre's (bjapi.push.jiguang.cn), whose paths differ (jpush-docs rest_api_push_schedule.md).
+pub const SCHEDULES_PATH: &str = "/v3/schedules";
+pub const BEIJING_SCHEDULES_PATH: &str = "/v3/push/schedules";
 
 /// `GET /v3/received/detail` takes at most this many msg_ids (reference/jpush.md §5).
 pub const MAX_RECEIVED_IDS: usize = 100;
@@ -27,6 +37,29 @@ pub fn recall(msg_id: u64) -> RequestSpec {
         path: format!("/v3/push/{msg_id}"),
         body: None,
         call: RECALL,
+    }
+}
+
+/// `DELETE {schedules}/{schedule_id}`: no body; the schedule is deleted before it fires
+/// (`schedules` is [`SCHEDULES_PATH`] or the Beijing data centre's).
+pub fn delete_schedule(schedules: &str, schedule_id: &str) -> RequestSpec {
+    RequestSpec {
+        family: SCHEDULE_FAMILY,
+        method: "DELETE",
+        path: format!("{schedules}/{schedule_id}"),
+        body: None,
+        call: SCHEDULE,
+    }
+}
+
+/// `GET {schedules}?page=1`: the first page of the app's active schedules.
+pub fn schedule_list(schedules: &str) -> RequestSpec {
+    RequestSpec {
+        family: SCHEDULE_FAMILY,
+        method: "GET",
+        path: format!("{schedules}?page=1"),
+        body: None,
+        call: SCHEDULE_LIST,
     }
 }
 
@@ -224,6 +257,32 @@ mod tests {
             serde_json::to_string(&s.body).unwrap(),
             r#"{"msg_id":67554224848096790,"registration_ids":["1507bfd3f710de7a40a"],"date":"2026-11-20"}"#
         );
+    }
+
+    #[test]
+    fn schedule_requests() {
+        // Golden, from jpush-docs rest_api_push_schedule.md: DELETE with no body.
+        let d = delete_schedule(SCHEDULES_PATH, "0eac1b80-c2ac-4b69-948b-c65b34b96512");
+        assert_eq!(
+            (d.method, d.path.as_str(), d.body.is_none(), d.family),
+            (
+                "DELETE",
+                "/v3/schedules/0eac1b80-c2ac-4b69-948b-c65b34b96512",
+                true,
+                SCHEDULE_FAMILY
+            )
+        );
+        assert_eq!(
+            delete_schedule(
+                BEIJING_SCHEDULES_PATH,
+                "0eac1b80-c2ac-4b69-948b-c65b34b96512"
+            )
+            .path,
+            "/v3/push/schedules/0eac1b80-c2ac-4b69-948b-c65b34b96512"
+        );
+        let l = schedule_list(SCHEDULES_PATH);
+        assert_eq!((l.method, l.path.as_str()), ("GET", "/v3/schedules?page=1"));
+        assert_eq!(l.summary(), "GET /v3/schedules");
     }
 
     #[test]

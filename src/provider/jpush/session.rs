@@ -1,6 +1,10 @@
 //! The JPush procedures: a recall is one request; an override takes a `cid` from the pool
 //! (`GET /v3/push/cid`, up to 1,000 per request) before its first attempt and reuses it on
 //! every retry, so a retry after a lost answer is not a second push (reference/jpush.md §1).
+//! A `cancel_scheduled` deletes the schedule (`DELETE /v3/schedules/{schedule_id}`); a 404
+//! without an error code counts as gone only once the schedule list answers on the same path
+//! (a wrong path answers 404 too, and "gone" is a success), and a success for a schedule the
+//! ledger says fired before the answer is a failure (`schedule.rs`).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -8,14 +12,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use tokio::sync::Mutex as AsyncMutex;
+use tokio::time::Instant;
 
 use super::requests::{self, OverrideInput};
+use super::schedule;
 use crate::domain::Action;
 use crate::event::Outcome;
 use crate::provider::{CallEnd, CallOptions, Calls, Class, Final, Job, RequestSpec, Session};
-use crate::target::{Original, RenderedMessage};
+use crate::target::{Original, PlanTarget, RenderedMessage};
 
 /// The override push of one target: the run sends it with the cid it took, the plan's preview
 /// shows it with a placeholder.
@@ -44,18 +51,127 @@ pub fn override_request(
 pub struct JpushSession {
     apns_production: bool,
     pool: CidPool,
+    /// The Schedule API's path on this endpoint (`/v3/schedules`, or the Beijing one).
+    schedules: String,
+    /// Whether the schedule list answered on that path: asked once, on the first delete
+    /// answered 404 without an error code.
+    schedules_path_ok: AsyncMutex<Option<Result<(), String>>>,
+    /// The run's clock as dispatch began, and when that was (`Session::run_clock`): a delete
+    /// answered after a schedule's last firing is weighed against it.
+    clock: Mutex<Option<(Timestamp, Instant)>>,
 }
 
 impl JpushSession {
-    pub fn new(apns_production: bool) -> JpushSession {
+    pub fn new(apns_production: bool, schedules: &str) -> JpushSession {
         JpushSession {
             apns_production,
             pool: CidPool::default(),
+            schedules: schedules.to_string(),
+            schedules_path_ok: AsyncMutex::new(None),
+            clock: Mutex::new(None),
         }
+    }
+
+    /// Now by the run's clock (the wall clock when the executor gave none).
+    fn now(&self) -> Timestamp {
+        let clock = self.clock.lock().ok().and_then(|c| *c);
+        match clock {
+            Some((at, since)) => at
+                .saturating_add(SignedDuration::try_from(since.elapsed()).unwrap_or_default())
+                .unwrap_or(at),
+            None => Timestamp::now(),
+        }
+    }
+
+    /// Delete one schedule, then weigh a success against the ledger's last firing: a
+    /// schedule that fired before the answer is `failed`, whatever JPush answered
+    /// (`schedule::weigh`).
+    async fn cancel(&self, calls: &dyn Calls, job: Job<'_>) -> Final {
+        let t = job.target;
+        let mut fin = self.delete(calls, t).await;
+        // Resumed with its delete in flight at the interruption: JPush not knowing it is most
+        // likely that delete's doing.
+        if fin.outcome == Outcome::Gone && job.resumed.is_some_and(|r| r.in_flight) {
+            fin.reason = Some(format!(
+                "{} (the interrupted run's delete of it was in flight: that delete may have done it)",
+                fin.reason.as_deref().unwrap_or("not there")
+            ));
+        }
+        schedule::weigh(fin, t.original.as_deref(), self.now())
+    }
+
+    /// Delete one schedule. 8104/8404 (and 8100 "not exist") are gone; a bare 404 is gone
+    /// only if the path serves the Schedule API, else the target fails.
+    async fn delete(&self, calls: &dyn Calls, t: &PlanTarget) -> Final {
+        let spec = requests::delete_schedule(&self.schedules, &t.id);
+        let end = calls.call(&spec, CallOptions::idempotent(&t.id)).await;
+        let bare = matches!(&end, CallEnd::Answered(Class::Gone { code: None, .. }));
+        let fin = Final::from_end(end);
+        if !bare {
+            return fin;
+        }
+        match self.schedules_path(calls, &t.id).await {
+            Ok(Ok(())) => fin.context(&format!(
+                "the schedule list answers at {} on this endpoint, so this schedule is not there",
+                self.schedules
+            )),
+            Ok(Err(why)) => Final {
+                outcome: Outcome::Failed,
+                reason: Some(format!(
+                    "{}, and the schedule list at GET {} failed too ({why}): the Schedule API is not at that path on this endpoint \
+                     (the Beijing data centre's is {}), so whether the schedule exists is unknown",
+                    fin.reason.as_deref().unwrap_or(super::answer::BARE_404),
+                    self.schedules,
+                    requests::BEIJING_SCHEDULES_PATH
+                )),
+                code: None,
+                new_id: None,
+            },
+            Err(f) => {
+                let mut f = f.context("telling an unknown schedule from a wrong path");
+                if f.outcome == Outcome::Gone || f.outcome == Outcome::Done {
+                    f.outcome = Outcome::Failed;
+                }
+                f
+            }
+        }
+    }
+
+    /// Whether `GET {schedules}?page=1` answers (Ok(Ok)) or fails (Ok(Err(why))); Err: the
+    /// question could not be asked (gave up, interrupted). Asked once a run.
+    async fn schedules_path(
+        &self,
+        calls: &dyn Calls,
+        target: &str,
+    ) -> Result<Result<(), String>, Final> {
+        let mut known = self.schedules_path_ok.lock().await;
+        if let Some(k) = known.as_ref() {
+            return Ok(k.clone());
+        }
+        let spec = requests::schedule_list(&self.schedules);
+        let opts = CallOptions {
+            already_sent: true,
+            ..CallOptions::lookup(target)
+        };
+        let k = match calls.call(&spec, opts).await {
+            CallEnd::Answered(Class::Done(_)) => Ok(()),
+            CallEnd::Answered(
+                c @ (Class::Failed { .. } | Class::Gone { .. } | Class::Repeat { .. }),
+            ) => {
+                let code = c.code().map(|c| format!("{c} ")).unwrap_or_default();
+                Err(format!("{code}{}", c.message().unwrap_or(c.name())))
+            }
+            other => return Err(Final::from_end(other)),
+        };
+        *known = Some(k.clone());
+        Ok(k)
     }
 
     async fn correct_one(&self, calls: &dyn Calls, job: Job<'_>) -> Final {
         let t = job.target;
+        if job.action == Action::CancelScheduled {
+            return self.cancel(calls, job).await;
+        }
         let Ok(id) = t.id.parse::<u64>() else {
             return Final::new(
                 Outcome::Failed,
@@ -91,6 +207,12 @@ impl JpushSession {
 }
 
 impl Session for JpushSession {
+    fn run_clock(&self, now: Timestamp) {
+        if let Ok(mut c) = self.clock.lock() {
+            *c = Some((now, Instant::now()));
+        }
+    }
+
     fn step_started(&self, to_send: u64) {
         self.pool.reset(to_send);
     }

@@ -119,8 +119,10 @@ impl Verifier for JpushVerifier {
     }
 
     fn cost(&self, checks: &[Check<'_>]) -> u64 {
+        // Deleted schedules are not read (they have no msg_id; see `judge`).
         let ids: usize = checks
             .iter()
+            .filter(|c| c.action != Action::CancelScheduled)
             .map(|c| 1 + usize::from(c.action == Action::Override && c.new_id.is_some()))
             .sum();
         let samples = checks
@@ -315,6 +317,15 @@ fn end_text(end: &CallEnd) -> String {
 }
 
 async fn run(probes: &dyn Probes, checks: &[Check<'_>], observe: Duration) {
+    // Deleted schedules have nothing to read: settled at once, without waiting the window.
+    if checks.iter().all(|c| c.action == Action::CancelScheduled) {
+        for c in checks {
+            if let Ok(f) = judge(c, &Reading::default(), &Reading::default(), observe) {
+                probes.found(c, f);
+            }
+        }
+        return;
+    }
     let ids = ids_of(checks);
     let mut first = Reading::default();
     if !read(probes, checks, &ids, &mut first).await {
@@ -399,6 +410,12 @@ fn words(d: Duration) -> String {
 }
 
 fn judge(c: &Check<'_>, a: &Reading, b: &Reading, observe: Duration) -> Result<Finding, String> {
+    if c.action == Action::CancelScheduled {
+        return Ok(Finding::new(
+            VerifyVerdict::Unknown,
+            "the Report API counts messages, and a deleted schedule never became one: not checked",
+        ));
+    }
     let Some(id) = msg_id(&c.target.id) else {
         return Ok(Finding::new(
             VerifyVerdict::Unknown,
@@ -858,6 +875,17 @@ mod tests {
         assert!(sample_problem(&json!({"a": 1})).is_some());
         let many: Vec<String> = (0..1001).map(|i| format!("r{i}")).collect();
         assert!(sample_problem(&json!(many)).is_some());
+    }
+
+    #[test]
+    fn deleted_schedules_cost_nothing_and_stay_unknown() {
+        let t = target("0eac1b80-c2ac-4b69-948b-c65b34b96512", &["jpush"]);
+        let ch: crate::domain::ChannelMap<Option<u64>> = [("jpush", None)].into_iter().collect();
+        let c = check(&t, Action::CancelScheduled, None, &ch);
+        assert_eq!(JpushVerifier.cost(&[c]), 0);
+        let f = judge(&c, &Reading::default(), &Reading::default(), W).unwrap();
+        assert_eq!(f.verdict, VerifyVerdict::Unknown);
+        assert!(f.reason.contains("schedule"), "{}", f.reason);
     }
 
     #[test]

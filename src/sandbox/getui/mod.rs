@@ -96,7 +96,8 @@ pub(crate) struct Getui {
     auth_day: Window,
     group_minute: Window,
     group_day: Window,
-    rate: Rate,
+    /// None: no ceiling (`--rate off`).
+    rate: Option<Rate>,
     /// stop / delete-schedule / schedule query.
     task_window: Window,
     /// toSingle and toList pushes.
@@ -175,7 +176,8 @@ impl SandboxProvider for Getui {
     }
 
     fn start(setup: Setup<'_>) -> Getui {
-        let rate = setup.config.rate.unwrap_or(DEFAULT_RATE);
+        // `--rate off` lifts the corrective quota (the auth and group caps stay).
+        let rate = (!setup.config.unlimited).then(|| setup.config.rate.unwrap_or(DEFAULT_RATE));
         Getui {
             credentials: setup.credentials.clone(),
             sign_tolerance: setup.check_clock.then_some(auth::SIGN_TOLERANCE),
@@ -187,8 +189,8 @@ impl SandboxProvider for Getui {
             group_minute: Window::from_rate(GROUP_PER_MINUTE),
             group_day: Window::from_rate(GROUP_PER_DAY),
             rate,
-            task_window: Window::from_rate(rate),
-            push_window: Window::from_rate(rate),
+            task_window: Window::from_limit(rate),
+            push_window: Window::from_limit(rate),
             tasks: Tasks::new(setup.seeds, setup.start),
             request_ids: HashMap::new(),
             force_revokes: 0,
@@ -317,9 +319,9 @@ impl SandboxProvider for Getui {
     fn summary(&self) -> Summary {
         Summary {
             rates: vec![
-                ("getui_auth", describe(AUTH_PER_MINUTE)),
-                ("getui_group_per_minute", describe(GROUP_PER_MINUTE)),
-                ("getui_group_per_day", describe(GROUP_PER_DAY)),
+                ("getui_auth", describe(Some(AUTH_PER_MINUTE))),
+                ("getui_group_per_minute", describe(Some(GROUP_PER_MINUTE))),
+                ("getui_group_per_day", describe(Some(GROUP_PER_DAY))),
                 ("getui_task_and_push", describe(self.rate)),
             ],
             fields: vec![
@@ -356,7 +358,7 @@ impl Getui {
             auth_day: Window::from_rate(AUTH_PER_DAY),
             group_minute: Window::from_rate(GROUP_PER_MINUTE),
             group_day: Window::from_rate(GROUP_PER_DAY),
-            rate: DEFAULT_RATE,
+            rate: Some(DEFAULT_RATE),
             task_window: Window::from_rate(DEFAULT_RATE),
             push_window: Window::from_rate(DEFAULT_RATE),
             tasks: Tasks::default(),

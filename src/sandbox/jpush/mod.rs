@@ -28,6 +28,12 @@
 //!   window (2400/min, the free tier's) with the same `X-Rate-Limit-*` headers.
 //! - The `ineffective` fault: a recall or override answered as done that changes nothing
 //!   (the message goes on being delivered; no new message goes out).
+//! - Schedule API (`schedule.rs`): `DELETE /v3/schedules/{schedule_id}` and `GET
+//!   /v3/schedules?page=` over the ledger's records with `schedule_id` (a UUID), same Basic
+//!   auth (a failure is HTTP 401, code 8101), their own window (100/min, the documented limit);
+//!   unknown ids are 404 8104 (or an empty 404 with `jpush.schedule_bare_404`), schedules past
+//!   their last firing 400 8100 (or unknown with `jpush.schedule_fired_forgotten`), the `5xx`
+//!   fault 503 8203.
 
 mod auth;
 mod cid;
@@ -37,6 +43,7 @@ mod payload;
 mod push;
 mod recall;
 mod report;
+mod schedule;
 mod seed;
 mod store;
 
@@ -58,8 +65,11 @@ use super::rate_window::{Window, describe};
 use super::seed::SeedMessage;
 use cid::CidEntry;
 use envelope::{error, error_body, rate_headers};
+use schedule::Schedules;
 use store::Messages;
 
+#[cfg(test)]
+pub(crate) use schedule::seed_schedule;
 pub(crate) use seed::apns_collapse_id;
 #[cfg(test)]
 pub(crate) use seed::message as seed_message;
@@ -71,8 +81,16 @@ pub(crate) struct Jpush {
     window: Window,
     /// The Report API's window.
     report_window: Window,
-    rate: crate::domain::Rate,
+    /// The Schedule API's window.
+    schedule_window: Window,
+    /// None: no ceiling (`--rate off`).
+    rate: Option<crate::domain::Rate>,
     messages: Messages,
+    schedules: Schedules,
+    /// `jpush.schedule_bare_404`: unknown schedule ids get an empty 404, not 8104.
+    schedule_bare_404: bool,
+    /// `jpush.schedule_fired_forgotten`: a schedule past its last firing is unknown, not 8100.
+    schedule_fired_forgotten: bool,
     /// Issued cids.
     cids: HashMap<String, CidEntry>,
     /// For cids: deterministic for a given config seed.
@@ -87,13 +105,22 @@ pub(crate) enum Route {
     Recall(String),
     ReceivedDetail,
     StatusMessage,
+    DeleteSchedule(String),
+    ListSchedules,
 }
 
 impl Route {
     fn is_report(&self) -> bool {
         matches!(self, Route::ReceivedDetail | Route::StatusMessage)
     }
+
+    fn is_schedule(&self) -> bool {
+        matches!(self, Route::DeleteSchedule(_) | Route::ListSchedules)
+    }
 }
+
+/// The Schedule API's documented limit: 100 calls a minute (rest_api_push_schedule.md).
+const SCHEDULE_RATE: crate::domain::Rate = crate::domain::Rate::per_minute(100.0);
 
 /// The Report API's free-tier quota (reference/jpush.md §4).
 const REPORT_RATE: crate::domain::Rate = crate::domain::Rate::per_minute(2400.0);
@@ -103,6 +130,17 @@ impl SandboxProvider for Jpush {
     const TITLE: &'static str = "JPush";
     const SEED_NOUN: &'static str = "messages";
     const SEED_ID_FIELD: &'static str = "msg_id";
+    const SEED_MORE_ID_FIELDS: &'static [&'static str] = &[schedule::SCHEDULE_ID_FIELD];
+    const OPTIONS: &'static [(&'static str, &'static str)] = &[
+        (
+            "schedule_bare_404",
+            "answer an unknown schedule id with an empty 404 (the docs' DELETE example) instead of 8104",
+        ),
+        (
+            "schedule_fired_forgotten",
+            "forget a schedule once it fired for the last time (its delete answers as for an unknown id) instead of 8100 \"expired\"",
+        ),
+    ];
     const CREDENTIAL_ENV: [&'static str; 2] = ["JPUSH_APP_KEY", "JPUSH_MASTER_SECRET"];
     const LOGGED_HEADERS: &'static [&'static str] = &["x-encrypt-type"];
 
@@ -114,21 +152,37 @@ impl SandboxProvider for Jpush {
     }
 
     fn parse_seed(record: &Map<String, Value>) -> Result<SeedMessage, String> {
-        seed::parse(record)
+        if record.contains_key(schedule::SCHEDULE_ID_FIELD) {
+            schedule::parse_seed(record)
+        } else {
+            seed::parse(record)
+        }
     }
 
     fn start(setup: Setup<'_>) -> Jpush {
         // The documented free-tier Push quota.
-        let rate = setup
-            .config
-            .rate
-            .unwrap_or(crate::domain::Rate::per_minute(600.0));
+        let rate = (!setup.config.unlimited).then(|| {
+            setup
+                .config
+                .rate
+                .unwrap_or(crate::domain::Rate::per_minute(600.0))
+        });
+        let schedule_bare_404 = setup.enabled("schedule_bare_404");
+        let schedule_fired_forgotten = setup.enabled("schedule_fired_forgotten");
+        let (schedules, messages): (Vec<_>, Vec<_>) = setup
+            .seeds
+            .into_iter()
+            .partition(|(_, s)| schedule::is_schedule(s));
         Jpush {
             credentials: setup.credentials,
-            window: Window::from_rate(rate),
+            window: Window::from_limit(rate),
             report_window: Window::from_rate(REPORT_RATE),
+            schedule_window: Window::from_rate(SCHEDULE_RATE),
             rate,
-            messages: Messages::new(setup.seeds, setup.start),
+            messages: Messages::new(messages, setup.start),
+            schedules: Schedules::new(schedules, setup.start),
+            schedule_bare_404,
+            schedule_fired_forgotten,
             cids: HashMap::new(),
             id_rng: StdRng::seed_from_u64(setup.config.seed ^ 0x5eed_c1d5_0000_0000),
         }
@@ -147,6 +201,16 @@ impl SandboxProvider for Jpush {
             // report.jpush.cn's paths, on the sandbox's one port.
             "/v3/received/detail" => (PathKind::Fixed, Method::GET, Route::ReceivedDetail),
             "/v3/status/message" => (PathKind::Fixed, Method::POST, Route::StatusMessage),
+            "/v3/schedules" => (PathKind::Fixed, Method::GET, Route::ListSchedules),
+            _ if path.starts_with("/v3/schedules/") => match path.strip_prefix("/v3/schedules/") {
+                // Any one segment: a malformed id is the delete's own 404.
+                Some(id) if !id.is_empty() && !id.contains('/') => (
+                    PathKind::Pattern,
+                    Method::DELETE,
+                    Route::DeleteSchedule(id.to_string()),
+                ),
+                _ => return None,
+            },
             _ => match path.strip_prefix("/v3/push/") {
                 // Any one segment: a malformed msg_id is the recall's own error (1003).
                 Some(id) if !id.is_empty() && !id.contains('/') => (
@@ -168,6 +232,8 @@ impl SandboxProvider for Jpush {
             Route::Recall(_) => "recall",
             Route::ReceivedDetail => "received_detail",
             Route::StatusMessage => "status_message",
+            Route::DeleteSchedule(_) => "delete_schedule",
+            Route::ListSchedules => "list_schedules",
         }
     }
 
@@ -195,6 +261,29 @@ impl SandboxProvider for Jpush {
             r.auth = Some(auth.summary);
             return r;
         }
+        if route.is_schedule() {
+            // The Schedule API: its own window and its own auth code (8101).
+            let mut r = if !auth.ok {
+                let w = self.schedule_window.peek(ctx.elapsed);
+                let mut r = error(401, 8101, "Basic authentication failed.");
+                r.headers = rate_headers(&w);
+                r
+            } else {
+                let w = self.schedule_window.take(ctx.elapsed);
+                let mut r = if !w.allowed {
+                    error(429, 2002, "Rate limit exceeded")
+                } else {
+                    match route {
+                        Route::DeleteSchedule(id) => self.delete_schedule(ctx, id),
+                        _ => self.list_schedules(ctx, req.query),
+                    }
+                };
+                r.headers.extend(rate_headers(&w));
+                r
+            };
+            r.auth = Some(auth.summary);
+            return r;
+        }
         let mut reply = if !auth.ok {
             // **Choice:** authentication comes before the rate limit (the limit is per AppKey),
             // so a rejected call does not use the window.
@@ -215,6 +304,8 @@ impl SandboxProvider for Jpush {
                     // Answered above; kept total so a change cannot leave a route unanswered.
                     Route::ReceivedDetail => self.received_detail(ctx, req.query),
                     Route::StatusMessage => self.status_message(ctx, req),
+                    Route::DeleteSchedule(id) => self.delete_schedule(ctx, id),
+                    Route::ListSchedules => self.list_schedules(ctx, req.query),
                 }
             };
             r.headers.extend(rate_headers(&w));
@@ -226,7 +317,23 @@ impl SandboxProvider for Jpush {
 
     /// "1001: only POST supported" (HTTP 405), with the window headers every JPush answer
     /// carries.
-    fn wrong_method(&mut self, ctx: &Ctx<'_>, _method: &Method, _path: &str) -> Reply {
+    fn wrong_method(&mut self, ctx: &Ctx<'_>, method: &Method, path: &str) -> Reply {
+        if path.starts_with("/v3/schedules") {
+            // **Choice:** the Schedule API's "invalid" code; the sandbox implements only
+            // DELETE of one schedule and GET of the list (JPush also creates, reads and updates).
+            let w = self.schedule_window.peek(ctx.elapsed);
+            let mut r = Reply::json(
+                405,
+                error_body(
+                    8100,
+                    &format!(
+                        "The schedule-task is invalid: {method} is not served on this path by the sandbox"
+                    ),
+                ),
+            );
+            r.headers = rate_headers(&w);
+            return r;
+        }
         let w = self.window.peek(ctx.elapsed);
         let mut r = Reply::json(
             405,
@@ -238,6 +345,16 @@ impl SandboxProvider for Jpush {
 
     /// 1030 "internal service timeout" (HTTP 503), with the window headers.
     fn error_5xx(&mut self, ctx: &Ctx<'_>, route: &Route) -> Reply {
+        if route.is_schedule() {
+            // "与 schedule-server 通信错误" (8203, HTTP 503), the docs' retry-later code.
+            let w = self.schedule_window.peek(ctx.elapsed);
+            let mut r = Reply::json(
+                503,
+                error_body(8203, "Execute action timeout, please try later again"),
+            );
+            r.headers = rate_headers(&w);
+            return r;
+        }
         if route.is_report() {
             // The Report API's own "internal error" (reference/jpush.md §3).
             let w = self.report_window.peek(ctx.elapsed);
@@ -255,14 +372,17 @@ impl SandboxProvider for Jpush {
     }
 
     fn messages(&self, now: Timestamp) -> Vec<(u64, Value)> {
-        self.messages.views(now)
+        let mut v = self.messages.views(now);
+        v.extend(self.schedules.views(now));
+        v
     }
 
     fn summary(&self) -> Summary {
         Summary {
             rates: vec![
                 ("jpush_push_family", describe(self.rate)),
-                ("jpush_report_family", describe(REPORT_RATE)),
+                ("jpush_report_family", describe(Some(REPORT_RATE))),
+                ("jpush_schedule_family", describe(Some(SCHEDULE_RATE))),
             ],
             fields: Vec::new(),
             rate: describe(self.rate),

@@ -764,3 +764,291 @@ async fn jpush_ineffective_corrections_answer_success_and_change_nothing() {
     }));
     sb.shutdown().await;
 }
+
+// --- Schedule API ---
+
+/// The docs' example schedule id, due in five hours; one that fired an hour ago; a disabled
+/// one; and a periodical one whose end is tomorrow.
+const SCHED_DUE: &str = "0eac1b80-c2ac-4b69-948b-c65b34b96512";
+const SCHED_FIRED: &str = "17349f00-0852-11e6-91b1-0021f653c902";
+const SCHED_DISABLED: &str = "2685a52f-277a-4b6b-b1b6-308977bbca0d";
+const SCHED_PERIODICAL: &str = "ef075f3c-8a6b-469c-8600-55e4d2cc3573";
+
+fn schedule_seed() -> Vec<crate::sandbox::SeedMessage> {
+    use crate::sandbox::jpush::seed_schedule;
+    use crate::sandbox::message::Scheduled;
+    let mut disabled = seed_schedule(SCHED_DISABLED, Scheduled::Yes);
+    disabled.extra.insert("enabled".into(), json!(false));
+    let mut due = seed_schedule(
+        SCHED_DUE,
+        Scheduled::At(Timestamp::now() + SignedDuration::from_hours(5)),
+    );
+    due.extra.insert("name".into(), json!("bf_day1"));
+    vec![
+        crate::sandbox::jpush::seed_message(FRESH, ago(1)),
+        due,
+        seed_schedule(SCHED_FIRED, Scheduled::At(ago(1))),
+        disabled,
+        seed_schedule(
+            SCHED_PERIODICAL,
+            Scheduled::At(Timestamp::now() + SignedDuration::from_hours(24)),
+        ),
+    ]
+}
+
+async fn schedules(c: crate::sandbox::SandboxConfig) -> Sandbox {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Sandbox::start(c, schedule_seed(), l).await.unwrap()
+}
+
+async fn delete_schedule(sb: &Sandbox, id: &str) -> Answer {
+    jpush(
+        sb,
+        reqwest::Method::DELETE,
+        &format!("/v3/schedules/{id}"),
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn jpush_schedule_delete_then_unknown() {
+    let sb = schedules(config()).await;
+    let a = delete_schedule(&sb, SCHED_DUE).await;
+    assert_eq!((a.status, a.text.as_str()), (200, ""));
+    assert_eq!(a.header("content-length"), Some("0"));
+    assert_eq!(a.header("content-type"), Some("application/json"));
+    assert_eq!(a.header("X-Rate-Limit-Limit"), Some("100"));
+    assert_eq!(a.header("X-Rate-Limit-Remaining"), Some("99"));
+    let m = sb.messages();
+    let s = message(&m, SCHED_DUE);
+    assert_eq!(
+        (&s["kind"], &s["state"], &s["name"]),
+        (&json!("schedule"), &json!("cancelled"), &json!("bf_day1"))
+    );
+    assert!(s["cancelled_at"].is_string(), "{s}");
+    // The message sharing the ledger is untouched.
+    assert_eq!(message(&m, &FRESH.to_string())["state"], "delivered");
+
+    // Deleted, unknown and malformed ids: 404 8104, the error table's answer.
+    let not_found =
+        json!({"error":{"code":8104,"message":"Request schedule operation doesn't exist"}});
+    for id in [
+        SCHED_DUE,
+        "00000000-0000-4000-8000-000000000000",
+        "not-a-uuid",
+        "67554224848096790",
+    ] {
+        let a = delete_schedule(&sb, id).await;
+        assert_eq!((a.status, &a.json), (404, &not_found), "{id}");
+    }
+    // UUIDs are compared without regard to case; a disabled schedule is deleted too.
+    let a = delete_schedule(&sb, &SCHED_PERIODICAL.to_ascii_uppercase()).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(delete_schedule(&sb, SCHED_DISABLED).await.status, 200);
+    let m = sb.messages();
+    assert_eq!(message(&m, SCHED_PERIODICAL)["state"], "cancelled");
+    assert_eq!(message(&m, SCHED_DISABLED)["enabled"], false);
+    assert_eq!(message(&m, SCHED_DISABLED)["state"], "cancelled");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn jpush_schedule_that_fired_is_8100_and_stays() {
+    let sb = schedules(config()).await;
+    let a = delete_schedule(&sb, SCHED_FIRED).await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert_eq!(a.json["error"]["code"], 8100);
+    assert!(
+        a.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{}",
+        a.text
+    );
+    let m = sb.messages();
+    assert_eq!(message(&m, SCHED_FIRED)["state"], "delivered");
+    assert!(message(&m, SCHED_FIRED)["cancelled_at"].is_null());
+    sb.shutdown().await;
+}
+
+/// The other reading: a schedule that ran its course is forgotten, its delete answered as
+/// for an unknown id (8104, or the empty 404 with both switches).
+#[tokio::test]
+async fn jpush_schedule_that_fired_is_unknown_when_forgotten() {
+    let mut c = config();
+    c.enable("jpush.schedule_fired_forgotten").unwrap();
+    let sb = schedules(c).await;
+    let a = delete_schedule(&sb, SCHED_FIRED).await;
+    assert_eq!(a.status, 404, "{}", a.text);
+    assert_eq!(a.json["error"]["code"], 8104);
+    let m = sb.messages();
+    assert_eq!(message(&m, SCHED_FIRED)["state"], "delivered");
+    assert!(message(&m, SCHED_FIRED)["cancelled_at"].is_null());
+    // A schedule still to come is deleted as ever.
+    assert_eq!(delete_schedule(&sb, SCHED_DUE).await.status, 200);
+    sb.shutdown().await;
+
+    let mut c = config();
+    c.enable("jpush.schedule_fired_forgotten").unwrap();
+    c.enable("jpush.schedule_bare_404").unwrap();
+    let sb = schedules(c).await;
+    let a = delete_schedule(&sb, SCHED_FIRED).await;
+    assert_eq!((a.status, a.text.as_str()), (404, ""));
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn jpush_schedule_auth_is_8101_and_changes_nothing() {
+    let sb = schedules(config()).await;
+    for auth in [
+        None,
+        Some(format!(
+            "Basic {}",
+            STANDARD.encode(format!("{JPUSH_KEY}:wrongsecret"))
+        )),
+    ] {
+        let mut r = client().delete(format!("{}/v3/schedules/{SCHED_DUE}", sb.url()));
+        if let Some(h) = &auth {
+            r = r.header("Authorization", h);
+        }
+        let a = answer(r).await;
+        assert_eq!(a.status, 401, "{auth:?}");
+        assert_eq!(
+            a.json,
+            json!({"error":{"code":8101,"message":"Basic authentication failed."}})
+        );
+        assert!(a.header("X-Rate-Limit-Reset").is_some());
+    }
+    assert_eq!(message(&sb.messages(), SCHED_DUE)["state"], "scheduled");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn jpush_schedule_api_has_its_own_window() {
+    // The push family's configured rate does not apply: the Schedule API's 100/min does.
+    let mut c = config();
+    c.rate = Some(Rate::per_minute(3.0));
+    let sb = schedules(c).await;
+    for i in 0..100 {
+        let a = jpush(&sb, reqwest::Method::GET, "/v3/schedules?page=1", None).await;
+        assert_eq!(a.status, 200, "request {i}: {}", a.text);
+    }
+    let a = delete_schedule(&sb, SCHED_DUE).await;
+    assert_eq!(a.status, 429);
+    assert_eq!(
+        a.json,
+        json!({"error":{"code":2002,"message":"Rate limit exceeded"}})
+    );
+    assert_eq!(a.header("X-Rate-Limit-Remaining"), Some("0"));
+    assert_eq!(message(&sb.messages(), SCHED_DUE)["state"], "scheduled");
+    // The push family's window was not used by those.
+    let cid = jpush(&sb, reqwest::Method::GET, "/v3/push/cid", None).await;
+    assert_eq!(cid.header("X-Rate-Limit-Remaining"), Some("2"));
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn jpush_schedule_list_shows_the_active_ones() {
+    let sb = schedules(config()).await;
+    assert_eq!(delete_schedule(&sb, SCHED_DISABLED).await.status, 200);
+    let a = jpush(&sb, reqwest::Method::GET, "/v3/schedules", None).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        (
+            &a.json["total_count"],
+            &a.json["total_pages"],
+            &a.json["page"]
+        ),
+        (&json!(2), &json!(1), &json!(1))
+    );
+    let ids: Vec<&str> = a.json["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["schedule_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [SCHED_DUE, SCHED_PERIODICAL]);
+    let past = jpush(&sb, reqwest::Method::GET, "/v3/schedules?page=3", None).await;
+    assert_eq!(past.json["schedules"], json!([]));
+    assert_eq!(past.json["page"], 3);
+    let bad = jpush(&sb, reqwest::Method::GET, "/v3/schedules?page=0", None).await;
+    assert_eq!(
+        (bad.status, &bad.json["error"]["code"]),
+        (400, &json!(8100))
+    );
+    // Other methods are not served.
+    let put = jpush(
+        &sb,
+        reqwest::Method::PUT,
+        &format!("/v3/schedules/{SCHED_DUE}"),
+        Some(&json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!(
+        (put.status, &put.json["error"]["code"]),
+        (405, &json!(8100))
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn jpush_schedule_bare_404_and_faults() {
+    let mut c = config();
+    c.enable("jpush.schedule_bare_404").unwrap();
+    let sb = schedules(c).await;
+    let a = delete_schedule(&sb, "00000000-0000-4000-8000-000000000000").await;
+    assert_eq!((a.status, a.text.as_str()), (404, ""));
+    sb.shutdown().await;
+
+    let mut c = config();
+    c.faults = crate::sandbox::Faults::parse("5xx=1").unwrap();
+    let sb = schedules(c).await;
+    let a = delete_schedule(&sb, SCHED_DUE).await;
+    assert_eq!(a.status, 503);
+    assert_eq!(a.json["error"]["code"], 8203);
+    assert_eq!(message(&sb.messages(), SCHED_DUE)["state"], "scheduled");
+    sb.shutdown().await;
+
+    let mut c = config();
+    c.faults = crate::sandbox::Faults::parse("ineffective=1").unwrap();
+    let sb = schedules(c).await;
+    let a = delete_schedule(&sb, SCHED_DUE).await;
+    assert_eq!((a.status, a.text.as_str()), (200, ""));
+    let m = sb.messages();
+    let s = message(&m, SCHED_DUE);
+    assert_eq!(s["state"], "scheduled");
+    assert_eq!(s["events"][0]["action"], "cancel_ignored");
+    sb.shutdown().await;
+}
+
+#[test]
+fn jpush_schedule_seeds_from_the_example_ledger() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ledgers/jpush-schedules.jsonl");
+    let seeds = crate::sandbox::seed::load_ledger(&p).unwrap();
+    assert_eq!(seeds.len(), 6);
+    assert!(seeds.iter().all(|s| s.provider == "jpush"));
+    assert_eq!(seeds[0].id, "a78c6f1a-26a3-4557-80ab-5d080974c225");
+    assert!(matches!(
+        seeds[0].scheduled,
+        crate::sandbox::message::Scheduled::At(_)
+    ));
+    assert_eq!(seeds[4].extra["enabled"], false);
+    assert!(seeds[3].extra["trigger"]["periodical"].is_object());
+    // Not both ids; a schedule id is a UUID string.
+    let mut both = serde_json::Map::new();
+    both.insert("msg_id".into(), json!("1"));
+    both.insert("schedule_id".into(), json!(SCHED_DUE));
+    assert!(
+        super::schedule::parse_seed(&both)
+            .unwrap_err()
+            .contains("not both")
+    );
+    let mut bad = serde_json::Map::new();
+    bad.insert("schedule_id".into(), json!(12345));
+    assert!(super::schedule::parse_seed(&bad).is_err());
+    bad.insert("schedule_id".into(), json!(SCHED_DUE));
+    bad.insert("enabled".into(), json!("yes"));
+    assert!(super::schedule::parse_seed(&bad).is_err());
+}

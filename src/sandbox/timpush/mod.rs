@@ -88,11 +88,12 @@ pub(crate) struct Timpush {
     check_clock: bool,
     /// `timpush.strict_2025`: a PushFlag-only OfflinePushInfo is refused (90053).
     strict_2025: bool,
-    rate: Rate,
+    /// None: no ceiling (`--rate off`).
+    rate: Option<Rate>,
     revoke_window: Window,
     push_window: Window,
     daily: Window,
-    sched_rate: Rate,
+    sched_rate: Option<Rate>,
     sched_window: Window,
     tasks: Tasks,
 }
@@ -137,7 +138,10 @@ impl SandboxProvider for Timpush {
     }
 
     fn start(setup: Setup<'_>) -> Timpush {
-        let rate = setup.config.rate.unwrap_or(Rate::per_second(1.0));
+        // `--rate off` lifts the revoke, push and scheduled-task quotas (the daily cap stays).
+        let unlimited = setup.config.unlimited;
+        let rate = (!unlimited).then(|| setup.config.rate.unwrap_or(Rate::per_second(1.0)));
+        let sched = (!unlimited).then(|| sched_rate(setup.config.rate));
         let c = &setup.credentials;
         Timpush {
             // **Choice:** an SDKAppID that is not a number (set by hand) matches no request.
@@ -147,14 +151,14 @@ impl SandboxProvider for Timpush {
             check_clock: setup.check_clock,
             strict_2025: setup.enabled("strict_2025"),
             rate,
-            revoke_window: Window::from_rate(rate),
-            push_window: Window::from_rate(rate),
+            revoke_window: Window::from_limit(rate),
+            push_window: Window::from_limit(rate),
             daily: Window::from_rate(Rate {
                 count: DAILY_PUSHES as f64,
                 per: std::time::Duration::from_secs(86_400),
             }),
-            sched_rate: sched_rate(setup.config.rate),
-            sched_window: Window::from_rate(sched_rate(setup.config.rate)),
+            sched_rate: sched,
+            sched_window: Window::from_limit(sched),
             tasks: Tasks::new(setup.seeds, setup.start),
         }
     }

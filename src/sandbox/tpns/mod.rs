@@ -80,7 +80,8 @@ pub(crate) struct Tpns {
     sign_tolerance: Option<Duration>,
     /// `revoke_push_msg` is offline at Tencent (2025); answered as offline unless this is on.
     revoke_enabled: bool,
-    rate: crate::domain::Rate,
+    /// None: no ceiling (`--rate off`).
+    rate: Option<crate::domain::Rate>,
     /// all / tag / account_list / package pushes.
     push_window: Window,
     /// stop / revoke / cancel.
@@ -136,18 +137,20 @@ impl SandboxProvider for Tpns {
 
     fn start(setup: Setup<'_>) -> Tpns {
         // The documented push quota.
-        let rate = setup
-            .config
-            .rate
-            .unwrap_or(crate::domain::Rate::per_second(1.0));
+        let rate = (!setup.config.unlimited).then(|| {
+            setup
+                .config
+                .rate
+                .unwrap_or(crate::domain::Rate::per_second(1.0))
+        });
         let revoke_enabled = setup.enabled("revoke");
         Tpns {
             credentials: setup.credentials,
             sign_tolerance: setup.check_clock.then_some(SIGN_TOLERANCE),
             revoke_enabled,
             rate,
-            push_window: Window::from_rate(rate),
-            corrective_window: Window::from_rate(rate),
+            push_window: Window::from_limit(rate),
+            corrective_window: Window::from_limit(rate),
             stats_window: Window::from_rate(STATISTICS_RATE),
             tasks: Tasks::new(setup.seeds, setup.start),
         }
@@ -215,7 +218,7 @@ impl SandboxProvider for Tpns {
             rates: vec![
                 ("tpns_push_app", describe(self.rate)),
                 ("tpns_stop_revoke_cancel", describe(self.rate)),
-                ("tpns_statistics", describe(STATISTICS_RATE)),
+                ("tpns_statistics", describe(Some(STATISTICS_RATE))),
             ],
             fields: vec![("tpns_revoke_enabled", json!(self.revoke_enabled))],
             rate: describe(self.rate),
