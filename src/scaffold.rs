@@ -76,6 +76,15 @@ pub fn actions(provider: &dyn Provider, matrix: &Matrix) -> Vec<Action> {
         .collect()
 }
 
+/// The ledger field naming what `action` acts on: a provider's schedule id for
+/// `cancel_scheduled` where it names schedules apart (JPush `schedule_id`), else its message id.
+pub fn id_field(provider: &dyn Provider, action: Action) -> &'static str {
+    match provider.schedule_id_field() {
+        Some(f) if action == Action::CancelScheduled => f,
+        _ => provider.id_field(),
+    }
+}
+
 /// `PROVIDER_KEY`: the environment variable a credential is read from (`JPUSH_APP_KEY`), as the
 /// examples and `pushfix sandbox` name them.
 pub fn env_name(provider: &dyn Provider, key: &str) -> String {
@@ -274,7 +283,7 @@ pub fn render(s: &Scaffold) -> String {
             &format!("ledger: {}", q(l)),
             &format!(
                 "what was sent (JSON Lines or CSV; `{}` per record), relative to this file",
-                p.id_field()
+                id_field(p, s.action)
             ),
         ),
         None => line(

@@ -102,7 +102,7 @@ pub fn init(a: InitArgs) -> Result<i32, Error> {
         return Err(Error::Usage(format!(
             "no ledger with {} records in ./ledgers: pass --ledger FILE (the export of sent messages, JSON Lines or CSV, with `{}` per record){}",
             p.display_name(),
-            p.id_field(),
+            scaffold::id_field(p, a.action),
             if overrides {
                 "; an override is built from the original's record"
             } else {
@@ -394,6 +394,7 @@ struct Probe {
 
 fn probe(f: &Path, p: &dyn Provider) -> Option<Probe> {
     let id = p.id_field();
+    let sched_id = p.schedule_id_field();
     let scheduled = |v: Option<&str>| {
         v.is_some_and(|v| {
             let v = v.trim();
@@ -414,7 +415,10 @@ fn probe(f: &Path, p: &dyn Provider) -> Option<Probe> {
                 }
                 let rec: serde_json::Value = serde_json::from_str(&line).ok()?;
                 let obj = rec.as_object()?;
-                if !obj.contains_key(id) {
+                // A schedule named apart (JPush's `schedule_id`) is the provider's too, and
+                // is what cancel_scheduled acts on.
+                let schedule = sched_id.is_some_and(|f| obj.contains_key(f));
+                if !obj.contains_key(id) && !schedule {
                     return None;
                 }
                 let text = |k: &str| match obj.get(k) {
@@ -423,7 +427,8 @@ fn probe(f: &Path, p: &dyn Provider) -> Option<Probe> {
                     Some(serde_json::Value::Number(n)) => Some(n.to_string()),
                     _ => None,
                 };
-                if scheduled(text("scheduled").as_deref())
+                if schedule
+                    || scheduled(text("scheduled").as_deref())
                     || scheduled(text("sched_task_id").as_deref())
                 {
                     out.scheduled += 1;
@@ -438,13 +443,20 @@ fn probe(f: &Path, p: &dyn Provider) -> Option<Probe> {
         Format::Csv => {
             let mut r = csv::Reader::from_path(f).ok()?;
             let headers = r.headers().ok()?.clone();
-            headers.iter().position(|h| h.trim() == id)?;
             let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-            let (sched, sched_id) = (col("scheduled"), col("sched_task_id"));
+            let schedule_col = sched_id.and_then(col);
+            if col(id).is_none() && schedule_col.is_none() {
+                return None;
+            }
+            let (sched, sched_task) = (col("scheduled"), col("sched_task_id"));
             for rec in r.records().take(PROBE_RECORDS) {
                 let rec = rec.ok()?;
-                let is_sched = scheduled(sched.and_then(|i| rec.get(i)))
-                    || scheduled(sched_id.and_then(|i| rec.get(i)));
+                let named_schedule = schedule_col
+                    .and_then(|i| rec.get(i))
+                    .is_some_and(|v| !v.trim().is_empty());
+                let is_sched = named_schedule
+                    || scheduled(sched.and_then(|i| rec.get(i)))
+                    || scheduled(sched_task.and_then(|i| rec.get(i)));
                 if is_sched {
                     out.scheduled += 1;
                 } else {

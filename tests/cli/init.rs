@@ -38,6 +38,7 @@ fn workspace(name: &str) -> TempDir {
 /// can act on (scheduled tasks for cancel_scheduled).
 fn expected_ledger(provider: &str, action: &str) -> &'static str {
     match (provider, action) {
+        ("jpush", "cancel_scheduled") => "ledgers/jpush-schedules.jsonl",
         ("jpush", _) => "ledgers/jpush-sends.jsonl",
         ("tpns", "cancel_scheduled") => "ledgers/tpns-scheduled.csv",
         ("tpns", _) => "ledgers/tpns-tasks.jsonl",
@@ -60,7 +61,7 @@ fn ids_of(ledger: &Path, scheduled_only: bool) -> Vec<String> {
             .map(str::to_string)
             .collect();
     }
-    let id_fields = ["msg_id", "push_id", "task_id", "taskid"];
+    let id_fields = ["schedule_id", "msg_id", "push_id", "task_id", "taskid"];
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -238,14 +239,21 @@ fn every_combination(provider: &str) {
                 ]),
             ));
         }
+        // Rehearsed: the tag in a window, or for cancel_scheduled every scheduled one of the
+        // tag (a schedule not yet fired has no send time to window).
+        let rehearse = if action == "cancel_scheduled" {
+            "tag"
+        } else {
+            "tag-within"
+        };
         let mut rehearsed = None;
         for (label, selection) in &selections {
             let file = scaffold_validate(&dir, provider, action, selection, label);
-            if *label == "tag-within" {
+            if *label == rehearse {
                 rehearsed = Some(file);
             }
         }
-        let report = run_sandbox(&dir, &rehearsed.expect("a tag-within scaffold"));
+        let report = run_sandbox(&dir, &rehearsed.expect("a rehearsed scaffold"));
         let o = &report["totals"];
         assert!(o["targets"].as_u64().unwrap_or(0) > 0, "{report}");
         let code = report["exit_code"].as_i64().unwrap();
