@@ -222,9 +222,10 @@ pub fn init(a: InitArgs) -> Result<i32, Error> {
         eprintln!("note: {n}");
     }
     output::print(&format!(
-        "wrote {}: 1 step, {} targets ({} to send) as of {}\nnext: pushfix plan {}\n",
+        "wrote {}: 1 step, {} target{} ({} to send) as of {}\nnext: pushfix plan {}\n",
         out.display(),
         t.targets,
+        if t.targets == 1 { "" } else { "s" },
         t.send,
         prepared.plan.as_of,
         out.display()
