@@ -50,6 +50,96 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Scaffold a playbook for a situation (provider, action, selection, message), commented
+    /// to teach the format; it validates as written.
+    Init(InitArgs),
+    /// Print the man page (roff), or write one page per command to a folder.
+    Man(ManArgs),
+}
+
+/// `pushfix init`: what the scaffold is for.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The provider the messages were sent with
+    #[arg(long, value_parser = provider_kind())]
+    pub provider: ProviderKind,
+    /// The corrective action (what the provider offers: `pushfix matrix --provider NAME`)
+    #[arg(long, value_parser = action())]
+    pub action: crate::domain::Action,
+    /// Select the ledger's messages carrying this tag (repeatable: any of them)
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Select messages sent in this long before the run (24h: `sent_within`) or since this
+    /// instant (RFC 3339: `sent_after`)
+    #[arg(long, value_name = "DURATION|TIME")]
+    pub since: Option<String>,
+    /// Select the ids listed in this file (one per line, `#` comments)
+    #[arg(long, value_name = "FILE")]
+    pub ids_file: Option<PathBuf>,
+    /// Select this message id (repeatable)
+    #[arg(long = "id", value_name = "ID")]
+    pub ids: Vec<String>,
+    /// An override's corrected text: a template file (tera; `{{ message.title }}` is the
+    /// original's title)
+    #[arg(long, value_name = "FILE", conflicts_with = "body")]
+    pub message_file: Option<PathBuf>,
+    /// An override's corrected text, written in the playbook
+    #[arg(long, value_name = "TEXT")]
+    pub body: Option<String>,
+    /// A template variable the message uses, written to `vars:` (repeatable)
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// The ledger of sent messages (default: the first file in ./ledgers with this
+    /// provider's records; for cancel_scheduled, with scheduled ones)
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+    /// The playbook's name (default: PROVIDER-ACTION-TAG)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// What went wrong (default: a sentence made from the flags)
+    #[arg(long)]
+    pub description: Option<String>,
+    /// TPNS: the access point; TIMPush: the data centre of the SDKAppID
+    #[arg(long)]
+    pub region: Option<String>,
+    /// GeTui: the AppID of the GeTui console
+    #[arg(long)]
+    pub app_id: Option<String>,
+    /// `limits.rate`, e.g. 50/s for an app with a larger quota (default: the provider's
+    /// documented quota)
+    #[arg(long, value_name = "N/PERIOD")]
+    pub rate: Option<String>,
+    /// `limits.max_targets`: plan and run refuse a larger selection (exit 5)
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_targets: u64,
+    /// Where to write it (default: playbooks/NAME.yaml)
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace the file if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A corrective action's name, as `action:` writes it.
+fn action() -> impl clap::builder::TypedValueParser<Value = crate::domain::Action> {
+    clap::builder::PossibleValuesParser::new(crate::domain::Action::ALL.map(|(n, _)| n)).map(
+        |name| {
+            crate::domain::Action::ALL
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, a)| *a)
+                .expect("a possible value is an action's name")
+        },
+    )
+}
+
+/// `pushfix man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write pushfix.1 and a page per command (pushfix-run.1, …) to this folder instead
+    /// (for example ~/.local/share/man/man1)
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// `--var KEY=VALUE`, overriding the playbook's `vars`.
@@ -162,13 +252,22 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `plan --format`: the text plan, the JSON plan, or a Markdown summary (a CI job summary).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Md,
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// The playbook
     pub playbook: PathBuf,
-    /// Output format on stdout (json is versioned: pushfix.plan/v1)
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    /// Output format on stdout (json is versioned: pushfix.plan/v1; md is a Markdown summary
+    /// for a pull request or a CI job summary)
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
     /// Also write the plan as JSON to this file
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -230,6 +329,10 @@ pub struct RunArgs {
     /// (the plan and summary then go to stderr)
     #[arg(long, value_name = "FILE|-")]
     pub events: Option<PathBuf>,
+    /// What goes to stdout: the plan, progress and summary (text), or the final report as
+    /// JSON (`pushfix.report/v1`, as report.json), with the human text on stderr
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
     #[command(flatten)]
     pub schedule: ScheduleArgs,
     /// After the campaign, ask the provider whether each correction took effect (as

@@ -38,6 +38,7 @@ pub mod redact;
 pub mod report;
 pub mod run_dir;
 pub mod sandbox;
+pub mod scaffold;
 pub mod target;
 pub mod template;
 pub mod verify;

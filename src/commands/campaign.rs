@@ -60,20 +60,25 @@ impl HumanOut {
     }
 }
 
-/// `--events FILE|-`.
+/// `--events FILE|-`, and whether stdout is taken by `run --format json`.
 #[derive(Debug, Clone, Default)]
-pub struct EventsTarget(pub Option<PathBuf>);
+pub struct EventsTarget {
+    pub path: Option<PathBuf>,
+    /// `run --format json`: stdout carries the final report, so the human text goes to stderr.
+    pub report_on_stdout: bool,
+}
 
 impl EventsTarget {
     pub fn human(&self) -> HumanOut {
-        match &self.0 {
+        match &self.path {
             Some(p) if p.as_os_str() == "-" => HumanOut::Stderr,
+            _ if self.report_on_stdout => HumanOut::Stderr,
             _ => HumanOut::Stdout,
         }
     }
 
     fn open(&self, secrets: Vec<String>) -> Result<Option<EventStream>, Error> {
-        let Some(p) = &self.0 else { return Ok(None) };
+        let Some(p) = &self.path else { return Ok(None) };
         let out: Box<dyn std::io::Write + Send> = if p.as_os_str() == "-" {
             Box::new(std::io::stdout())
         } else {
@@ -316,6 +321,16 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
         Redactor::new(redactions.clone()),
     );
     if let Some(stream) = events.open(redactions)? {
+        let run_id = run_dir.file_name().map(|n| n.to_string_lossy());
+        stream.header(&crate::event_stream::Header {
+            schema: crate::event_stream::SCHEMA,
+            pushfix_version: env!("CARGO_PKG_VERSION"),
+            run_id: run_id.as_deref().unwrap_or(""),
+            run_dir: &run_dir.display().to_string(),
+            playbook: &plan.playbook.name,
+            provider: plan.provider.kind.as_str(),
+            sandbox: destination.sandbox,
+        });
         sinks.push(Arc::new(stream));
     }
     let sinks = Arc::new(sinks);

@@ -4,6 +4,8 @@
 
 mod apply;
 mod campaign;
+mod init;
+mod man;
 mod matrix;
 mod output;
 mod plan;
@@ -66,6 +68,8 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
             output::print(&crate::playbook::schema::playbook_schema_json())?;
             Ok(exit::OK)
         }
+        Command::Init(a) => init::init(a),
+        Command::Man(a) => man::man(a),
         Command::Completions { shell } => {
             let mut text = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "pushfix", &mut text);

@@ -7,7 +7,7 @@ use super::prepare::{
     build, check_max_targets, credential_warnings, history, load, print_warnings,
 };
 use crate::atomic_file::write_json;
-use crate::cli::{OutputFormat, PlanArgs};
+use crate::cli::{PlanArgs, PlanFormat};
 use crate::error::Error;
 use crate::exit;
 use crate::plan as planner;
@@ -33,8 +33,9 @@ pub fn plan(a: PlanArgs) -> Result<i32, Error> {
         write_json(out, &planner::PlanJson::new(&plan))?;
     }
     match a.format {
-        OutputFormat::Text => output::print(&planner::render_text(&plan))?,
-        OutputFormat::Json => output::print_json(&planner::PlanJson::new(&plan))?,
+        PlanFormat::Text => output::print(&planner::render_text(&plan))?,
+        PlanFormat::Json => output::print_json(&planner::PlanJson::new(&plan))?,
+        PlanFormat::Md => output::print(&planner::render_markdown(&plan))?,
     }
     check_max_targets(&plan)?;
     Ok(exit::OK)

@@ -5,11 +5,11 @@ use std::path::Path;
 
 use jiff::Timestamp;
 
-use super::campaign::{Destination, EventsTarget, Launch, launch};
+use super::campaign::{Destination, EventsTarget, Finished, Launch, launch};
 use super::prepare::{Prepared, build, history, load, print_warnings, refuse_unfinished};
 use super::sandbox::{InProcess, clock_offset, parse_faults, seed_from};
 use crate::atomic_file::write_json;
-use crate::cli::RunArgs;
+use crate::cli::{OutputFormat, RunArgs};
 use crate::domain::Rate;
 use crate::error::Error;
 use crate::history::History;
@@ -20,6 +20,22 @@ use crate::provider::{AppCredentials, Secret};
 use crate::sandbox::SandboxConfig;
 
 pub fn run(a: RunArgs) -> Result<i32, Error> {
+    let json = a.format == OutputFormat::Json;
+    if json && a.events.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+        return Err(Error::Usage(
+            "--format json and --events - both want stdout: write the events to a file (--events events.jsonl)"
+                .into(),
+        ));
+    }
+    let finished = campaign(&a)?;
+    if json {
+        print_report(&finished.run_dir)?;
+    }
+    Ok(finished.code)
+}
+
+/// The run as `run` makes it: plan, then launch against the endpoint or the sandbox.
+fn campaign(a: &RunArgs) -> Result<Finished, Error> {
     let started = Timestamp::now();
     let as_of = super::instant("--as-of", a.as_of.as_deref())?;
     let now = as_of.unwrap_or(started);
@@ -30,7 +46,7 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
         print_warnings(&pre.warnings);
         pre.plan.limits.verify |= a.verify;
         super::verify::check_ledger(&pre.plan)?;
-        return run_in_sandbox(&a, pre, as_of);
+        return run_in_sandbox(a, pre, as_of);
     }
     let (base_url, source) = match &a.endpoint {
         Some(e) => (
@@ -78,16 +94,39 @@ pub fn run(a: RunArgs) -> Result<i32, Error> {
         audit_dir: &a.audit_dir,
         run_id: &pre.run_id,
         note: None,
-        events: EventsTarget(a.events.clone()),
+        events: events(a),
         max_runtime: a.schedule.max_runtime.max_runtime,
         verify: a.verify_options,
     })
-    .map(|f| f.code)
+}
+
+fn events(a: &RunArgs) -> EventsTarget {
+    EventsTarget {
+        path: a.events.clone(),
+        report_on_stdout: a.format == OutputFormat::Json,
+    }
+}
+
+/// `run --format json`: the final report, exactly as the run directory's report.json has it
+/// (written by the run's end, so it is the record and not a second rendering of it).
+fn print_report(run_dir: &Path) -> Result<(), Error> {
+    let path = run_dir.join("report.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::Internal(format!(
+            "the run ended but its report cannot be read from `{}`: {}; `pushfix report {} --format json` rebuilds it",
+            path.display(),
+            crate::io_reason(&e),
+            run_dir.display()
+        ))
+    })?;
+    // A closed stdout only stops the printing: the run is over and recorded.
+    super::output::print_after_start(&text);
+    Ok(())
 }
 
 /// `run --sandbox`: the simulator in this process, seeded from the playbook's ledger, with
 /// throwaway credentials and the playbook's rate; what it recorded is saved beside the report.
-fn run_in_sandbox(a: &RunArgs, pre: Prepared, as_of: Option<Timestamp>) -> Result<i32, Error> {
+fn run_in_sandbox(a: &RunArgs, pre: Prepared, as_of: Option<Timestamp>) -> Result<Finished, Error> {
     let pb = &pre.playbook;
     let mut config = SandboxConfig::with_random_credentials();
     config.rate = pb.limits.rate.as_ref().map(|r| sandbox_quota(r.value));
@@ -126,7 +165,7 @@ fn run_in_sandbox(a: &RunArgs, pre: Prepared, as_of: Option<Timestamp>) -> Resul
         audit_dir: &a.audit_dir,
         run_id: &pre.run_id,
         note: Some(note),
-        events: EventsTarget(a.events.clone()),
+        events: events(a),
         max_runtime: a.schedule.max_runtime.max_runtime,
         verify: a.verify_options,
     });
@@ -134,7 +173,7 @@ fn run_in_sandbox(a: &RunArgs, pre: Prepared, as_of: Option<Timestamp>) -> Resul
     // Keep the sandbox's own record of what it received and changed, for comparison.
     let finished = result?;
     write_json(&finished.run_dir.join("sandbox.json"), &record)?;
-    Ok(finished.code)
+    Ok(finished)
 }
 
 /// A rehearsal `--as-of T` against a sandbox started apart: the plan judges windows as of T,

@@ -3,6 +3,7 @@
 
 mod build;
 pub mod exposure;
+mod markdown;
 mod prepare;
 mod preview;
 mod render;
@@ -14,6 +15,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use build::{PlanContext, build, disposition, ledger_queries, provider_quota};
+pub use markdown::render_markdown;
 pub use prepare::{Loaded, PrepareError, Prepared, load, prepare};
 pub use preview::{PlanJson, redacted_headers, target_requests, to_json};
 pub use summary::{render_text, thousands};

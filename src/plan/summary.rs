@@ -183,7 +183,7 @@ const RENDERINGS: usize = 3;
 /// Longest text shown of a rendered title or body.
 const SHOWN: usize = 160;
 
-fn shown(s: &str) -> String {
+pub(super) fn shown(s: &str) -> String {
     let flat = s.replace('\n', "⏎");
     if flat.chars().count() > SHOWN {
         format!("{}…", flat.chars().take(SHOWN).collect::<String>())
@@ -195,27 +195,7 @@ fn shown(s: &str) -> String {
 /// What an override step will send: the rendering of its first target, and of one target per
 /// distinct rendering after it, with how many targets get each.
 fn messages(o: &mut String, s: &super::PlanStep) {
-    let mut seen: Vec<(&RenderedMessage, &str, u64)> = Vec::new();
-    let mut distinct = 0u64;
-    for t in s
-        .targets
-        .iter()
-        .filter(|t| t.disposition == Disposition::Send)
-    {
-        let Some(m) = &t.message else { continue };
-        match seen
-            .iter_mut()
-            .find(|(r, _, _)| r.title == m.title && r.body == m.body)
-        {
-            Some(e) => e.2 += 1,
-            None => {
-                distinct += 1;
-                if seen.len() < RENDERINGS {
-                    seen.push((m, &t.id, 1));
-                }
-            }
-        }
-    }
+    let (seen, distinct) = renderings(s);
     for (m, first, n) in &seen {
         let _ = writeln!(
             o,
@@ -243,6 +223,33 @@ fn messages(o: &mut String, s: &super::PlanStep) {
             thousands(distinct - seen.len() as u64)
         );
     }
+}
+
+/// The distinct renderings a step sends (the first `RENDERINGS`, each with the first target
+/// that gets it and how many do), and how many distinct ones there are in all.
+pub(super) fn renderings(s: &super::PlanStep) -> (Vec<(&RenderedMessage, &str, u64)>, u64) {
+    let mut seen: Vec<(&RenderedMessage, &str, u64)> = Vec::new();
+    let mut distinct = 0u64;
+    for t in s
+        .targets
+        .iter()
+        .filter(|t| t.disposition == Disposition::Send)
+    {
+        let Some(m) = &t.message else { continue };
+        match seen
+            .iter_mut()
+            .find(|(r, _, _)| r.title == m.title && r.body == m.body)
+        {
+            Some(e) => e.2 += 1,
+            None => {
+                distinct += 1;
+                if seen.len() < RENDERINGS {
+                    seen.push((m, &t.id, 1));
+                }
+            }
+        }
+    }
+    (seen, distinct)
 }
 
 /// Who may still see the original after every step, per channel, if every request the plan

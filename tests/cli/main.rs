@@ -3,10 +3,14 @@
 //! target of their own: `tests/invalid_inputs/main.rs`.
 
 mod browser;
+mod deploy;
 mod e2e_sandbox;
 mod events;
 mod faults;
 mod history;
+mod init;
+mod install;
+mod machine_readable;
 mod offline;
 mod resume_apply;
 mod run_getui;
