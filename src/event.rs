@@ -240,6 +240,37 @@ pub enum Event {
     },
 }
 
+/// What a journal's `run_started` says about where the run went: the resuming and verifying
+/// commands need it before anything else.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Started {
+    pub run_id: String,
+    pub app: String,
+    pub base_url: String,
+    pub sandbox: bool,
+}
+
+impl Event {
+    /// The run's start, when this is its `run_started` record.
+    pub fn started(&self) -> Option<Started> {
+        match self {
+            Event::RunStarted {
+                run_id,
+                app,
+                base_url,
+                sandbox,
+                ..
+            } => Some(Started {
+                run_id: run_id.clone(),
+                app: app.clone(),
+                base_url: base_url.clone(),
+                sandbox: *sandbox,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// What a display wants to know besides the journal's records. Not journaled.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "note", rename_all = "snake_case")]

@@ -13,7 +13,7 @@ use super::run::read_credentials;
 use crate::atomic_file::WriteError;
 use crate::cli::ResumeArgs;
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, Started};
 use crate::exec::recovery::{Scanner, recover, trim_torn_tail};
 use crate::journal::{self, Journal};
 use crate::plan;
@@ -45,16 +45,8 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
     let (plan, read) = std::thread::scope(|scope| {
         let plan = scope.spawn(|| read_plan(&plan_path));
         let read = journal::read_each(&journal_path, |e| {
-            if started.is_none()
-                && let Event::RunStarted {
-                    run_id,
-                    app,
-                    base_url,
-                    sandbox,
-                    ..
-                } = &e
-            {
-                started = Some((run_id.clone(), app.clone(), base_url.clone(), *sandbox));
+            if started.is_none() {
+                started = e.started();
             }
             scanner.see(&e);
             report.record(&e);
@@ -72,7 +64,13 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
     // Only now is the journal changed: a torn last line (read_each ignored it) is cut so the
     // resumed run's records start on a line of their own.
     trim_torn_tail(&journal_path).map_err(|e| WriteError::new(&journal_path, e))?;
-    let Some((run_id, app, base_url, sandbox)) = started else {
+    let Some(Started {
+        run_id,
+        app,
+        base_url,
+        sandbox,
+    }) = started
+    else {
         return Err(Error::Usage(format!(
             "nothing was sent from `{}`: its journal has no run_started record (the run stopped before its first request); run the playbook again",
             a.run_dir.display()

@@ -22,7 +22,7 @@ use crate::cli::{OutputFormat, VerifyArgs, VerifyOptions};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::domain::{Disposition, Rate};
 use crate::error::Error;
-use crate::event::{Event, Fanout, Sink, VerifyVerdict};
+use crate::event::{Event, Fanout, Sink, Started, VerifyVerdict};
 use crate::exec::RetrySettings;
 use crate::exec::recovery::trim_torn_tail;
 use crate::exec::signals;
@@ -401,25 +401,23 @@ pub fn verify(a: VerifyArgs) -> Result<i32, Error> {
         .as_deref()
         .map(|r| Rate::parse(r).map_err(|e| Error::Usage(format!("--rate: {e}"))))
         .transpose()?;
-    let plan = read_plan(&plan_path)?;
+    let plan = Arc::new(read_plan(&plan_path)?);
     trim_torn_tail(&journal_path).map_err(|e| WriteError::new(&journal_path, e))?;
     let mut started = None;
-    let mut builder = ReportBuilder::new().with_plan(Arc::new(plan.clone()));
+    let mut builder = ReportBuilder::new().with_plan(plan.clone());
     journal::read_each(&journal_path, |e| {
-        if started.is_none()
-            && let Event::RunStarted {
-                run_id,
-                app,
-                base_url,
-                sandbox,
-                ..
-            } = &e
-        {
-            started = Some((run_id.clone(), app.clone(), base_url.clone(), *sandbox));
+        if started.is_none() {
+            started = e.started();
         }
         builder.record(&e);
     })?;
-    let Some((run_id, app, base_url, sandbox)) = started else {
+    let Some(Started {
+        run_id,
+        app,
+        base_url,
+        sandbox,
+    }) = started
+    else {
         return Err(Error::Usage(format!(
             "`{}`: its journal has no run_started record: nothing was sent, so nothing can be verified",
             a.run_dir.display()
