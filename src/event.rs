@@ -320,6 +320,12 @@ pub trait Sink: Send + Sync {
     /// it (the request an intent announces) must not happen.
     fn event(&self, event: &Event) -> Result<(), SinkError>;
 
+    /// A record with its JSON (as `serde_json::to_string` writes it), for a sink that writes
+    /// the text: [`Fanout`] serializes each record once to check it for secrets.
+    fn event_json(&self, event: &Event, _json: &str) -> Result<(), SinkError> {
+        self.event(event)
+    }
+
     fn note(&self, _note: &Note) {}
 
     /// Push what was kept to disk (step boundaries, the end).
@@ -352,6 +358,16 @@ impl Fanout {
 
 impl Sink for Fanout {
     fn event(&self, event: &Event) -> Result<(), SinkError> {
+        // The record's text holds every string of it, JSON-escaped, and the redactor knows
+        // each secret's forms escaped: a record whose text holds none (nearly all) goes on as
+        // it is, with its text for the journal; only one that may is scrubbed value by value.
+        let json = serde_json::to_string(event).unwrap_or_default();
+        if !self.redact.may_hold_in_json(&json) {
+            for s in &self.sinks {
+                s.event_json(event, &json)?;
+            }
+            return Ok(());
+        }
         let clean = self.redact.scrub_value(event);
         let event = clean.as_ref().unwrap_or(event);
         for s in &self.sinks {

@@ -143,9 +143,12 @@ impl Journal {
     /// are queued for the next write. An error is also remembered (see `error`); a request
     /// whose intent cannot be written is not sent.
     pub fn append(&self, event: &Event) -> Result<(), String> {
-        let mut line = self
-            .redact
-            .scrub(serde_json::to_string(event).unwrap_or_default());
+        self.append_json(event, serde_json::to_string(event).unwrap_or_default())
+    }
+
+    /// [`Journal::append`] of `event` serialized as `json`.
+    pub fn append_json(&self, event: &Event, json: String) -> Result<(), String> {
+        let mut line = self.redact.scrub(json);
         line.push('\n');
         let mut inner = self.shared.lock();
         if let Some(e) = &inner.failed {
@@ -189,6 +192,10 @@ impl Drop for Journal {
 impl Sink for Journal {
     fn event(&self, event: &Event) -> Result<(), SinkError> {
         self.append(event).map_err(SinkError)
+    }
+
+    fn event_json(&self, event: &Event, json: &str) -> Result<(), SinkError> {
+        self.append_json(event, json.to_string()).map_err(SinkError)
     }
 
     fn flush(&self) {

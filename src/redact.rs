@@ -64,6 +64,9 @@ pub struct Redactor {
     all: Vec<String>,
     /// The forms scrubbed on text, longest first (at least MIN_TEXT characters).
     forms: Vec<String>,
+    /// Each of `all` as it appears inside a JSON string (escaped): what a record's text holds
+    /// when one of its strings holds a secret.
+    in_json: Vec<String>,
 }
 
 /// `s` as it may come back in an echo: itself, with `/` escaped as JSON allows (`\/`), its
@@ -109,7 +112,27 @@ impl Redactor {
             .filter(|f| f.chars().count() >= MIN_TEXT)
             .cloned()
             .collect();
-        Redactor { all, forms }
+        let mut in_json: Vec<String> = Vec::new();
+        for f in &all {
+            let escaped = serde_json::to_string(f).unwrap_or_default();
+            // Without its quotes (serde_json always writes them: at least two bytes).
+            let escaped = escaped[1..escaped.len() - 1].to_string();
+            if !in_json.contains(&escaped) {
+                in_json.push(escaped);
+            }
+        }
+        Redactor {
+            all,
+            forms,
+            in_json,
+        }
+    }
+
+    /// Whether the JSON text `json` may hold a secret in one of its strings or keys (`false`:
+    /// none of its strings holds one, so [`Redactor::scrub_value`] would find nothing; JSON
+    /// escapes character by character, so a string holding a secret's form holds its escape).
+    pub fn may_hold_in_json(&self, json: &str) -> bool {
+        self.in_json.iter().any(|f| json.contains(f.as_str()))
     }
 
     /// Whether there is anything to scrub.
@@ -233,6 +256,28 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast path of the record scrub: a record whose JSON shows no secret's escaped form
+    /// holds none; one that holds any form of a secret in a string or a key always shows it.
+    #[test]
+    fn a_record_holding_any_form_of_a_secret_shows_it_in_its_json() {
+        let secret = "p/a\"ss\\w0rd%";
+        let r = Redactor::new(vec![secret.to_string()]);
+        for form in forms_of(secret) {
+            for v in [
+                serde_json::json!({ "message": format!("echo: {form}!") }),
+                serde_json::json!({ "facts": { format!("k{form}"): 1 } }),
+            ] {
+                let json = serde_json::to_string(&v).unwrap();
+                assert!(r.may_hold_in_json(&json), "{form:?} in {json}");
+                let mut v = v;
+                assert!(r.scrub_json(&mut v, &[]), "{form:?}");
+            }
+        }
+        let clean =
+            serde_json::to_string(&serde_json::json!({ "message": "nothing here" })).unwrap();
+        assert!(!r.may_hold_in_json(&clean));
+    }
 
     #[test]
     fn text_layer_scrubs_plain_and_json_escaped_forms_but_not_short_strings() {
