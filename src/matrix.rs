@@ -71,6 +71,10 @@ pub struct ActionRule {
     pub needs: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub scheduled: bool,
+    /// Only for tasks already dispatched: a scheduled task still pending has nothing to act on
+    /// yet (TIMPush revokes a pushed TaskId; a pending one is cancelled instead).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dispatched: bool,
     #[serde(default)]
     pub notes: BTreeMap<String, String>,
     pub source: String,
@@ -384,6 +388,18 @@ impl ProviderMatrix {
             }
         }
 
+        if rule.dispatched
+            && let Some(Scheduled::At(t)) = facts.scheduled(SCHEDULED)
+            && t > now
+        {
+            a.verdict = Verdict::Unsupported;
+            a.reason = Some(format!(
+                "scheduled for {t} and not dispatched yet: there is nothing to {action} (use cancel_scheduled for a pending task)"
+            ));
+            a.impossible = true;
+            return a;
+        }
+
         // Past the action's window: expired, or — when the window limits some platforms
         // only — those platforms' channels are not reached.
         let mut expired = None;
@@ -602,6 +618,9 @@ pub fn render_text(m: &Matrix, only: Option<ProviderKind>) -> String {
             }
             if rule.scheduled {
                 let _ = writeln!(out, "    only tasks not yet dispatched");
+            }
+            if rule.dispatched {
+                let _ = writeln!(out, "    only tasks already dispatched");
             }
             if let Some(o) = &rule.offline {
                 let _ = writeln!(out, "    warning: {o}");

@@ -286,3 +286,41 @@ fn a_second_correction_of_a_task_is_refused_at_plan_time() {
         .run();
     any.assert_calls(0);
 }
+
+/// A scheduled task still pending has no push TaskId to revoke: the plan says so and
+/// nothing is sent for it (cancel_scheduled is the way).
+#[test]
+fn a_stop_or_override_of_a_pending_scheduled_task_is_planned_unsupported() {
+    let server = MockServer::start();
+    let any = server.mock(|when, then| {
+        when.method(POST);
+        then.status(200).body(OK);
+    });
+    // After the tests' fixed clock (support: 2026-11-21T04:00:00Z).
+    let pending = r#"{"task_id":"sched-7","scheduled":"2026-11-22T09:00:00Z","sched_task_id":7,"platforms":["android"],"tags":["bf"],"title":"Sale","body":"70% off","audience_type":"all"}"#.to_string();
+    for action in ["stop", "override"] {
+        let message = if action == "override" {
+            "\n    message: { body: Sorry }"
+        } else {
+            ""
+        };
+        let steps = format!(
+            "  - name: halt\n    action: {action}\n    select: {{ where: {{ tags_any: [bf] }} }}{message}\n"
+        );
+        let dir = campaign(
+            &format!("timpush-pending-{action}"),
+            &server,
+            &steps,
+            &[rec("t1", "tag", ""), pending.clone()],
+        );
+        Test::in_dir(&dir)
+            .timpush_credentials()
+            .args(["plan", "pb.yaml"])
+            .status(0)
+            .stdout_contains(format!(
+                "sched-7 [skip]: scheduled for 2026-11-22T09:00:00Z and not dispatched yet: there is nothing to {action} (use cancel_scheduled for a pending task)"
+            ))
+            .run();
+    }
+    any.assert_calls(0);
+}
