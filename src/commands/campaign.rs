@@ -219,7 +219,7 @@ pub fn launch(l: Launch<'_>) -> Result<Finished, Error> {
         max_runtime,
         budget: BudgetSoFar::default(),
         verify,
-        verifies: crate::verify::requested(&plan),
+        full_plan: plan.clone(),
     })?;
     Ok(Finished { code, run_dir })
 }
@@ -258,9 +258,9 @@ pub struct Drive<'a> {
     pub budget: BudgetSoFar,
     /// How the run verifies once its campaign is done, when its plan asks.
     pub verify: VerifyOptions,
-    /// Whether the run's full plan asks to verify: a resume drives a plan reduced to the
-    /// steps with something left to send, which may no longer show it.
-    pub verifies: bool,
+    /// The run's full plan (the same as `plan` for a new run): a resume drives a plan reduced
+    /// to what is left to send, and verification covers every step of the run.
+    pub full_plan: Arc<Plan>,
 }
 
 /// The run's clock: the wall clock against a provider; against a loopback endpoint (a sandbox,
@@ -300,7 +300,7 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
         max_runtime,
         budget,
         verify,
-        verifies,
+        full_plan,
     } = d;
     let redactions = auth.redactions();
     let timeout = Duration::from_millis(plan.limits.timeout_ms);
@@ -379,7 +379,7 @@ pub fn drive(d: Drive<'_>) -> Result<i32, Error> {
             stop.clone(),
             verify,
             &runtime,
-            verifies,
+            &full_plan,
         ) {
             Ok(v) => v,
             Err(e) => {

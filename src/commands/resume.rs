@@ -175,6 +175,6 @@ pub fn resume(a: ResumeArgs) -> Result<i32, Error> {
         max_runtime: a.max_runtime.max_runtime,
         budget,
         verify: a.verify_options,
-        verifies: crate::verify::requested(&plan),
+        full_plan: plan.clone(),
     })
 }

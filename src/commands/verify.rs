@@ -359,14 +359,12 @@ pub(super) fn after_campaign(
     stop: Arc<Stop>,
     options: VerifyOptions,
     runtime: &tokio::runtime::Runtime,
-    verifies: bool,
+    plan: &Plan,
 ) -> Result<Option<PassOutcome>, Error> {
-    // Only a run whose plan asks to verify reads its full plan back.
-    if !verifies {
+    if !verify::requested(plan) {
         return Ok(None);
     }
-    let plan = read_plan(&run_dir.join("plan.json"))?;
-    let Some(p) = pending(run_dir, &plan, None, false)? else {
+    let Some(p) = pending(run_dir, plan, None, false)? else {
         eprintln!(
             "{} cannot be asked whether corrections took effect: nothing verified",
             plan.provider.provider().display_name()
@@ -376,7 +374,7 @@ pub(super) fn after_campaign(
     execute(
         p,
         Run {
-            plan: &plan,
+            plan,
             base_url: &destination.base_url,
             credentials: &destination.credentials,
             sink,
