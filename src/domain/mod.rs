@@ -25,5 +25,5 @@ pub use msg_id::MsgId;
 pub use platform::Platform;
 pub use provider_kind::ProviderKind;
 pub use rate::Rate;
-pub use time::{Reason as TimestampReason, TimestampError, parse_timestamp};
+pub use time::{Reason as TimestampReason, TimestampError, parse_instant, parse_timestamp};
 pub use verdict::{Disposition, NotCorrectedPolicy, UnsupportedPolicy, Verdict};

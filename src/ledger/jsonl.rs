@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read};
 
-use jiff::Timestamp;
 use serde::de;
 use serde_json::{Map, Value};
 
@@ -183,12 +182,12 @@ impl ScanCtx<'_> {
             }
         };
         self.scan.records_read += 1;
-        if !self.seen.insert(id.clone()) {
+        if !self.seen.note(&id) {
             self.scan.duplicates += 1;
             return;
         }
         let sent_at = match (&probe.sent_at, self.needs_time) {
-            (Some(s), true) => match s.parse::<Timestamp>() {
+            (Some(s), true) => match crate::domain::parse_instant(s) {
                 Ok(t) => Some(t),
                 Err(_) => {
                     let (col, width) = find_field(text, "sent_at");
@@ -235,19 +234,31 @@ impl ScanCtx<'_> {
             .map(|c| c.as_ref())
             .collect();
         let mut wanted = false;
+        let mut hits = std::mem::take(&mut self.hits);
+        hits.clear();
         for (i, q) in self.steps.iter().enumerate() {
             let by_id = q.ids.contains(&id);
             let by_filter = q.schedules == is_schedule
                 && q.filter
                     .is_some_and(|f| matches(f, q.range, sent_at, &tags, &platforms));
             if by_filter {
-                self.scan.matches[i].push(id.clone());
+                hits.push(i);
             }
             wanted |= by_id || by_filter;
         }
-        if !wanted {
+        // A repeat of a record kept already: the first one is used (it is counted with the
+        // other repeats at the end).
+        let repeat = wanted && self.scan.records.contains_key(&id);
+        if wanted && !repeat {
+            for &i in &hits {
+                self.scan.matches[i].push(id.clone());
+            }
+        }
+        self.hits = hits;
+        if !wanted || repeat {
             return;
         }
+        self.seen.kept(&id);
         let map: Map<String, Value> = match serde_json::from_str(text) {
             Ok(m) => m,
             Err(e) => {

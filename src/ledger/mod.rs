@@ -6,7 +6,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,7 +13,9 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::domain::ChannelMap;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
+
+use hashing::LedgerReader;
 
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::domain::{Facts, MsgId, Platform};
@@ -23,6 +24,7 @@ use crate::provider::{self, Provider};
 
 mod csv;
 mod filter;
+mod hashing;
 mod jsonl;
 mod locate;
 mod probe;
@@ -150,10 +152,7 @@ pub fn scan(
             return Err(diags);
         }
     };
-    let mut reader = HashingReader {
-        inner: file,
-        hasher: Sha256::new(),
-    };
+    let mut reader = LedgerReader::open(file);
     let mut ctx = ScanCtx {
         path,
         provider,
@@ -169,7 +168,8 @@ pub fn scan(
             ..Scan::default()
         },
         diags,
-        seen: HashSet::new(),
+        seen: SeenIds::default(),
+        hits: Vec::new(),
     };
     match format {
         Format::JsonLines => ctx.read_jsonl(&mut reader),
@@ -178,9 +178,10 @@ pub fn scan(
     if ctx.diags.has_errors() {
         return Err(ctx.diags);
     }
+    ctx.resolve_repeats();
     // Hash whatever the parser did not consume (nothing, normally).
     let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    ctx.scan.sha256 = hex::encode(reader.hasher.finalize());
+    ctx.scan.sha256 = hex::encode(reader.finish().finalize());
     if ctx.scan.records_read == 0 {
         ctx.diags.push(
             Diagnostic::warning(format!(
@@ -203,19 +204,6 @@ pub fn scan(
     Ok(ctx.scan)
 }
 
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 struct ScanCtx<'a> {
     path: &'a Path,
     provider: &'static dyn Provider,
@@ -229,10 +217,70 @@ struct ScanCtx<'a> {
     scan: Scan,
     diags: Diagnostics,
     /// Ids seen so far (to count duplicates without keeping unselected records).
-    seen: HashSet<MsgId>,
+    seen: SeenIds,
+    /// The steps a record matched (reused from record to record).
+    hits: Vec<usize>,
+}
+
+/// The ids of a ledger read so far. Numeric ids (JPush's, TPNS's) are kept in ledger order
+/// and their repeats found once at the end, in one sort: a set probed record by record (between
+/// two records' parsing, each probe a cache and TLB miss of its own) was a sixth of planning a
+/// million-record ledger, and a million `MsgId`s in a set were 64 MB; the list is 8 MB.
+#[derive(Default)]
+struct SeenIds {
+    nums: Vec<u64>,
+    texts: rustc_hash::FxHashSet<String>,
+    /// The kept (selected) numeric ids, with their place in `nums`: an earlier record of the
+    /// same id, not selected, wins over them at the end.
+    kept_at: rustc_hash::FxHashMap<u64, usize>,
+}
+
+impl SeenIds {
+    /// Note a record's id. False when it repeats a text id seen before (numeric repeats are
+    /// found by [`ScanCtx::resolve_repeats`]).
+    fn note(&mut self, id: &MsgId) -> bool {
+        match id {
+            MsgId::Num(n) => {
+                self.nums.push(*n);
+                true
+            }
+            MsgId::Text(t) => !self.texts.contains(t.as_str()) && self.texts.insert(t.clone()),
+        }
+    }
+
+    /// The record just noted is kept for a step.
+    fn kept(&mut self, id: &MsgId) {
+        if let MsgId::Num(n) = id {
+            self.kept_at.insert(*n, self.nums.len() - 1);
+        }
+    }
 }
 
 impl<'a> ScanCtx<'a> {
+    /// The first record of each id is the one used: a kept record whose id an earlier record
+    /// (not kept) already had is dropped; repeats are counted.
+    fn resolve_repeats(&mut self) {
+        let seen = &mut self.seen;
+        if !seen.kept_at.is_empty() {
+            let mut dropped = rustc_hash::FxHashSet::default();
+            for (i, n) in seen.nums.iter().enumerate() {
+                if seen.kept_at.get(n).is_some_and(|&at| i < at) {
+                    dropped.insert(*n);
+                }
+            }
+            if !dropped.is_empty() {
+                let gone = |id: &MsgId| matches!(id, MsgId::Num(n) if dropped.contains(n));
+                self.scan.records.retain(|id, _| !gone(id));
+                for m in &mut self.scan.matches {
+                    m.retain(|id| !gone(id));
+                }
+            }
+        }
+        seen.nums.sort_unstable();
+        self.scan.duplicates += seen.nums.windows(2).filter(|w| w[0] == w[1]).count() as u64;
+        seen.nums = Vec::new();
+    }
+
     fn id_field(&self) -> &'static str {
         self.provider.id_field()
     }
@@ -354,6 +402,56 @@ mod tests {
             "no step renders templates: no whole record kept"
         );
         assert_eq!(s.sha256.len(), 64);
+    }
+
+    /// The first record of an id is the one used, whether or not a step keeps it; every
+    /// later one is counted as a repeat and selects nothing.
+    #[test]
+    fn the_first_record_of_an_id_wins() {
+        let m = Matrix::builtin().unwrap();
+        let rec = |id: u64, tag: &str| format!("{{\"msg_id\":\"{id}\",\"tags\":[\"{tag}\"]}}");
+        let text = [
+            rec(1, "other"), // 1: not kept, so its repeat (3) is not kept either
+            rec(2, "x"),     // 2: kept
+            rec(1, "x"),
+            rec(2, "x"), // a repeat of a kept record
+            rec(4, "x"),
+            rec(2, "other"),
+            rec(5, "x"),
+            rec(6, "other"), // not kept by any step: its repeat is not kept either
+            rec(6, "x"),
+        ]
+        .join("\n");
+        let p = write("r.jsonl", &text);
+        let f = filter_tag("x");
+        let ids: HashSet<MsgId> = [MsgId::Num(1)].into_iter().collect();
+        let s = scan(
+            &p,
+            provider::find("jpush").unwrap(),
+            m.provider(ProviderKind::new("jpush")),
+            &[
+                StepQuery {
+                    filter: Some(&f),
+                    ..Default::default()
+                },
+                StepQuery {
+                    ids,
+                    ..Default::default()
+                },
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.records_read, 9);
+        assert_eq!(s.duplicates, 4);
+        let nums = |v: &[MsgId]| v.to_vec();
+        assert_eq!(
+            nums(&s.matches[0]),
+            vec![MsgId::Num(2), MsgId::Num(4), MsgId::Num(5)]
+        );
+        // Record 1's first line is kept for the step naming it, as that line says.
+        assert_eq!(s.records[&MsgId::Num(1)].line, 1);
+        assert_eq!(s.records[&MsgId::Num(2)].line, 2);
+        assert_eq!(s.records.len(), 4);
     }
 
     #[test]

@@ -31,7 +31,7 @@ impl ScanCtx<'_> {
         };
         let sent_at = match str_field("sent_at")? {
             None => None,
-            Some(s) => Some(s.parse::<Timestamp>().map_err(|_| {
+            Some(s) => Some(crate::domain::parse_instant(&s).map_err(|_| {
                 (
                     "sent_at",
                     format!("`sent_at` is not a timestamp with an offset: `{s}`"),
