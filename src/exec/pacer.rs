@@ -91,34 +91,54 @@ pub struct Dispatch {
 /// Recent answer latencies (from the pacer's dispatch instant to the answer).
 #[derive(Default)]
 struct Latency {
-    samples: VecDeque<Duration>,
+    /// How many samples were recorded, ever (the window is the last LATENCY_SAMPLES).
+    count: u64,
+    /// The window's minimum and maximum in O(1) per sample: candidates as (sample number,
+    /// latency), increasing (`lows`) or decreasing (`highs`) in latency; the front is the
+    /// extreme. A fold over the whole window on every answer was a sixtieth of a run's CPU.
+    lows: VecDeque<(u64, Duration)>,
+    highs: VecDeque<(u64, Duration)>,
     max_seen: Duration,
-    /// The fastest of `samples`, and the slack, as of the last sample.
+    /// The fastest of the window, and the slack, as of the last sample.
     fastest: Duration,
     slack: Option<Duration>,
 }
 
 impl Latency {
     fn record(&mut self, d: Duration) {
-        if self.samples.len() == LATENCY_SAMPLES {
-            self.samples.pop_front();
+        let n = self.count;
+        self.count += 1;
+        while self.lows.back().is_some_and(|&(_, l)| l >= d) {
+            self.lows.pop_back();
         }
-        self.samples.push_back(d);
+        self.lows.push_back((n, d));
+        while self.highs.back().is_some_and(|&(_, h)| h <= d) {
+            self.highs.pop_back();
+        }
+        self.highs.push_back((n, d));
+        // Out of the window: samples older than the last LATENCY_SAMPLES.
+        let oldest = self.count.saturating_sub(LATENCY_SAMPLES as u64);
+        while self.lows.front().is_some_and(|&(i, _)| i < oldest) {
+            self.lows.pop_front();
+        }
+        while self.highs.front().is_some_and(|&(i, _)| i < oldest) {
+            self.highs.pop_front();
+        }
         self.max_seen = self.max_seen.max(d);
-        let (lo, hi) = self
-            .samples
-            .iter()
-            .fold((Duration::MAX, Duration::ZERO), |(lo, hi), s| {
-                (lo.min(*s), hi.max(*s))
-            });
+        let (lo, hi) = (self.lows[0].1, self.highs[0].1);
         self.fastest = lo;
-        let spread = if self.samples.len() < MIN_SAMPLES {
+        let spread = if self.len() < MIN_SAMPLES {
             // A one-way trip takes less than its round trip: a bound that needs no statistics.
             self.max_seen
         } else {
             hi - lo
         };
         self.slack = Some(spread + TICK);
+    }
+
+    /// Samples in the window.
+    fn len(&self) -> usize {
+        self.count.min(LATENCY_SAMPLES as u64) as usize
     }
 
     /// The spread of recent latencies (before any answer, [`INITIAL_SLACK`]).
@@ -130,7 +150,7 @@ impl Latency {
     /// reached the provider; None: its answer is not in (yet), so the spread of recent ones.
     fn excess(&self, latency: Option<Duration>) -> Duration {
         match latency {
-            Some(l) if self.samples.len() >= MIN_SAMPLES => l.saturating_sub(self.fastest) + TICK,
+            Some(l) if self.len() >= MIN_SAMPLES => l.saturating_sub(self.fastest) + TICK,
             Some(l) => l + TICK,
             None => self.slack(),
         }
@@ -324,6 +344,34 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+
+    /// The running minimum and maximum are those of the last LATENCY_SAMPLES samples.
+    #[test]
+    fn latency_window_extremes_are_the_windows() {
+        let mut l = Latency::default();
+        let mut all = Vec::new();
+        let mut x = 7u64;
+        for i in 0..3000u64 {
+            // Rising, falling and jumping runs, so that extremes enter and leave the window.
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let ms = match (i / 400) % 3 {
+                0 => i % 400,
+                1 => 400 - i % 400,
+                _ => (x >> 33) % 1000,
+            };
+            let d = Duration::from_micros(ms * 100 + 1);
+            all.push(d);
+            l.record(d);
+            let window = &all[all.len().saturating_sub(LATENCY_SAMPLES)..];
+            let (lo, hi) = (*window.iter().min().unwrap(), *window.iter().max().unwrap());
+            assert_eq!(l.fastest, lo, "sample {i}");
+            if window.len() >= MIN_SAMPLES {
+                assert_eq!(l.slack(), hi - lo + TICK, "sample {i}");
+            }
+        }
+    }
 
     async fn dispatch_times(pacer: Arc<Pacer>, n: usize, workers: usize) -> Vec<Duration> {
         let start = Instant::now();
