@@ -321,8 +321,10 @@ pub trait Sink: Send + Sync {
     fn event(&self, event: &Event) -> Result<(), SinkError>;
 
     /// A record with its JSON (as `serde_json::to_string` writes it), for a sink that writes
-    /// the text: [`Fanout`] serializes each record once to check it for secrets.
-    fn event_json(&self, event: &Event, _json: &str) -> Result<(), SinkError> {
+    /// the text: [`Fanout`] serializes each record once to check it for secrets. `clean_of`:
+    /// the fingerprint of the redactor that found the text clean ([`Redactor::clean_json`]);
+    /// a sink scrubbing the same secrets need not look again.
+    fn event_json(&self, event: &Event, _json: &str, _clean_of: u64) -> Result<(), SinkError> {
         self.event(event)
     }
 
@@ -362,9 +364,10 @@ impl Sink for Fanout {
         // each secret's forms escaped: a record whose text holds none (nearly all) goes on as
         // it is, with its text for the journal; only one that may is scrubbed value by value.
         let json = serde_json::to_string(event).unwrap_or_default();
-        if !self.redact.may_hold_in_json(&json) {
+        if self.redact.clean_json(&json) {
+            let clean_of = self.redact.fingerprint();
             for s in &self.sinks {
-                s.event_json(event, &json)?;
+                s.event_json(event, &json, clean_of)?;
             }
             return Ok(());
         }

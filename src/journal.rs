@@ -148,13 +148,18 @@ impl Journal {
 
     /// [`Journal::append`] of `event` serialized as `json`.
     pub fn append_json(&self, event: &Event, json: String) -> Result<(), String> {
-        let mut line = self.redact.scrub(json);
-        line.push('\n');
+        let line = self.redact.scrub(json);
+        self.queue(event, &line)
+    }
+
+    /// Queue `line` (scrubbed) and write it now if `event` must be.
+    fn queue(&self, event: &Event, line: &str) -> Result<(), String> {
         let mut inner = self.shared.lock();
         if let Some(e) = &inner.failed {
             return Err(e.clone());
         }
         inner.queued.extend_from_slice(line.as_bytes());
+        inner.queued.push(b'\n');
         if written_at_once(event) || inner.queued.len() >= MAX_QUEUED {
             inner.write_queued()?;
         }
@@ -194,7 +199,11 @@ impl Sink for Journal {
         self.append(event).map_err(SinkError)
     }
 
-    fn event_json(&self, event: &Event, json: &str) -> Result<(), SinkError> {
+    fn event_json(&self, event: &Event, json: &str, clean_of: u64) -> Result<(), SinkError> {
+        if clean_of == self.redact.fingerprint() {
+            // Found clean of these very secrets, in both layers, by the fan-out.
+            return self.queue(event, json).map_err(SinkError);
+        }
         self.append_json(event, json.to_string()).map_err(SinkError)
     }
 

@@ -71,6 +71,11 @@ pub struct Redactor {
     /// Finders for `all` and `forms`: whether a text holds any of them, in one pass.
     all_matcher: Matcher,
     forms_matcher: Matcher,
+    /// `in_json` and `forms` together: a record's JSON that holds none is clean for both
+    /// layers ([`Redactor::clean_json`]).
+    checked: Matcher,
+    /// Which secrets this redactor scrubs (see [`Redactor::fingerprint`]).
+    fingerprint: u64,
 }
 
 /// Whether a text holds any of a set of strings: one automaton, built once, looked for in one
@@ -145,10 +150,22 @@ impl Redactor {
                 in_json.push(escaped);
             }
         }
+        let mut checked = in_json.clone();
+        checked.extend(forms.iter().filter(|f| !in_json.contains(f)).cloned());
+        let fingerprint = {
+            use std::hash::{Hash, Hasher};
+            let mut sorted = all.clone();
+            sorted.sort();
+            let mut h = rustc_hash::FxHasher::default();
+            sorted.hash(&mut h);
+            h.finish()
+        };
         Redactor {
             all_matcher: Matcher::new(&all),
             forms_matcher: Matcher::new(&forms),
             in_json: Matcher::new(&in_json),
+            checked: Matcher::new(&checked),
+            fingerprint,
             all,
             forms,
         }
@@ -159,6 +176,19 @@ impl Redactor {
     /// escapes character by character, so a string holding a secret's form holds its escape).
     pub fn may_hold_in_json(&self, json: &str) -> bool {
         self.in_json.is_match(json)
+    }
+
+    /// Whether the JSON text `json` is clean for both layers: none of its strings or keys holds
+    /// a secret (as [`Redactor::may_hold_in_json`]) and [`Redactor::scrub`] would change nothing
+    /// in its text. One pass.
+    pub fn clean_json(&self, json: &str) -> bool {
+        !self.checked.is_match(json)
+    }
+
+    /// The secrets this redactor scrubs, as a number: a sink holding a redactor of the same
+    /// fingerprint need not scrub a text another one found clean.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     /// Whether there is anything to scrub.
@@ -314,6 +344,27 @@ mod tests {
         let clean =
             serde_json::to_string(&serde_json::json!({ "message": "nothing here" })).unwrap();
         assert!(!r.may_hold_in_json(&clean));
+    }
+
+    /// A JSON text found clean holds no secret for either layer; fingerprints name the
+    /// secrets, whatever their order.
+    #[test]
+    fn clean_json_covers_both_layers_and_fingerprints_name_the_secrets() {
+        let r = Redactor::new(vec!["s3cret/value".into(), "ab\"cdefgh".into()]);
+        assert!(r.clean_json(r#"{"x":"nothing here"}"#));
+        assert!(!r.clean_json(r#"{"x":"s3cret\/value"}"#), "escaped form");
+        assert!(!r.clean_json(r#"{"x":"s3cret/value"}"#));
+        // The raw form of a secret with a quote, across the JSON's structure: no string holds
+        // it, but the text layer would scrub it, so the text is not clean.
+        let text = r#"{"x":"ab"cdefgh"}"#;
+        assert_ne!(r.scrub(text.to_string()), text);
+        assert!(!r.clean_json(text));
+        let same = Redactor::new(vec!["ab\"cdefgh".into(), "s3cret/value".into()]);
+        assert_eq!(r.fingerprint(), same.fingerprint());
+        assert_ne!(
+            r.fingerprint(),
+            Redactor::new(vec!["s3cret/value".into()]).fingerprint()
+        );
     }
 
     #[test]
