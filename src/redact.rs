@@ -89,8 +89,16 @@ impl Matcher {
         if patterns.is_empty() {
             return Matcher(None);
         }
+        // Leftmost-first: whether a text holds any pattern does not depend on which match is
+        // reported, and only this kind may use the SIMD (Teddy) searcher: ~25 ns for a record
+        // instead of ~400 (the standard kind goes byte by byte after a prefilter).
         // Built from at most a few dozen short strings: it cannot fail (no size limit near).
-        Matcher(AhoCorasick::new(patterns).ok())
+        Matcher(
+            AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .build(patterns)
+                .ok(),
+        )
     }
 
     fn is_match(&self, text: &str) -> bool {
