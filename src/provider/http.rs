@@ -4,6 +4,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls_platform_verifier::ConfigVerifierExt as _;
+
 use super::answer::{Answer, RateHeaders};
 use super::auth::Auth;
 use super::request::RequestSpec;
@@ -35,12 +42,15 @@ pub trait Transport: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Answer, TransportError>> + Send;
 }
 
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
 /// HTTPS (rustls) to a provider's base URL, authenticating every request.
 pub struct HttpTransport {
-    client: reqwest::Client,
-    /// The provider's base URL, parsed once: each request sets only its path and query (a
-    /// whole URL parse per request, host and IDNA included, was a few percent of the CPU).
-    base: reqwest::Url,
+    client: Client<Connector, Full<Bytes>>,
+    /// The provider's base URL, parsed once: each request sets only its path and query.
+    base: url::Url,
+    /// Each request's whole time, answer included.
+    timeout: Duration,
     auth: Box<dyn Auth>,
     /// The auth's fixed secrets (`Auth::redactions`).
     secrets: Vec<String>,
@@ -67,22 +77,37 @@ const MAX_BODY: usize = 1 << 20;
 
 impl HttpTransport {
     pub fn new(base_url: &str, auth: Box<dyn Auth>, timeout: Duration) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5).min(timeout))
-            .timeout(timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .user_agent(concat!("pushfix/", env!("CARGO_PKG_VERSION")))
-            // Never follow a redirect: it would resend the request, credentials included,
-            // somewhere the playbook did not name.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
-        let secrets = auth.redactions();
-        let base = reqwest::Url::parse(base_url.trim_end_matches('/'))
+        // No redirect is ever followed (hyper's client follows none): it would resend the
+        // request, credentials included, somewhere the playbook did not name.
+        let base = url::Url::parse(base_url.trim_end_matches('/'))
             .map_err(|e| format!("not a URL: {base_url}: {e}"))?;
+        // The platform's certificates, for HTTPS; a plain-HTTP endpoint (the sandbox) never
+        // depends on the machine having them.
+        let tls = match base.scheme() {
+            "https" => rustls::ClientConfig::with_platform_verifier()
+                .map_err(|e| format!("cannot start TLS: {e}"))?,
+            _ => rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+        };
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_secs(5).min(timeout)));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        let secrets = auth.redactions();
         Ok(HttpTransport {
             client,
             base,
+            timeout,
             auth,
             secrets,
             recent: std::sync::Mutex::new(Recent::default()),
@@ -135,12 +160,14 @@ impl Transport for HttpTransport {
                 pairs.append_pair(k, v);
             }
         }
-        let method = reqwest::Method::from_bytes(spec.method.as_bytes())
+        let method = http::Method::from_bytes(spec.method.as_bytes())
             .map_err(|e| TransportError::NotSent(e.to_string()))?;
-        let mut req = self
-            .client
-            .request(method, url)
-            .header("Content-Type", "application/json");
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(url.as_str())
+            .header(http::header::USER_AGENT, USER_AGENT)
+            .header(http::header::ACCEPT, "*/*")
+            .header(http::header::CONTENT_TYPE, "application/json");
         // Serialize once: a signature covers exactly these bytes, and exactly these bytes are
         // sent.
         let body = match &spec.body {
@@ -163,26 +190,39 @@ impl Transport for HttpTransport {
             }
             req = req.header(name, value);
         }
-        if let Some(b) = body {
-            req = req.body(b);
-        }
+        let req = req
+            .body(Full::new(body.map(Bytes::from).unwrap_or_default()))
+            // A header value the builder refuses (a control character): nothing was sent.
+            // The message names no value, so no credential can leak through it.
+            .map_err(|_| TransportError::NotSent("not a valid request".into()))?;
         let redactor = self.redactor_for(&sent_secrets);
-        let resp = req.send().await.map_err(classify_error)?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers();
-        let rate = RateHeaders::from_headers(|name| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(String::from)
-        });
-        let mut body = Vec::new();
-        let mut resp = resp;
-        while let Some(chunk) = resp.chunk().await.map_err(classify_error)? {
-            if body.len() < MAX_BODY {
-                body.extend_from_slice(&chunk);
+        let exchange = async {
+            let resp = self.client.request(req).await.map_err(classify_error)?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers();
+            let rate = RateHeaders::from_headers(|name| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(String::from)
+            });
+            let mut body = Vec::new();
+            let mut incoming = resp.into_body();
+            while let Some(frame) = incoming.frame().await {
+                let frame = frame.map_err(|e| {
+                    TransportError::Lost(with_sources("the answer was cut off", &e))
+                })?;
+                if let Ok(chunk) = frame.into_data()
+                    && body.len() < MAX_BODY
+                {
+                    body.extend_from_slice(&chunk);
+                }
             }
-        }
+            Ok((status, rate, body))
+        };
+        let (status, rate, body) = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| TransportError::Lost("timed out waiting for the answer".into()))??;
         // Scrubbed before anything reads it: a provider that echoes the Authorization header
         // or the Sign in an error cannot get either into the journal, the reports or stdout.
         let body = redactor.scrub_body(&body).unwrap_or(body);
@@ -192,30 +232,27 @@ impl Transport for HttpTransport {
     }
 }
 
-/// reqwest errors, sorted by whether the request could have reached the provider. The
-/// messages name no header, so no credential can leak through them.
-fn classify_error(e: reqwest::Error) -> TransportError {
-    let what = if e.is_timeout() {
-        "timed out waiting for the answer"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "the answer was cut off"
-    } else {
-        "the connection failed"
-    };
+const USER_AGENT: &str = concat!("pushfix/", env!("CARGO_PKG_VERSION"));
+
+/// `what`, then each cause in the chain.
+fn with_sources(what: &str, e: &dyn std::error::Error) -> String {
     let mut msg = what.to_string();
-    let mut source = std::error::Error::source(&e);
+    let mut source = e.source();
     while let Some(s) = source {
         msg = format!("{msg}: {s}");
         source = s.source();
     }
+    msg
+}
+
+/// Client errors, sorted by whether the request could have reached the provider. The
+/// messages name no header, so no credential can leak through them.
+fn classify_error(e: hyper_util::client::legacy::Error) -> TransportError {
     // A connect error (refused, or timed out while connecting) means nothing was sent.
     if e.is_connect() {
-        TransportError::NotSent(msg)
-    } else {
-        TransportError::Lost(msg)
+        return TransportError::NotSent(with_sources("could not connect", &e));
     }
+    TransportError::Lost(with_sources("the connection failed", &e))
 }
 
 /// The clock of a pushfix sandbox at `base_url` (`GET /_sandbox`: `{"clock": …}`), for runs
@@ -232,11 +269,16 @@ pub fn sandbox_clock(base_url: &str) -> Result<jiff::Timestamp, String> {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| e.to_string())?;
-        let resp = client
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("GET {url}: {}", classify_error(e).message()))?;
+        let resp = client.get(&url).send().await.map_err(|e| {
+            let what = if e.is_timeout() {
+                "timed out waiting for the answer"
+            } else if e.is_connect() {
+                "could not connect"
+            } else {
+                "the connection failed"
+            };
+            format!("GET {url}: {}", with_sources(what, &e))
+        })?;
         if !resp.status().is_success() {
             return Err(format!("GET {url} answered {}", resp.status()));
         }
@@ -251,4 +293,128 @@ pub fn sandbox_clock(base_url: &str) -> Result<jiff::Timestamp, String> {
             .and_then(|c| c.parse().ok())
             .ok_or_else(|| format!("GET {url} names no clock (not a pushfix sandbox?)"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::Family;
+    use crate::provider::auth::{AppCredentials, BasicAuth, Secret};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    fn transport(base: &str, timeout: Duration) -> HttpTransport {
+        let auth = BasicAuth::new(AppCredentials {
+            id: "app".into(),
+            secret: Secret::new("s3cret-value"),
+        });
+        HttpTransport::new(base, Box::new(auth), timeout).unwrap()
+    }
+
+    fn spec(path: &str) -> RequestSpec {
+        RequestSpec {
+            family: Family::new("test"),
+            method: "DELETE",
+            path: path.into(),
+            body: None,
+            call: "recall",
+        }
+    }
+
+    /// A one-connection server: reads a request head, then does `then` with the socket; gives
+    /// back the request head it read.
+    async fn serve_once(
+        then: &'static [u8],
+        close: bool,
+    ) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                head.extend_from_slice(&buf[..n]);
+            }
+            s.write_all(then).await.unwrap();
+            if !close {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            String::from_utf8_lossy(&head).into_owned()
+        });
+        (url, handle)
+    }
+
+    #[tokio::test]
+    async fn requests_go_to_the_base_path_with_the_auth_and_answers_come_back() {
+        let (url, server) = serve_once(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 23\r\nX-Rate-Limit-Remaining: 7\r\n\r\n{\"echo\":\"s3cret-value\"}",
+            true,
+        )
+        .await;
+        let t = transport(&format!("{url}/prefix/"), Duration::from_secs(5));
+        let a = t.send(&spec("/v3/push/12?x=a%20b")).await.unwrap();
+        assert_eq!(a.status, 200);
+        assert_eq!(a.rate.remaining, Some(7));
+        // An echoed secret never reaches anyone.
+        assert_eq!(String::from_utf8_lossy(&a.body), r#"{"echo":"********"}"#);
+        let head = server.await.unwrap();
+        assert!(
+            head.starts_with("DELETE /prefix/v3/push/12?x=a%20b HTTP/1.1\r\n"),
+            "{head}"
+        );
+        let lower = head.to_ascii_lowercase();
+        assert!(lower.contains("authorization: basic "), "{head}");
+        assert!(lower.contains("user-agent: pushfix/"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn nothing_sent_when_no_connection_and_lost_when_the_answer_is() {
+        // A closed port: refused, nothing sent (over TLS as well).
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        for scheme in ["http", "https"] {
+            let t = transport(
+                &format!("{scheme}://127.0.0.1:{port}"),
+                Duration::from_secs(5),
+            );
+            match t.send(&spec("/v3/push/1")).await {
+                Err(TransportError::NotSent(m)) => {
+                    assert!(m.starts_with("could not connect"), "{m}")
+                }
+                other => panic!("{scheme}: {other:?}"),
+            }
+        }
+        // A server that is not TLS, asked over TLS: the handshake fails, nothing was sent.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        });
+        let t = transport(&format!("https://{addr}"), Duration::from_secs(5));
+        assert!(matches!(
+            t.send(&spec("/v3/push/1")).await,
+            Err(TransportError::NotSent(_))
+        ));
+        // Received, then silence: the request may have been acted on.
+        let (url, _server) = serve_once(b"", false).await;
+        let t = transport(&url, Duration::from_millis(300));
+        match t.send(&spec("/v3/push/1")).await {
+            Err(TransportError::Lost(m)) => assert_eq!(m, "timed out waiting for the answer"),
+            other => panic!("{other:?}"),
+        }
+        // Received, then the connection closed without an answer.
+        let (url, _server) = serve_once(b"", true).await;
+        let t = transport(&url, Duration::from_secs(5));
+        match t.send(&spec("/v3/push/1")).await {
+            Err(TransportError::Lost(m)) => assert!(m.starts_with("the connection failed"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
