@@ -45,24 +45,27 @@ impl Filter {
 }
 
 /// Does a record match a `where` filter? Lower time bounds are inclusive, upper exclusive.
-pub fn matches(
+/// `tags` and `platforms` as the record's probe holds them (borrowed or unescaped strings): no
+/// list is built per record to ask.
+pub fn matches<S: AsRef<str>>(
     f: &Filter,
     range: (Option<Timestamp>, Option<Timestamp>),
     sent_at: Option<Timestamp>,
-    tags: &[&str],
-    platforms: &[&str],
+    tags: &[S],
+    platforms: &[S],
 ) -> bool {
-    if !f.tags_any.is_empty() && !f.tags_any.iter().any(|t| tags.contains(&t.as_str())) {
+    let has = |list: &[S], t: &str| list.iter().any(|x| x.as_ref() == t);
+    if !f.tags_any.is_empty() && !f.tags_any.iter().any(|t| has(tags, t)) {
         return false;
     }
-    if !f.tags_all.is_empty() && !f.tags_all.iter().all(|t| tags.contains(&t.as_str())) {
+    if !f.tags_all.is_empty() && !f.tags_all.iter().all(|t| has(tags, t)) {
         return false;
     }
     if !f.platforms.is_empty()
         && !f
             .platforms
             .iter()
-            .any(|p| platforms.iter().any(|q| *q == p.as_str() || *q == "all"))
+            .any(|p| has(platforms, p.as_str()) || has(platforms, "all"))
     {
         return false;
     }

@@ -203,22 +203,16 @@ impl ScanCtx<'_> {
             },
             _ => None,
         };
-        let tags: Vec<&str> = probe
-            .tags
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .map(|c| c.as_ref())
-            .collect();
+        let tags: &[Cow<str>] = probe.tags.as_deref().unwrap_or_default();
         let stats = &mut self.scan.stats;
         stats.schedules += u64::from(is_schedule);
         if let Some(t) = sent_at {
             stats.oldest = Some(stats.oldest.map_or(t, |o| o.min(t)));
             stats.newest = Some(stats.newest.map_or(t, |n| n.max(t)));
         }
-        for tag in &tags {
+        for tag in tags {
             let room = stats.tags.len() < MAX_TAGS;
-            match stats.tags.get_mut(*tag) {
+            match stats.tags.get_mut(tag.as_ref()) {
                 Some(n) => *n += 1,
                 None if room => {
                     stats.tags.insert(tag.to_string(), 1);
@@ -226,13 +220,7 @@ impl ScanCtx<'_> {
                 None => {}
             }
         }
-        let platforms: Vec<&str> = probe
-            .platforms
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .map(|c| c.as_ref())
-            .collect();
+        let platforms: &[Cow<str>] = probe.platforms.as_deref().unwrap_or_default();
         let mut wanted = false;
         let mut hits = std::mem::take(&mut self.hits);
         hits.clear();
@@ -240,7 +228,7 @@ impl ScanCtx<'_> {
             let by_id = q.ids.contains(&id);
             let by_filter = q.schedules == is_schedule
                 && q.filter
-                    .is_some_and(|f| matches(f, q.range, sent_at, &tags, &platforms));
+                    .is_some_and(|f| matches(f, q.range, sent_at, tags, platforms));
             if by_filter {
                 hits.push(i);
             }

@@ -459,9 +459,10 @@ mod tests {
         let f = Filter::default();
         let lo: Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
         let hi: Timestamp = "2026-11-21T00:00:00Z".parse().unwrap();
-        assert!(matches(&f, (Some(lo), Some(hi)), Some(lo), &[], &[]));
-        assert!(!matches(&f, (Some(lo), Some(hi)), Some(hi), &[], &[]));
-        assert!(!matches(&f, (Some(lo), None), None, &[], &[]));
+        let none: &[&str] = &[];
+        assert!(matches(&f, (Some(lo), Some(hi)), Some(lo), none, none));
+        assert!(!matches(&f, (Some(lo), Some(hi)), Some(hi), none, none));
+        assert!(!matches(&f, (Some(lo), None), None, none, none));
     }
 
     #[test]
