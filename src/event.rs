@@ -337,6 +337,12 @@ pub trait Sink: Send + Sync {
     fn failed(&self) -> Option<SinkError> {
         None
     }
+
+    /// Whether this sink must see the records in the journal's order (the `--events` stream
+    /// promises it): the fan-out then hands each record to every sink before the next.
+    fn in_journal_order(&self) -> bool {
+        false
+    }
 }
 
 /// Several sinks as one, in order: the journal first, so a record it could not keep reaches
@@ -346,14 +352,28 @@ pub trait Sink: Send + Sync {
 pub struct Fanout {
     sinks: Vec<Arc<dyn Sink>>,
     redact: Redactor,
+    /// Held while a record goes to every sink, when one needs the journal's order; without
+    /// one, workers hand their records on side by side.
+    order: Option<Arc<std::sync::Mutex<()>>>,
 }
 
 impl Fanout {
     pub fn new(sinks: Vec<Arc<dyn Sink>>, redact: Redactor) -> Fanout {
-        Fanout { sinks, redact }
+        let mut f = Fanout {
+            sinks: Vec::new(),
+            redact,
+            order: None,
+        };
+        for s in sinks {
+            f.push(s);
+        }
+        f
     }
 
     pub fn push(&mut self, sink: Arc<dyn Sink>) {
+        if sink.in_journal_order() && self.order.is_none() {
+            self.order = Some(Arc::default());
+        }
         self.sinks.push(sink);
     }
 }
@@ -364,6 +384,10 @@ impl Sink for Fanout {
         // each secret's forms escaped: a record whose text holds none (nearly all) goes on as
         // it is, with its text for the journal; only one that may is scrubbed value by value.
         let json = serde_json::to_string(event).unwrap_or_default();
+        let _order = self
+            .order
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
         if self.redact.clean_json(&json) {
             let clean_of = self.redact.fingerprint();
             for s in &self.sinks {

@@ -94,6 +94,10 @@ impl Sink for EventStream {
             self.write(json);
         }
     }
+
+    fn in_journal_order(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

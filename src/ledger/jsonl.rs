@@ -34,8 +34,9 @@ impl ScanCtx<'_> {
                 }
             }
             line_no += 1;
+            self.lines = line_no;
             // Spreadsheet exports often start with a UTF-8 byte-order mark.
-            if line_no == 1 && bytes.starts_with(b"\xEF\xBB\xBF") {
+            if line_no == 1 && self.from_start && bytes.starts_with(b"\xEF\xBB\xBF") {
                 bytes.drain(..3);
             }
             let text = match std::str::from_utf8(&bytes) {
@@ -182,9 +183,11 @@ impl ScanCtx<'_> {
             }
         };
         self.scan.records_read += 1;
-        if !self.seen.note(&id) {
+        // A repeat of a text id is known at once (numeric ones at the end): it counts in the
+        // ledger's statistics like every record, and selects nothing.
+        let repeat = !self.seen.note(&id);
+        if repeat {
             self.scan.duplicates += 1;
-            return;
         }
         let sent_at = match (&probe.sent_at, self.needs_time) {
             (Some(s), true) => match crate::domain::parse_instant(s) {
@@ -219,6 +222,9 @@ impl ScanCtx<'_> {
                 }
                 None => {}
             }
+        }
+        if repeat {
+            return;
         }
         let platforms: &[Cow<str>] = probe.platforms.as_deref().unwrap_or_default();
         let mut wanted = false;

@@ -29,6 +29,7 @@ mod jsonl;
 mod locate;
 mod probe;
 mod record;
+mod split;
 
 pub use filter::{Filter, matches};
 
@@ -152,25 +153,15 @@ pub fn scan(
             return Err(diags);
         }
     };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if format == Format::JsonLines
+        && len >= split::MIN_BYTES
+        && let Some((scan, diags)) = split::scan(len, path, provider, matrix, steps)
+    {
+        return Ok(finish(scan, path, diags));
+    }
     let mut reader = LedgerReader::open(file);
-    let mut ctx = ScanCtx {
-        path,
-        provider,
-        matrix,
-        steps,
-        needs_time: steps
-            .iter()
-            .any(|s| s.filter.is_some_and(Filter::uses_time)),
-        keep_raw: steps.iter().any(|s| s.templates),
-        audiences: Default::default(),
-        scan: Scan {
-            matches: vec![Vec::new(); steps.len()],
-            ..Scan::default()
-        },
-        diags,
-        seen: SeenIds::default(),
-        hits: Vec::new(),
-    };
+    let mut ctx = ScanCtx::new(path, provider, matrix, steps, diags);
     match format {
         Format::JsonLines => ctx.read_jsonl(&mut reader),
         Format::Csv => ctx.read_csv(&mut reader),
@@ -182,8 +173,13 @@ pub fn scan(
     // Hash whatever the parser did not consume (nothing, normally).
     let _ = std::io::copy(&mut reader, &mut std::io::sink());
     ctx.scan.sha256 = hex::encode(reader.finish().finalize());
-    if ctx.scan.records_read == 0 {
-        ctx.diags.push(
+    Ok(finish(ctx.scan, path, ctx.diags))
+}
+
+/// The scan's closing warnings, after the diagnostics of its records.
+fn finish(mut scan: Scan, path: &Path, mut diags: Diagnostics) -> Scan {
+    if scan.records_read == 0 {
+        diags.push(
             Diagnostic::warning(format!(
                 "the ledger `{}` holds no records; only explicit ids can be selected",
                 path.display()
@@ -191,17 +187,40 @@ pub fn scan(
             .in_file(path),
         );
     }
-    if ctx.scan.duplicates > 0 {
-        ctx.diags.push(
+    if scan.duplicates > 0 {
+        diags.push(
             Diagnostic::warning(format!(
                 "{} records repeat an id seen earlier in the ledger; the first record of each id is used",
-                ctx.scan.duplicates
+                scan.duplicates
             ))
             .in_file(path),
         );
     }
-    ctx.scan.warnings = ctx.diags;
-    Ok(ctx.scan)
+    scan.warnings = diags;
+    scan
+}
+
+/// The first record of each id is the one used: a kept record whose id an earlier record
+/// (not kept) already had is dropped; repeats are counted.
+fn resolve_repeats(scan: &mut Scan, seen: &mut SeenIds) {
+    if !seen.kept_at.is_empty() {
+        let mut dropped = rustc_hash::FxHashSet::default();
+        for (i, n) in seen.nums.iter().enumerate() {
+            if seen.kept_at.get(n).is_some_and(|&at| i < at) {
+                dropped.insert(*n);
+            }
+        }
+        if !dropped.is_empty() {
+            let gone = |id: &MsgId| matches!(id, MsgId::Num(n) if dropped.contains(n));
+            scan.records.retain(|id, _| !gone(id));
+            for m in &mut scan.matches {
+                m.retain(|id| !gone(id));
+            }
+        }
+    }
+    seen.nums.sort_unstable();
+    scan.duplicates += seen.nums.windows(2).filter(|w| w[0] == w[1]).count() as u64;
+    seen.nums = Vec::new();
 }
 
 struct ScanCtx<'a> {
@@ -220,6 +239,10 @@ struct ScanCtx<'a> {
     seen: SeenIds,
     /// The steps a record matched (reused from record to record).
     hits: Vec<usize>,
+    /// Lines read so far, and whether they are the file's first (a byte-order mark can start
+    /// only the file).
+    lines: u64,
+    from_start: bool,
 }
 
 /// The ids of a ledger read so far. Numeric ids (JPush's, TPNS's) are kept in ledger order
@@ -257,28 +280,38 @@ impl SeenIds {
 }
 
 impl<'a> ScanCtx<'a> {
-    /// The first record of each id is the one used: a kept record whose id an earlier record
-    /// (not kept) already had is dropped; repeats are counted.
-    fn resolve_repeats(&mut self) {
-        let seen = &mut self.seen;
-        if !seen.kept_at.is_empty() {
-            let mut dropped = rustc_hash::FxHashSet::default();
-            for (i, n) in seen.nums.iter().enumerate() {
-                if seen.kept_at.get(n).is_some_and(|&at| i < at) {
-                    dropped.insert(*n);
-                }
-            }
-            if !dropped.is_empty() {
-                let gone = |id: &MsgId| matches!(id, MsgId::Num(n) if dropped.contains(n));
-                self.scan.records.retain(|id, _| !gone(id));
-                for m in &mut self.scan.matches {
-                    m.retain(|id| !gone(id));
-                }
-            }
+    fn new(
+        path: &'a Path,
+        provider: &'static dyn Provider,
+        matrix: &'a ProviderMatrix,
+        steps: &'a [StepQuery<'a>],
+        diags: Diagnostics,
+    ) -> ScanCtx<'a> {
+        ScanCtx {
+            path,
+            provider,
+            matrix,
+            steps,
+            needs_time: steps
+                .iter()
+                .any(|s| s.filter.is_some_and(Filter::uses_time)),
+            keep_raw: steps.iter().any(|s| s.templates),
+            audiences: Default::default(),
+            scan: Scan {
+                matches: vec![Vec::new(); steps.len()],
+                ..Scan::default()
+            },
+            diags,
+            seen: SeenIds::default(),
+            hits: Vec::new(),
+            lines: 0,
+            from_start: true,
         }
-        seen.nums.sort_unstable();
-        self.scan.duplicates += seen.nums.windows(2).filter(|w| w[0] == w[1]).count() as u64;
-        seen.nums = Vec::new();
+    }
+
+    /// The first record of each id is the one used (see [`resolve_repeats`]).
+    fn resolve_repeats(&mut self) {
+        resolve_repeats(&mut self.scan, &mut self.seen);
     }
 
     fn id_field(&self) -> &'static str {
