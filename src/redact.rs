@@ -65,14 +65,12 @@ pub struct Redactor {
     all: Vec<String>,
     /// The forms scrubbed on text, longest first (at least MIN_TEXT characters).
     forms: Vec<String>,
-    /// Each of `all` as it appears inside a JSON string (escaped): what a record's text holds
-    /// when one of its strings holds a secret.
-    in_json: Matcher,
     /// Finders for `all` and `forms`: whether a text holds any of them, in one pass.
     all_matcher: Matcher,
     forms_matcher: Matcher,
-    /// `in_json` and `forms` together: a record's JSON that holds none is clean for both
-    /// layers ([`Redactor::clean_json`]).
+    /// Each of `all` as it appears inside a JSON string (escaped: what a record's text holds
+    /// when one of its strings holds a secret), and `forms`: a record's JSON that holds none is
+    /// clean for both layers ([`Redactor::clean_json`]).
     checked: Matcher,
     /// Which secrets this redactor scrubs (see [`Redactor::fingerprint`]).
     fingerprint: u64,
@@ -171,7 +169,6 @@ impl Redactor {
         Redactor {
             all_matcher: Matcher::new(&all),
             forms_matcher: Matcher::new(&forms),
-            in_json: Matcher::new(&in_json),
             checked: Matcher::new(&checked),
             fingerprint,
             all,
@@ -179,16 +176,10 @@ impl Redactor {
         }
     }
 
-    /// Whether the JSON text `json` may hold a secret in one of its strings or keys (`false`:
-    /// none of its strings holds one, so [`Redactor::scrub_value`] would find nothing; JSON
-    /// escapes character by character, so a string holding a secret's form holds its escape).
-    pub fn may_hold_in_json(&self, json: &str) -> bool {
-        self.in_json.is_match(json)
-    }
-
-    /// Whether the JSON text `json` is clean for both layers: none of its strings or keys holds
-    /// a secret (as [`Redactor::may_hold_in_json`]) and [`Redactor::scrub`] would change nothing
-    /// in its text. One pass.
+    /// Whether the JSON text `json` is clean for both layers, in one pass: none of its strings
+    /// or keys holds a secret, so [`Redactor::scrub_value`] would find nothing (JSON escapes
+    /// character by character, so a string holding a secret's form holds its escape), and
+    /// [`Redactor::scrub`] would change nothing in its text.
     pub fn clean_json(&self, json: &str) -> bool {
         !self.checked.is_match(json)
     }
@@ -344,14 +335,14 @@ mod tests {
                 serde_json::json!({ "facts": { format!("k{form}"): 1 } }),
             ] {
                 let json = serde_json::to_string(&v).unwrap();
-                assert!(r.may_hold_in_json(&json), "{form:?} in {json}");
+                assert!(!r.clean_json(&json), "{form:?} in {json}");
                 let mut v = v;
                 assert!(r.scrub_json(&mut v, &[]), "{form:?}");
             }
         }
         let clean =
             serde_json::to_string(&serde_json::json!({ "message": "nothing here" })).unwrap();
-        assert!(!r.may_hold_in_json(&clean));
+        assert!(r.clean_json(&clean));
     }
 
     /// A JSON text found clean holds no secret for either layer; fingerprints name the
