@@ -14,6 +14,8 @@
 //!   scrubbed once more, for secrets of [`MIN_TEXT`] characters or more (shorter ones could
 //!   match JSON syntax or field names, and the first layer has them).
 
+use std::sync::OnceLock;
+
 use aho_corasick::AhoCorasick;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -65,13 +67,16 @@ pub struct Redactor {
     all: Vec<String>,
     /// The forms scrubbed on text, longest first (at least MIN_TEXT characters).
     forms: Vec<String>,
-    /// Finders for `all` and `forms`: whether a text holds any of them, in one pass.
-    all_matcher: Matcher,
-    forms_matcher: Matcher,
+    /// Finders for `all` and `forms`: whether a text holds any of them, in one pass. Built on
+    /// first use: the transport makes a redactor whenever a TPNS `Sign` changes (every request)
+    /// and asks only one of them.
+    all_matcher: OnceLock<Matcher>,
+    forms_matcher: OnceLock<Matcher>,
     /// Each of `all` as it appears inside a JSON string (escaped: what a record's text holds
     /// when one of its strings holds a secret), and `forms`: a record's JSON that holds none is
     /// clean for both layers ([`Redactor::clean_json`]).
-    checked: Matcher,
+    checked_forms: Vec<String>,
+    checked: OnceLock<Matcher>,
     /// Which secrets this redactor scrubs (see [`Redactor::fingerprint`]).
     fingerprint: u64,
 }
@@ -81,6 +86,11 @@ pub struct Redactor {
 /// substring search per form, each building its searcher, was 5% of a run's CPU).
 #[derive(Debug, Clone, Default)]
 struct Matcher(Option<AhoCorasick>);
+
+/// The matcher in `cell`, built from `patterns` the first time.
+fn once<'a>(cell: &'a OnceLock<Matcher>, patterns: &[String]) -> &'a Matcher {
+    cell.get_or_init(|| Matcher::new(patterns))
+}
 
 impl Matcher {
     fn new(patterns: &[String]) -> Matcher {
@@ -167,9 +177,10 @@ impl Redactor {
             h.finish()
         };
         Redactor {
-            all_matcher: Matcher::new(&all),
-            forms_matcher: Matcher::new(&forms),
-            checked: Matcher::new(&checked),
+            all_matcher: OnceLock::new(),
+            forms_matcher: OnceLock::new(),
+            checked_forms: checked,
+            checked: OnceLock::new(),
             fingerprint,
             all,
             forms,
@@ -181,7 +192,7 @@ impl Redactor {
     /// character by character, so a string holding a secret's form holds its escape), and
     /// [`Redactor::scrub`] would change nothing in its text.
     pub fn clean_json(&self, json: &str) -> bool {
-        !self.checked.is_match(json)
+        !once(&self.checked, &self.checked_forms).is_match(json)
     }
 
     /// The secrets this redactor scrubs, as a number: a sink holding a redactor of the same
@@ -197,7 +208,7 @@ impl Redactor {
 
     /// `text` with every secret of at least MIN_TEXT characters replaced by `********`.
     pub fn scrub(&self, mut text: String) -> String {
-        if !self.forms_matcher.is_match(&text) {
+        if !once(&self.forms_matcher, &self.forms).is_match(&text) {
             return text;
         }
         for form in &self.forms {
@@ -210,7 +221,7 @@ impl Redactor {
 
     /// Whether `text` holds a secret (any length).
     pub fn holds_secret(&self, text: &str) -> bool {
-        self.all_matcher.is_match(text)
+        once(&self.all_matcher, &self.all).is_match(text)
     }
 
     /// `s` with every secret (any length) replaced, when it holds one.
